@@ -1,0 +1,142 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Division(models.Model):
+    """One administrative division with its official statistical code.
+
+    City (2 digits, e.g. 11) → district (6, 110106) → street/township (9, 110106018) →
+    community/village (12, 110106018001).
+    """
+
+    class Level(models.IntegerChoices):
+        CITY = 1, _("市")
+        DISTRICT = 2, _("区")
+        STREET = 3, _("街道/乡镇")
+        COMMUNITY = 4, _("社区/村")
+
+    class Kind(models.TextChoices):
+        CITY = "city", _("直辖市")
+        DISTRICT = "district", _("区")
+        SUBDISTRICT = "subdistrict", _("街道")
+        TOWN = "town", _("镇")
+        TOWNSHIP = "township", _("乡")
+        AREA = "area", _("地区")
+        SPECIAL_ZONE = "special_zone", _("功能区")
+        COMMUNITY = "community", _("社区")
+        VILLAGE = "village", _("村")
+
+    code = models.CharField(_("统计用区划代码"), max_length=12, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    # The name without the administrative suffix (天竺地区 → 天竺, 多福巷社区居委会 → 多福巷):
+    # the part that stays the same when the official suffix drifts.
+    core_name = models.CharField(_("简称"), max_length=100, db_index=True)
+    level = models.PositiveSmallIntegerField(_("层级"), choices=Level.choices)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Denormalised so that "everything in this district" is one indexed filter, not a join chain.
+    district = models.ForeignKey(
+        "self", verbose_name=_("所属区"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
+        ordering = ["code"]
+        indexes = [
+            models.Index(fields=["level", "code"], name="division_level_code"),
+            models.Index(fields=["district", "level"], name="division_district_level"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_ranked_street(self) -> bool:
+        """Streets, townships and 地区 are ranked monthly; special economic zones are not."""
+        return self.level == self.Level.STREET and self.kind != self.Kind.SPECIAL_ZONE
+
+
+class Unit(models.Model):
+    """An organisation that acts on orders: the city center, a district, a street/township office
+    or a department. Users belong to exactly one unit."""
+
+    class Kind(models.TextChoices):
+        CENTER = "center", _("市民热线服务中心")
+        DISTRICT = "district", _("区")
+        STREET = "street", _("街道/乡镇")
+        DEPARTMENT = "department", _("部门")
+
+    class Sector(models.TextChoices):
+        GOVERNMENT = "government", _("委办局")
+        UTILITY = "utility", _("公共服务企业")
+        PUBLIC_SECURITY = "police", _("公安")
+
+    code = models.CharField(_("单位编码"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    sector = models.CharField(_("部门类别"), max_length=20, choices=Sector.choices, blank=True)
+    division = models.OneToOneField(
+        Division,
+        verbose_name=_("对应区划"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="unit",
+        help_text=_("区、街道/乡镇单位对应的行政区划"),
+    )
+    district = models.ForeignKey(
+        Division,
+        verbose_name=_("所属区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="district_units",
+        help_text=_("市级部门留空"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("单位")
+        verbose_name_plural = _("单位")
+        ordering = ["code"]
+        indexes = [models.Index(fields=["district", "kind"], name="unit_district_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Alias(models.Model):
+    """A name the center knows a place by that is not in the official list: a residential compound
+    (小区), a road, a landmark, or an old or drifted official name. Routing matches aliases like
+    official names."""
+
+    class Kind(models.TextChoices):
+        COMPOUND = "compound", _("小区")
+        ROAD = "road", _("道路")
+        LANDMARK = "landmark", _("地标")
+        FORMER = "former", _("曾用名/俗称")
+
+    name = models.CharField(_("别名"), max_length=100, db_index=True)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    division = models.ForeignKey(
+        Division,
+        verbose_name=_("指向区划"),
+        on_delete=models.CASCADE,
+        related_name="aliases",
+        limit_choices_to={"level__in": [Division.Level.STREET, Division.Level.COMMUNITY]},
+        help_text=_("街道/乡镇或社区/村"),
+    )
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("地名别名")
+        verbose_name_plural = _("地名别名")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["name", "division"], name="alias_unique_per_division")]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.division.name}"

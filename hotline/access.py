@@ -1,0 +1,88 @@
+"""Who may see and do what: the one place that decides it.
+
+Every list, page, export, API endpoint and task scopes its querysets through the functions here,
+so that a street never sees another street's data and a rule changes in one place.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from hotline.errors import AccessDenied
+from hotline.models import Call, Role, User
+
+
+def role_of(user) -> str | None:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    return user.role or None
+
+
+def has_role(user, *roles: str) -> bool:
+    return role_of(user) in roles
+
+
+def require_role(user, *roles: str) -> None:
+    if not has_role(user, *roles):
+        raise AccessDenied()
+
+
+def can_use_admin(user) -> bool:
+    # Superusers exist for the first install; day to day the admin is the city center's.
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.is_superuser or (user.role == Role.CITY and user.is_staff)
+
+
+# --- Personal data ------------------------------------------------------------------------------
+# Agents talk to the caller and call back: they work with the number in full. Everyone else sees
+# it masked and may reveal it when the work needs it; each reveal is logged.
+PHONE_IN_FULL_ROLES = {Role.AGENT}
+PHONE_REVEAL_ROLES = {Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY}
+
+
+def sees_phone_in_full(user) -> bool:
+    return role_of(user) in PHONE_IN_FULL_ROLES
+
+
+def may_reveal_phone(user, call: Call) -> bool:
+    return role_of(user) in PHONE_REVEAL_ROLES and visible_calls(user).filter(pk=call.pk).exists()
+
+
+# --- Scoping ------------------------------------------------------------------------------------
+def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
+    """Calls the user may see: agents and the city all; a district its own district's; a street
+    its own street's. Departments see calls only through orders assigned to them."""
+    qs = Call.objects.all() if queryset is None else queryset
+    role = role_of(user)
+    if role in (Role.AGENT, Role.CITY):
+        return qs
+    unit = user.unit
+    if unit is None:
+        return qs.none()
+    if role == Role.DISTRICT:
+        return qs.filter(district_id=unit.division_id)
+    if role == Role.STREET:
+        return qs.filter(street_id=unit.division_id)
+    return qs.none()
+
+
+def visible_units_q(user: User) -> Q:
+    """Units whose internal figures the user may see (used by dashboards and rankings)."""
+    role = role_of(user)
+    if role in (Role.AGENT, Role.CITY):
+        return Q()
+    unit = user.unit
+    if unit is None or role is None:
+        return Q(pk__in=[])
+    if role == Role.DISTRICT:
+        return Q(district_id=unit.division_id) | Q(pk=unit.pk)
+    return Q(pk=unit.pk)
+
+
+def district_of(user: User):
+    """The district division a user works in, or None for city-wide roles."""
+    unit = getattr(user, "unit", None)
+    if unit is None:
+        return None
+    return unit.division if unit.kind == "district" else unit.district

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from hotline.demo import DEMO_USERS, setup_demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts and a small demo history (idempotent)."
+
+    def handle(self, *args, **options):
+        created = setup_demo()
+        self.stdout.write(", ".join(f"{k}: {v} created" for k, v in created.items()))
+
+
+def demo_logins() -> str:
+    lines = [f"  {d.username:<15} {d.role}" for d in DEMO_USERS]
+    return "\n".join(lines) + f"\n  password: {settings.DEMO_PASSWORD}"

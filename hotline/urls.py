@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from districts import api as districts_api
+from hotline import api as hotline_api
+from hotline import views
+
+router = DefaultRouter()
+router.register("calls", hotline_api.CallViewSet, basename="api-call")
+router.register("divisions", districts_api.DivisionViewSet, basename="api-division")
+router.register("units", districts_api.UnitViewSet, basename="api-unit")
+router.register("aliases", districts_api.AliasViewSet, basename="api-alias")
+
+api_urls = [
+    path("", include(router.urls)),
+    path("me/", hotline_api.me, name="api-me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("calls/", views.call_list, name="call-list"),
+    path("calls/<int:pk>/reveal-phone/", views.call_reveal_phone, name="call-reveal-phone"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_urls)),
+]

@@ -1,0 +1,86 @@
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from districts import selectors as division_selectors
+from hotline import access, selectors, services
+from hotline.errors import AccessDenied
+from hotline.forms import ThrottledLoginForm, client_ip
+from hotline.models import Call, Role
+
+
+class LoginView(auth_views.LoginView):
+    form_class = ThrottledLoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+HOME_TEMPLATES = {
+    Role.AGENT: "home/agent.html",
+    Role.STREET: "home/street.html",
+    Role.DEPARTMENT: "home/department.html",
+    Role.DISTRICT: "home/district.html",
+    Role.CITY: "home/city.html",
+}
+
+
+@login_required
+def home(request):
+    role = access.role_of(request.user)
+    if role is None:
+        return render(request, "home/no_role.html", status=403)
+    context = {
+        "today_calls": selectors.calls_today_count(user=request.user),
+        "recent_calls": selectors.calls_recent(user=request.user),
+        "unit": request.user.unit,
+    }
+    if role == Role.DISTRICT:
+        context["streets"] = division_selectors.streets_of_district(request.user.unit.division)
+    if role == Role.CITY:
+        context["districts"] = division_selectors.districts_with_counts()
+    return render(request, HOME_TEMPLATES[role], context)
+
+
+@login_required
+def call_list(request):
+    if not access.has_role(request.user, Role.AGENT, Role.STREET, Role.DISTRICT, Role.CITY):
+        raise PermissionDenied
+    calls = access.visible_calls(request.user).select_related("street", "district", "agent")
+    return render(
+        request,
+        "hotline/call_list.html",
+        {"calls": calls[:100], "phone_in_full": access.sees_phone_in_full(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def call_reveal_phone(request, pk: int):
+    call = get_object_or_404(access.visible_calls(request.user), pk=pk)
+    try:
+        phone = services.call_reveal_phone(call=call, acting_user=request.user, via="page", ip_address=client_ip(request))
+    except AccessDenied as exc:
+        return HttpResponseForbidden(exc.message)
+    return JsonResponse({"phone": phone})
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    db_ok, db_info = selectors.database_ok()
+    broker_ok, broker_info = selectors.broker_ok()
+    last_seen = selectors.worker_last_seen() if db_ok else None
+    body = {
+        "status": "ok" if db_ok and broker_ok else "fail",
+        "database": {"ok": db_ok, "detail": db_info},
+        "broker": {"ok": broker_ok, "detail": broker_info},
+        "worker_last_seen": last_seen.isoformat() if last_seen else None,
+        "time": timezone.now().isoformat(),
+    }
+    return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
+
