@@ -64,10 +64,11 @@ def parse_database_url(url: str, *, name: str = "DATABASE_URL") -> dict:
         raise ConfigError(f"{name} is malformed: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc or not path or path == "/":
+        # sqlite:////abs/path.sqlite3 → /abs/path.sqlite3; sqlite:///relative.sqlite3 → relative
+        path = unquote(url.split("://", 1)[1])
+        if not path.startswith("/") or path.strip("/") == "":
             raise ConfigError(f"{name} must look like sqlite:////absolute/path.sqlite3")
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path}
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path[1:]}
     if scheme in {"postgres", "postgresql", "pgsql"}:
         db_name = unquote(parts.path.lstrip("/"))
         if not parts.hostname and not parts.query:

@@ -31,13 +31,15 @@ def database_ok() -> tuple[bool, str]:
 
 
 def broker_ok(timeout: float = 2.0) -> tuple[bool, str]:
-    from hotline.celery import app
+    from django.conf import settings
+    from kombu import Connection
 
     try:
-        with app.connection_for_write() as conn:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout,
+                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
-            return True, conn.transport_cls if isinstance(conn.transport_cls, str) else conn.transport.driver_type
-    except Exception as exc:  # noqa: BLE001
+            return True, conn.transport.driver_type
+    except Exception as exc:  # noqa: BLE001 - health check reports any failure
         return False, exc.__class__.__name__
 
 

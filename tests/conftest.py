@@ -1,20 +1,48 @@
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 
 from tests.factories import UserFactory, unit
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ensure_reference_data() -> None:
+    """The real Beijing divisions and departments plus the center unit. Transactional tests flush
+    the database when they end (pytest-django runs them after the others), so those that need
+    the data call this again."""
+    from districts.models import Division, Unit
+    from hotline.demo import CENTER_CODE
+
+    if not Division.objects.filter(level=Division.Level.COMMUNITY).exists():
+        with open(os.devnull, "w") as devnull:
+            call_command("load_divisions", verbosity=0, stdout=devnull)
+    Unit.objects.get_or_create(code=CENTER_CODE, defaults={"name": "北京市民热线服务中心", "kind": "center"})
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """The real Beijing divisions and departments, loaded once into the test database."""
     with django_db_blocker.unblock():
-        call_command("load_divisions", verbosity=0, stdout=open("/dev/null", "w"))
-        from hotline.demo import CENTER_CODE
-        from districts.models import Unit
-
-        Unit.objects.get_or_create(code=CENTER_CODE, defaults={"name": "北京市民热线服务中心", "kind": "center"})
+        ensure_reference_data()
 
 
+@pytest.fixture
+def reference_data(transactional_db):
+    ensure_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- the three kinds of actor, per unit -------------------------------------------------------
 @pytest.fixture
 def agent(db):
     return UserFactory(role="agent", unit=unit("11-center"))
@@ -48,3 +76,66 @@ def haidian_manager(db):
 @pytest.fixture
 def water_dept_handler(db):
     return UserFactory(role="department", unit=unit("110106-water"))
+
+
+# --- a real Celery worker -------------------------------------------------------------------------
+def _database_url_of_test_db() -> str:
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{Path(s['NAME']).resolve()}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
+    return f"postgres://{auth}@{s['HOST'] or 'localhost'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+class LiveWorker:
+    def __init__(self, queue: str, proc: subprocess.Popen, log: Path):
+        self.queue, self.proc, self.log = queue, proc, log
+
+
+@pytest.fixture
+def live_worker(reference_data, settings, tmp_path):
+    """A real `celery worker` process on the configured broker (Redis in CI's PostgreSQL run, the
+    embedded filesystem transport otherwise), consuming a queue of its own and writing to the test
+    database."""
+    from hotline.celery import app
+
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    env = dict(os.environ)
+    env.update(DATABASE_URL=_database_url_of_test_db(), CELERY_QUEUE=queue, PYTHONUNBUFFERED="1")
+    if os.environ.get("HOTLINE_VAR_DIR"):
+        env["HOTLINE_VAR_DIR"] = os.environ["HOTLINE_VAR_DIR"]
+    log = tmp_path / "worker.log"
+    celery = str(Path(sys.executable).parent / "celery")
+    proc = subprocess.Popen(
+        [celery, "-A", "hotline", "worker", "--pool", "solo", "--loglevel", "INFO", "--without-gossip",
+         "--without-mingle", "--hostname", f"{queue}@%h", "--queues", queue],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    old_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield LiveWorker(queue, proc, log)
+    finally:
+        app.conf.task_default_queue = old_queue
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError("condition not met in time" + (f"; worker log:\n{log.read_text()}" if log else ""))

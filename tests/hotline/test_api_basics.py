@@ -1,0 +1,43 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_api_root_needs_authentication():
+    assert APIClient().get("/api/v1/").status_code in (401, 403)
+
+
+def test_token_authentication_works(agent):
+    token = Token.objects.create(user=agent)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    resp = client.get("/api/v1/me/")
+    assert resp.status_code == 200
+    assert resp.json()["role"] == "agent" and resp.json()["username"] == agent.username
+
+
+def test_the_root_lists_the_endpoints(agent):
+    client = APIClient()
+    client.force_authenticate(agent)
+    body = client.get("/api/v1/").json()
+    assert {"calls", "divisions", "units", "aliases"} <= set(body)
+
+
+def test_the_openapi_schema_and_swagger_ui_are_served_without_a_cdn(client, agent):
+    client.force_login(agent)
+    schema = client.get("/api/v1/schema/")
+    assert schema.status_code == 200 and b"/api/v1/calls/" in schema.content
+    ui = client.get("/api/v1/docs/").content.decode()
+    assert "swagger-ui" in ui
+    assert "cdn" not in ui.lower() and "//unpkg" not in ui
+
+
+def test_divisions_are_filterable(agent):
+    client = APIClient()
+    client.force_authenticate(agent)
+    rows = client.get("/api/v1/divisions/", {"parent": "", "level": 2, "page_size": 50}).json()
+    assert rows["count"] == 16
+    streets = client.get("/api/v1/divisions/", {"q": "西罗园", "level": 3}).json()
+    assert [r["code"] for r in streets["results"]] == ["110106003"]

@@ -1,0 +1,25 @@
+import pytest
+from django.test import override_settings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_reports_database_and_broker_health(client):
+    resp = client.get("/healthz")
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "ok"
+    assert body["database"]["ok"] and body["broker"]["ok"]
+
+
+def test_it_answers_503_when_the_broker_is_unreachable(client):
+    # given: a broker on a port where nothing listens
+    with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0", CELERY_BROKER_TRANSPORT_OPTIONS={}):
+        resp = client.get("/healthz")
+    assert resp.status_code == 503
+    assert resp.json()["broker"]["ok"] is False
+    assert resp.json()["database"]["ok"] is True
+
+
+def test_it_needs_no_login(client):
+    assert client.get("/healthz").status_code in (200, 503)
