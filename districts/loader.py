@@ -127,26 +127,52 @@ def load_divisions(*, source: Path = DEFAULT_SOURCE, province: str = "11") -> Lo
     top = provinces[0]
     if municipality:
         city_ids = _upsert(
-            [dict(code=top["code"], name=top["name"], core_name=top["name"].removesuffix("市"),
-                  level=Division.Level.CITY, kind=Division.Kind.CITY, parent_id=None, district_id=None)],
+            [
+                dict(
+                    code=top["code"],
+                    name=top["name"],
+                    core_name=top["name"].removesuffix("市"),
+                    level=Division.Level.CITY,
+                    kind=Division.Kind.CITY,
+                    parent_id=None,
+                    district_id=None,
+                )
+            ],
             report,
         )
         city_of = {c["code"]: city_ids[top["code"]] for c in cities}
     else:
         city_ids = _upsert(
-            [dict(code=c["code"], name=c["name"], core_name=district_core(c["name"]),
-                  level=Division.Level.CITY, kind=Division.Kind.CITY, parent_id=None, district_id=None)
-             for c in cities],
+            [
+                dict(
+                    code=c["code"],
+                    name=c["name"],
+                    core_name=district_core(c["name"]),
+                    level=Division.Level.CITY,
+                    kind=Division.Kind.CITY,
+                    parent_id=None,
+                    district_id=None,
+                )
+                for c in cities
+            ],
             report,
         )
         city_of = city_ids
 
     areas = _read(source, "areas.csv", province)
     district_ids = _upsert(
-        [dict(code=a["code"], name=a["name"], core_name=district_core(a["name"]),
-              level=Division.Level.DISTRICT, kind=Division.Kind.DISTRICT,
-              parent_id=city_of[a["cityCode"]], district_id=None)
-         for a in areas],
+        [
+            dict(
+                code=a["code"],
+                name=a["name"],
+                core_name=district_core(a["name"]),
+                level=Division.Level.DISTRICT,
+                kind=Division.Kind.DISTRICT,
+                parent_id=city_of[a["cityCode"]],
+                district_id=None,
+            )
+            for a in areas
+        ],
         report,
     )
 
@@ -154,17 +180,34 @@ def load_divisions(*, source: Path = DEFAULT_SOURCE, province: str = "11") -> Lo
     for s in _read(source, "streets.csv", province):
         core, kind = street_core_and_kind(s["name"])
         district_id = district_ids[s["areaCode"]]
-        street_rows.append(dict(code=s["code"], name=s["name"], core_name=core, level=Division.Level.STREET,
-                                kind=kind, parent_id=district_id, district_id=district_id))
+        street_rows.append(
+            dict(
+                code=s["code"],
+                name=s["name"],
+                core_name=core,
+                level=Division.Level.STREET,
+                kind=kind,
+                parent_id=district_id,
+                district_id=district_id,
+            )
+        )
     street_ids = _upsert(street_rows, report)
     street_district = {r["code"]: r["district_id"] for r in street_rows}
 
     village_rows = []
     for v in _read(source, "villages.csv", province):
         core, kind = community_core_and_kind(v["name"])
-        village_rows.append(dict(code=v["code"], name=v["name"], core_name=core, level=Division.Level.COMMUNITY,
-                                 kind=kind, parent_id=street_ids[v["streetCode"]],
-                                 district_id=street_district[v["streetCode"]]))
+        village_rows.append(
+            dict(
+                code=v["code"],
+                name=v["name"],
+                core_name=core,
+                level=Division.Level.COMMUNITY,
+                kind=kind,
+                parent_id=street_ids[v["streetCode"]],
+                district_id=street_district[v["streetCode"]],
+            )
+        )
     _upsert(village_rows, report)
 
     report.units_created = _ensure_units(list(district_ids.values()) + list(street_ids.values()))
@@ -177,11 +220,15 @@ def _ensure_units(division_ids: list[int]) -> int:
     new = []
     for d in Division.objects.filter(id__in=division_ids).exclude(id__in=have):
         is_district = d.level == Division.Level.DISTRICT
-        new.append(Unit(
-            code=d.code, name=d.name, division=d,
-            kind=Unit.Kind.DISTRICT if is_district else Unit.Kind.STREET,
-            district_id=d.id if is_district else d.district_id,
-        ))
+        new.append(
+            Unit(
+                code=d.code,
+                name=d.name,
+                division=d,
+                kind=Unit.Kind.DISTRICT if is_district else Unit.Kind.STREET,
+                district_id=d.id if is_district else d.district_id,
+            )
+        )
     Unit.objects.bulk_create(new, batch_size=1000)
     # Keep names in step with a renamed division (南苑乡 → 南苑街道).
     for unit in Unit.objects.filter(division_id__in=division_ids).select_related("division"):
@@ -199,12 +246,26 @@ def load_departments(*, path: Path | None = None, city_code: str = "11") -> int:
     wanted: list[Unit] = []
     for row in rows:
         if row["level"] == "city":
-            wanted.append(Unit(code=f"{city_code}-{row['slug']}", name=row["name"], kind=Unit.Kind.DEPARTMENT,
-                               sector=row["sector"], district=None))
+            wanted.append(
+                Unit(
+                    code=f"{city_code}-{row['slug']}",
+                    name=row["name"],
+                    kind=Unit.Kind.DEPARTMENT,
+                    sector=row["sector"],
+                    district=None,
+                )
+            )
         else:
             for d in districts:
-                wanted.append(Unit(code=f"{d.code}-{row['slug']}", name=f"{d.name}{row['name']}", kind=Unit.Kind.DEPARTMENT,
-                                   sector=row["sector"], district=d))
+                wanted.append(
+                    Unit(
+                        code=f"{d.code}-{row['slug']}",
+                        name=f"{d.name}{row['name']}",
+                        kind=Unit.Kind.DEPARTMENT,
+                        sector=row["sector"],
+                        district=d,
+                    )
+                )
     existing = set(Unit.objects.filter(code__in=[u.code for u in wanted]).values_list("code", flat=True))
     new = [u for u in wanted if u.code not in existing]
     with transaction.atomic():

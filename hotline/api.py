@@ -62,8 +62,21 @@ class CallSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Call
-        fields = ["id", "received_at", "channel", "request_type", "caller_name", "caller_phone", "address",
-                  "description", "district", "district_name", "street", "street_name", "agent"]
+        fields = [
+            "id",
+            "received_at",
+            "channel",
+            "request_type",
+            "caller_name",
+            "caller_phone",
+            "address",
+            "description",
+            "district",
+            "district_name",
+            "street",
+            "street_name",
+            "agent",
+        ]
 
     def get_caller_phone(self, obj) -> str:
         user = self.context["request"].user
@@ -97,8 +110,9 @@ class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def reveal_phone(self, request, pk=None):
         call = self.get_object()
         try:
-            phone = services.call_reveal_phone(call=call, acting_user=request.user, via="api",
-                                               ip_address=client_ip(request))
+            phone = services.call_reveal_phone(
+                call=call, acting_user=request.user, via="api", ip_address=client_ip(request)
+            )
         except AccessDenied as exc:
             raise PermissionDenied(exc.message) from None
         return Response({"phone": phone})

@@ -42,22 +42,86 @@ DEMO_USERS = [
 
 # (street code, minutes ago, request type, channel, phone, name, address, description)
 DEMO_CALLS = [
-    ("110106003", 35, "help", "phone", "13811012345", "李女士", "丰台区洋桥北里12号楼3单元",
-     "楼道电梯停运两天，家中有八十岁老人上下楼困难，请尽快维修。"),
-    ("110106003", 90, "complaint", "phone", "13901234567", "", "丰台区西罗园四区南门",
-     "小区南门外早市商贩占道经营，早上六点开始噪音很大，垃圾无人清理。"),
-    ("110106003", 60 * 26, "complaint", "wechat", "15210987654", "王先生", "丰台区角门东里二社区5号楼",
-     "暖气不热，室温只有14度，物业说在排查但一周没有结果。"),
-    ("110106001", 50, "help", "phone", "01063521234", "", "丰台区右安门外大街玉林小区",
-     "小区内下水道堵塞返水，污水漫到楼门口。"),
-    ("110106001", 60 * 5, "suggestion", "web", "", "", "丰台区右安门东街",
-     "建议在右安门东街路口增设过街信号灯，早高峰学生过马路很危险。"),
-    ("110106001", 60 * 30, "report", "phone", "13700001111", "", "丰台区开阳路开阳里一区",
-     "开阳里一区有人私搭乱建，在楼顶加盖彩钢房。"),
-    ("110108010", 20, "consultation", "phone", "18612345678", "赵先生", "海淀区学院路20号",
-     "咨询孩子入学需要准备哪些居住证明材料。"),
-    ("110108010", 60 * 8, "complaint", "app", "13522223333", "", "海淀区学院路石油大院",
-     "大院内施工夜间22点后仍在作业，噪音扰民。"),
+    (
+        "110106003",
+        35,
+        "help",
+        "phone",
+        "13811012345",
+        "李女士",
+        "丰台区洋桥北里12号楼3单元",
+        "楼道电梯停运两天，家中有八十岁老人上下楼困难，请尽快维修。",
+    ),
+    (
+        "110106003",
+        90,
+        "complaint",
+        "phone",
+        "13901234567",
+        "",
+        "丰台区西罗园四区南门",
+        "小区南门外早市商贩占道经营，早上六点开始噪音很大，垃圾无人清理。",
+    ),
+    (
+        "110106003",
+        60 * 26,
+        "complaint",
+        "wechat",
+        "15210987654",
+        "王先生",
+        "丰台区角门东里二社区5号楼",
+        "暖气不热，室温只有14度，物业说在排查但一周没有结果。",
+    ),
+    (
+        "110106001",
+        50,
+        "help",
+        "phone",
+        "01063521234",
+        "",
+        "丰台区右安门外大街玉林小区",
+        "小区内下水道堵塞返水，污水漫到楼门口。",
+    ),
+    (
+        "110106001",
+        60 * 5,
+        "suggestion",
+        "web",
+        "",
+        "",
+        "丰台区右安门东街",
+        "建议在右安门东街路口增设过街信号灯，早高峰学生过马路很危险。",
+    ),
+    (
+        "110106001",
+        60 * 30,
+        "report",
+        "phone",
+        "13700001111",
+        "",
+        "丰台区开阳路开阳里一区",
+        "开阳里一区有人私搭乱建，在楼顶加盖彩钢房。",
+    ),
+    (
+        "110108010",
+        20,
+        "consultation",
+        "phone",
+        "18612345678",
+        "赵先生",
+        "海淀区学院路20号",
+        "咨询孩子入学需要准备哪些居住证明材料。",
+    ),
+    (
+        "110108010",
+        60 * 8,
+        "complaint",
+        "app",
+        "13522223333",
+        "",
+        "海淀区学院路石油大院",
+        "大院内施工夜间22点后仍在作业，噪音扰民。",
+    ),
 ]
 
 
@@ -76,8 +140,14 @@ def setup_demo(*, now=None) -> dict[str, int]:
         for demo in DEMO_USERS:
             if User.objects.filter(username=demo.username).exists():
                 continue
-            user = User(username=demo.username, last_name=demo.last_name, first_name=demo.first_name,
-                        role=demo.role, unit=units[demo.unit_code], is_staff=demo.is_staff)
+            user = User(
+                username=demo.username,
+                last_name=demo.last_name,
+                first_name=demo.first_name,
+                role=demo.role,
+                unit=units[demo.unit_code],
+                is_staff=demo.is_staff,
+            )
             user.set_password(settings.DEMO_PASSWORD)
             user.full_clean()
             user.save()
@@ -91,8 +161,13 @@ def setup_demo(*, now=None) -> dict[str, int]:
                 description=description,
                 address=address,
                 defaults=dict(
-                    caller_phone=phone, caller_name=name, channel=channel, request_type=rtype,
-                    street=street, district_id=street.district_id, agent=agent,
+                    caller_phone=phone,
+                    caller_name=name,
+                    channel=channel,
+                    request_type=rtype,
+                    street=street,
+                    district_id=street.district_id,
+                    agent=agent,
                     received_at=now - timedelta(minutes=minutes_ago),
                 ),
             )

@@ -46,8 +46,10 @@ class User(AbstractUser):
         expected = ROLE_UNIT_KIND[Role(self.role)]
         if self.unit is None or self.unit.kind != expected:
             raise ValidationError(
-                {"unit": _("角色“%(role)s”必须属于“%(kind)s”类单位。")
-                 % {"role": self.get_role_display(), "kind": expected}}
+                {
+                    "unit": _("角色“%(role)s”必须属于“%(kind)s”类单位。")
+                    % {"role": self.get_role_display(), "kind": expected}
+                }
             )
 
     @property
@@ -79,16 +81,27 @@ class Call(models.Model):
     address = models.CharField(_("诉求地址"), max_length=200, blank=True)
     description = models.TextField(_("诉求内容"))
     district = models.ForeignKey(
-        "districts.Division", verbose_name=_("所属区"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "districts.Division",
+        verbose_name=_("所属区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     street = models.ForeignKey(
-        "districts.Division", verbose_name=_("所属街乡镇"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        "districts.Division",
+        verbose_name=_("所属街乡镇"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     agent = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("受理话务员"), null=True,
-        on_delete=models.PROTECT, related_name="calls_taken",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("受理话务员"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="calls_taken",
     )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
@@ -121,6 +134,9 @@ class PersonalDataAccess(models.Model):
         verbose_name_plural = _("个人信息查看记录")
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return f"{self.user} {self.field} {self.at:%Y-%m-%d %H:%M}"
+
 
 class LoginFailure(models.Model):
     username = models.CharField(max_length=150)
@@ -135,9 +151,15 @@ class LoginFailure(models.Model):
             models.Index(fields=["ip_address", "at"], name="loginfail_ip_at"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.username} {self.at:%Y-%m-%d %H:%M}"
+
 
 class WorkerHeartbeat(models.Model):
     """One row, touched by a beat-scheduled task, so health checks see the worker consuming."""
 
     name = models.CharField(max_length=40, unique=True)
     last_seen = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -4,7 +4,7 @@ from django.db import connection
 from django.utils import timezone
 
 from hotline import access
-from hotline.models import Call, User, WorkerHeartbeat
+from hotline.models import User, WorkerHeartbeat
 
 
 def day_start(now: datetime | None = None) -> datetime:
@@ -35,8 +35,11 @@ def broker_ok(timeout: float = 2.0) -> tuple[bool, str]:
     from kombu import Connection
 
     try:
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=timeout,
-                        transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS) as conn:
+        with Connection(
+            settings.CELERY_BROKER_URL,
+            connect_timeout=timeout,
+            transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS,
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
             return True, conn.transport.driver_type
     except Exception as exc:  # noqa: BLE001 - health check reports any failure

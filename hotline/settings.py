@@ -5,6 +5,7 @@ filesystem transport, also under var/, so `make run` needs no database or broker
 DATABASE_URL / CELERY_BROKER_URL switch to PostgreSQL and Redis.
 """
 
+import os
 from pathlib import Path
 
 from hotline.env import (
@@ -111,7 +112,8 @@ if _db["ENGINE"].endswith("sqlite3"):
     }
     # A file, not memory, so that a real Celery worker started by the integration tests sees the
     # same test database.
-    _db["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # One file per test run, so two runs side by side never share it.
+    _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     _db["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True

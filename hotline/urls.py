@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from districts import api as districts_api
+from districts.routing_api import RouteView
 from hotline import api as hotline_api
 from hotline import views
 
@@ -17,6 +18,7 @@ router.register("aliases", districts_api.AliasViewSet, basename="api-alias")
 api_urls = [
     path("", include(router.urls)),
     path("me/", hotline_api.me, name="api-me"),
+    path("route/", RouteView.as_view(), name="api-route"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

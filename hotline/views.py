@@ -11,7 +11,7 @@ from districts import selectors as division_selectors
 from hotline import access, selectors, services
 from hotline.errors import AccessDenied
 from hotline.forms import ThrottledLoginForm, client_ip
-from hotline.models import Call, Role
+from hotline.models import Role
 
 
 class LoginView(auth_views.LoginView):
@@ -63,7 +63,9 @@ def call_list(request):
 def call_reveal_phone(request, pk: int):
     call = get_object_or_404(access.visible_calls(request.user), pk=pk)
     try:
-        phone = services.call_reveal_phone(call=call, acting_user=request.user, via="page", ip_address=client_ip(request))
+        phone = services.call_reveal_phone(
+            call=call, acting_user=request.user, via="page", ip_address=client_ip(request)
+        )
     except AccessDenied as exc:
         return HttpResponseForbidden(exc.message)
     return JsonResponse({"phone": phone})
@@ -83,4 +85,3 @@ def healthz(request):
         "time": timezone.now().isoformat(),
     }
     return JsonResponse(body, status=200 if db_ok and broker_ok else 503)
-

@@ -109,9 +109,26 @@ def live_worker(reference_data, settings, tmp_path):
     log = tmp_path / "worker.log"
     celery = str(Path(sys.executable).parent / "celery")
     proc = subprocess.Popen(
-        [celery, "-A", "hotline", "worker", "--pool", "solo", "--loglevel", "INFO", "--without-gossip",
-         "--without-mingle", "--hostname", f"{queue}@%h", "--queues", queue],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            celery,
+            "-A",
+            "hotline",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{queue}@%h",
+            "--queues",
+            queue,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     old_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
@@ -139,3 +156,12 @@ def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, log: Path
             return result
         time.sleep(interval)
     raise AssertionError("condition not met in time" + (f"; worker log:\n{log.read_text()}" if log else ""))
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # Tests run from a fresh clone without collectstatic: no manifest to look names up in.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

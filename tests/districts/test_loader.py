@@ -98,10 +98,12 @@ def test_it_loads_another_province_from_the_same_csv_layout(tmp_path):
     (tmp_path / "cities.csv").write_text('code,name,provinceCode\n4401,"广州市",44\n', "utf-8")
     (tmp_path / "areas.csv").write_text('code,name,cityCode,provinceCode\n440103,"荔湾区",4401,44\n', "utf-8")
     (tmp_path / "streets.csv").write_text(
-        'code,name,areaCode,provinceCode,cityCode\n440103001,"沙面街道",440103,44,4401\n', "utf-8")
+        'code,name,areaCode,provinceCode,cityCode\n440103001,"沙面街道",440103,44,4401\n', "utf-8"
+    )
     (tmp_path / "villages.csv").write_text(
         'code,name,streetCode,provinceCode,cityCode,areaCode\n440103001001,"沙面社区居委会",440103001,44,4401,440103\n',
-        "utf-8")
+        "utf-8",
+    )
     # when
     call_command("load_divisions", source=tmp_path, province="44", verbosity=0, stdout=open("/dev/null", "w"))
     # then

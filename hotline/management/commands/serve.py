@@ -31,10 +31,34 @@ class Command(BaseCommand):
         gunicorn = os.path.join(bindir, "gunicorn")
         schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
         commands = {
-            "web": [gunicorn, "hotline.wsgi:application", "--bind", f"{host}:{port}", "--workers", "2",
-                    "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5"],
-            "worker": [celery, "-A", "hotline", "worker", "--loglevel", "INFO", "--concurrency", "2",
-                       "--without-gossip", "--without-mingle", "--hostname", "worker@%h"],
+            "web": [
+                gunicorn,
+                "hotline.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                "2",
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+            ],
+            "worker": [
+                celery,
+                "-A",
+                "hotline",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                "worker@%h",
+            ],
             "beat": [celery, "-A", "hotline", "beat", "--loglevel", "INFO", "--schedule", schedule],
         }
         procs: dict[str, subprocess.Popen] = {}
