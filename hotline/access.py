@@ -6,7 +6,7 @@ so that a street never sees another street's data and a rule changes in one plac
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from hotline.errors import AccessDenied
 from hotline.models import Call, Role, User
@@ -65,6 +65,25 @@ def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
     if role == Role.STREET:
         return qs.filter(street_id=unit.division_id)
     return qs.none()
+
+
+def visible_orders(user: User, queryset: QuerySet | None = None) -> QuerySet:
+    """Orders the user may see: agents and the city all; a district every order in its district
+    (its supervision copy); a street or department the orders it leads and those it co-handles or
+    was whistled into."""
+    from workorders.models import OrderParticipant, WorkOrder
+
+    qs = WorkOrder.objects.all() if queryset is None else queryset
+    role = role_of(user)
+    if role in (Role.AGENT, Role.CITY):
+        return qs
+    unit = getattr(user, "unit", None)
+    if unit is None or role is None:
+        return qs.none()
+    if role == Role.DISTRICT:
+        return qs.filter(district_id=unit.division_id)
+    participates = OrderParticipant.objects.filter(order_id=OuterRef("pk"), unit_id=unit.pk)
+    return qs.filter(Q(lead_unit_id=unit.pk) | Exists(participates))
 
 
 def visible_units_q(user: User) -> Q:

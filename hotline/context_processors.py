@@ -4,12 +4,29 @@ from django.utils.translation import gettext_lazy as _
 from hotline import access
 from hotline.models import Role
 
-# (label, url name, roles that see it). Later capabilities add their entries here.
+# (label, url name, roles that see it, order). Each app may add entries in its own `nav.py`
+# as NAV_ITEMS in the same shape; they are merged here and sorted by order.
 NAV_ITEMS = [
-    (_("首页"), "home", None),
-    (_("来电记录"), "call-list", {Role.AGENT, Role.STREET, Role.DISTRICT, Role.CITY}),
-    (_("接口文档"), "swagger-ui", None),
+    (_("首页"), "home", None, 0),
+    (_("来电记录"), "call-list", {Role.AGENT, Role.STREET, Role.DISTRICT, Role.CITY}, 80),
+    (_("接口文档"), "swagger-ui", None, 90),
 ]
+NAV_APPS = ["hotline.intake_nav", "workorders.nav", "assessment.nav"]
+
+
+def _all_items():
+    import importlib
+
+    items = list(NAV_ITEMS)
+    for module_name in NAV_APPS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        items.extend(module.NAV_ITEMS)
+    return sorted(items, key=lambda item: item[3])
 
 
 def navigation(request):
@@ -18,7 +35,7 @@ def navigation(request):
     if role is None:
         return {}
     items = []
-    for label, name, roles in NAV_ITEMS:
+    for label, name, roles, _order in _all_items():
         if roles is None or role in roles:
             url = reverse(name)
             items.append({"label": label, "url": url, "active": request.path == url})

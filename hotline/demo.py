@@ -172,4 +172,24 @@ def setup_demo(*, now=None) -> dict[str, int]:
                 ),
             )
             created["calls"] += call_created
+    # Each later capability adds its part of the demo history in `<app>/demo.py: setup(now=...)`,
+    # returning {name: number created}; run in this order, each idempotent.
+    for module_name in DEMO_MODULES:
+        module = _optional_module(module_name)
+        if module is not None:
+            created.update(module.setup(now=now))
     return created
+
+
+DEMO_MODULES = ["hotline.intake_demo", "workorders.demo", "assessment.demo"]
+
+
+def _optional_module(module_name: str):
+    import importlib
+
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None

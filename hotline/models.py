@@ -57,6 +57,39 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
 
+class Category(models.Model):
+    """The three-level category tree (城乡建设 → 物业管理 → 电梯故障). Each category carries the
+    urgency tier an order gets by default; the agent may raise it."""
+
+    code = models.CharField(_("编码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=60)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("上级分类"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    level = models.PositiveSmallIntegerField(_("层级"), choices=[(1, _("一级")), (2, _("二级")), (3, _("三级"))])
+    default_tier = models.ForeignKey(
+        "workorders.UrgencyTier", verbose_name=_("默认时限档"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort = models.PositiveIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("诉求分类")
+        verbose_name_plural = _("诉求分类")
+        ordering = ["sort", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def path(self) -> str:
+        names, node = [], self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return "→".join(reversed(names))
+
+
 class Call(models.Model):
     """One contact from a citizen (phone call, web form, app, WeChat)."""
 
@@ -74,12 +107,34 @@ class Call(models.Model):
         SUGGESTION = "suggestion", _("建议")
         PRAISE = "praise", _("表扬")
 
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("处理中")
+        DIRECT_ANSWER = "direct_answer", _("直接答复")
+        ORDER = "order", _("派发工单")
+        DUPLICATE = "duplicate", _("重复诉求")
+
     caller_phone = models.CharField(_("来电号码"), max_length=20, blank=True, db_index=True)
     caller_name = models.CharField(_("来电人"), max_length=50, blank=True)
     channel = models.CharField(_("渠道"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
     request_type = models.CharField(_("诉求类型"), max_length=20, choices=RequestType.choices)
+    category = models.ForeignKey(
+        Category, verbose_name=_("诉求分类"), null=True, blank=True, on_delete=models.PROTECT, related_name="calls"
+    )
+    tier = models.ForeignKey(
+        "workorders.UrgencyTier", verbose_name=_("时限档"), null=True, blank=True, on_delete=models.PROTECT
+    )
     address = models.CharField(_("诉求地址"), max_length=200, blank=True)
     description = models.TextField(_("诉求内容"))
+    outcome = models.CharField(_("办理方式"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    answer = models.TextField(_("答复内容"), blank=True)
+    community = models.ForeignKey(
+        "districts.Division",
+        verbose_name=_("所属社区/村"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     district = models.ForeignKey(
         "districts.Division",
         verbose_name=_("所属区"),

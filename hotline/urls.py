@@ -15,7 +15,24 @@ router.register("divisions", districts_api.DivisionViewSet, basename="api-divisi
 router.register("units", districts_api.UnitViewSet, basename="api-unit")
 router.register("aliases", districts_api.AliasViewSet, basename="api-alias")
 
+
+# Each app adds its own endpoints in `<app>/api_urls.py` (a list `urlpatterns`) and its pages in
+# `<app>/urls.py`; both are included here when present.
+def _optional(module_name: str) -> list:
+    import importlib
+
+    try:
+        return importlib.import_module(module_name).urlpatterns
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return []
+
+
 api_urls = [
+    *_optional("hotline.intake_api_urls"),
+    *_optional("workorders.api_urls"),
+    *_optional("assessment.api_urls"),
     path("", include(router.urls)),
     path("me/", hotline_api.me, name="api-me"),
     path("route/", RouteView.as_view(), name="api-route"),
@@ -32,5 +49,8 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    *_optional("hotline.intake_urls"),
+    *_optional("workorders.urls"),
+    *_optional("assessment.urls"),
     path("api/v1/", include(api_urls)),
 ]
