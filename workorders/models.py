@@ -49,6 +49,9 @@ class OrderSequence(models.Model):
     day = models.DateField(unique=True)
     last = models.PositiveIntegerField(default=0)
 
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
+
 
 class OrderState(models.TextChoices):
     DISPATCHED = "dispatched", _("待签收")

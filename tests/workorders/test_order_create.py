@@ -5,10 +5,10 @@ from django.utils import timezone
 
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category
+from tests.factories import CallFactory, division, unit
 from workorders import transitions
 from workorders.deadlines import add_workdays
 from workorders.models import ImmutableError, OrderEvent, OrderParticipant, UrgencyTier, WorkOrder
-from tests.factories import CallFactory, division, unit
 
 pytestmark = pytest.mark.django_db
 
