@@ -27,6 +27,7 @@ class Ev:
     """Event kinds (OrderEvent.kind)."""
 
     CREATED = "created"
+    DUPLICATE_LINKED = "duplicate_linked"
 
 
 def lock(order: WorkOrder | int) -> WorkOrder:
@@ -142,4 +143,34 @@ def order_create(
                 "co_units": [p.unit_id for p in participants if p.role == OrderParticipant.Role.CO_HANDLER],
             },
         )
+    return order
+
+
+def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User) -> WorkOrder:
+    """A repeat call about the same problem (重复诉求): counted on the existing order instead of
+    becoming a new one."""
+    from django.db.models import F
+
+    from hotline import access
+
+    if not access.has_role(actor, "agent", "city"):
+        raise AccessDenied()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if call.outcome != Call.Outcome.PENDING:
+            raise DomainError(_("该来电已处理，不能重复关联。"), code="call_done")
+        order = lock(order)
+        require_state(
+            order,
+            OrderState.DISPATCHED,
+            OrderState.SIGNED,
+            OrderState.RETURN_REQUESTED,
+            OrderState.PARKED,
+            OrderState.CLOSED,
+        )
+        WorkOrder.objects.filter(pk=order.pk).update(duplicate_count=F("duplicate_count") + 1)
+        call.outcome = Call.Outcome.DUPLICATE
+        call.save(update_fields=["outcome"])
+        record(order, kind=Ev.DUPLICATE_LINKED, actor=actor, note=call.description[:500], data={"call": call.pk})
+        order.refresh_from_db(fields=["duplicate_count"])
     return order
