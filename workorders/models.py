@@ -279,3 +279,173 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- Callback (回访), self-evaluation and exclusions (剔除) --------------------------------------
+class Callback(models.Model):
+    """The hotline calling the citizen back about one round of an order. Attempts are logged; the
+    callback ends valid (the citizen answered the three questions) or unreachable (not valid)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("回访中")
+        VALID = "valid", _("有效回访")
+        UNREACHABLE = "unreachable", _("无法联系")
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("电话回访")
+        SMS = "sms", _("短信")
+        SELF = "self", _("市民自评")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="callbacks")
+    round = models.PositiveSmallIntegerField(_("轮次"))
+    status = models.CharField(_("状态"), max_length=20, choices=Status.choices, default=Status.OPEN)
+    channel = models.CharField(_("方式"), max_length=10, choices=Channel.choices, default=Channel.PHONE)
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("回访员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    contacted = models.BooleanField(_("承办单位是否联系"), null=True)
+    solved = models.CharField(_("解决情况"), max_length=20, choices=Result.choices, blank=True)
+    satisfaction = models.CharField(_("满意度"), max_length=20, choices=Satisfaction.choices, blank=True)
+    comment = models.TextField(_("市民意见"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("回访")
+        verbose_name_plural = _("回访")
+        ordering = ["-created_at"]
+        constraints = [
+            # One callback per round: a double click or a second agent cannot record it twice.
+            models.UniqueConstraint(fields=["order", "round"], name="callback_one_per_round"),
+        ]
+        indexes = [models.Index(fields=["status", "completed_at"], name="callback_status_done")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.round} {self.get_status_display()}"
+
+
+class CallbackAttempt(models.Model):
+    class Result(models.TextChoices):
+        REACHED = "reached", _("已接通")
+        NO_ANSWER = "no_answer", _("无人接听")
+        BUSY = "busy", _("占线/拒接")
+        WRONG_NUMBER = "wrong_number", _("号码错误")
+
+    callback = models.ForeignKey(Callback, on_delete=models.CASCADE, related_name="attempts")
+    at = models.DateTimeField(_("时间"))
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField(_("结果"), max_length=20, choices=Result.choices)
+    note = models.CharField(_("备注"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("回访尝试")
+        verbose_name_plural = _("回访尝试")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.callback_id} {self.result} {self.at:%Y-%m-%d %H:%M}"
+
+
+class SelfEvaluationLink(models.Model):
+    """A one-time, expiring link (as if sent by SMS) for the citizen to answer the three questions.
+    The URL carries a signed token; this row makes it single-use."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.CASCADE, related_name="self_evaluation_links")
+    round = models.PositiveSmallIntegerField(_("轮次"))
+    nonce = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("失效时间"))
+    used_at = models.DateTimeField(_("使用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("市民自评链接")
+        verbose_name_plural = _("市民自评链接")
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.round}"
+
+
+class ExclusionRequest(models.Model):
+    """A unit asks that an order not count in its assessment; the district, then the city, decide.
+    Approved exclusions stay visible and can be reversed by the city, with a record."""
+
+    class Reason(models.TextChoices):
+        UNREASONABLE = "unreasonable", _("不合理诉求")
+        MALICIOUS = "malicious", _("恶意重复来电")
+        OUTSIDE_DUTY = "outside_duty", _("超出政府职责范围")
+        FORCE_MAJEURE = "force_majeure", _("不可抗力/政策限制")
+        OTHER = "other", _("其他")
+
+    class State(models.TextChoices):
+        PENDING_DISTRICT = "pending_district", _("待区级审核")
+        PENDING_CITY = "pending_city", _("待市级审核")
+        APPROVED = "approved", _("已批准剔除")
+        REJECTED = "rejected", _("已驳回")
+        REVOKED = "revoked", _("已撤销剔除")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="exclusion_requests")
+    unit = models.ForeignKey("districts.Unit", verbose_name=_("申请单位"), on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(_("剔除原因"), max_length=20, choices=Reason.choices)
+    explanation = models.TextField(_("申请说明"))
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.PENDING_DISTRICT)
+    created_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+    district_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    district_decided_at = models.DateTimeField(null=True, blank=True)
+    district_note = models.TextField(_("区级意见"), blank=True)
+    city_decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    city_decided_at = models.DateTimeField(null=True, blank=True)
+    city_note = models.TextField(_("市级意见"), blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoke_note = models.TextField(_("撤销理由"), blank=True)
+
+    class Meta:
+        verbose_name = _("剔除申请")
+        verbose_name_plural = _("剔除申请")
+        ordering = ["-created_at"]
+        constraints = [
+            # At most one request under way per order.
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=models.Q(state__in=["pending_district", "pending_city"]),
+                name="exclusion_one_pending_per_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="exclusion_state")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.get_reason_display()} {self.get_state_display()}"
+
+
+def evidence_path(instance, filename: str) -> str:
+    return f"exclusions/{instance.request.order_id}/{instance.request_id}/{filename}"
+
+
+class ExclusionEvidence(models.Model):
+    request = models.ForeignKey(ExclusionRequest, on_delete=models.CASCADE, related_name="evidence")
+    file = models.FileField(upload_to=evidence_path, max_length=300)
+    name = models.CharField(_("文件名"), max_length=200)
+    size = models.PositiveIntegerField(_("大小"))
+    content_type = models.CharField(max_length=100)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("剔除证据")
+        verbose_name_plural = _("剔除证据")
+
+    def __str__(self) -> str:
+        return self.name
