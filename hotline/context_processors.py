@@ -11,7 +11,7 @@ NAV_ITEMS = [
     (_("来电记录"), "call-list", {Role.AGENT, Role.STREET, Role.DISTRICT, Role.CITY}, 80),
     (_("接口文档"), "swagger-ui", None, 90),
 ]
-NAV_APPS = ["hotline.intake_nav", "workorders.nav", "assessment.nav"]
+NAV_APPS = ["hotline.intake_nav", "workorders.nav", "workorders.callback_nav", "assessment.nav"]
 
 
 def _all_items():

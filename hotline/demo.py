@@ -181,7 +181,7 @@ def setup_demo(*, now=None) -> dict[str, int]:
     return created
 
 
-DEMO_MODULES = ["hotline.intake_demo", "workorders.demo", "assessment.demo"]
+DEMO_MODULES = ["hotline.intake_demo", "workorders.demo", "workorders.callback_demo", "assessment.demo"]
 
 
 def _optional_module(module_name: str):

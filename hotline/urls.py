@@ -32,6 +32,7 @@ def _optional(module_name: str) -> list:
 api_urls = [
     *_optional("hotline.intake_api_urls"),
     *_optional("workorders.api_urls"),
+    *_optional("workorders.callback_api_urls"),
     *_optional("assessment.api_urls"),
     path("", include(router.urls)),
     path("me/", hotline_api.me, name="api-me"),
@@ -51,6 +52,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *_optional("hotline.intake_urls"),
     *_optional("workorders.urls"),
+    *_optional("workorders.callback_urls"),
     *_optional("assessment.urls"),
     path("api/v1/", include(api_urls)),
 ]
