@@ -34,9 +34,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# Rebuild the English catalogue after changing translatable strings (needs GNU gettext).
+# Rebuild the English catalogue after changing translatable strings (needs GNU gettext):
+# source strings are Chinese; English comes from locale/glossary/*.tsv ("中文<TAB>English").
 messages: $(STAMP)
-	$(PY) manage.py makemessages --locale en --ignore '.venv/*' --ignore 'var/*' --no-obsolete
+	$(PY) manage.py makemessages --locale en --ignore '.venv/*' --ignore 'var/*' --ignore 'tests/*' --ignore 'bench/*' --no-obsolete
+	$(PY) manage.py fill_translations
 	$(PY) manage.py compilemessages --locale en --ignore '.venv/*'
 
 clean:
