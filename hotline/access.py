@@ -52,19 +52,21 @@ def may_reveal_phone(user, call: Call) -> bool:
 # --- Scoping ------------------------------------------------------------------------------------
 def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
     """Calls the user may see: agents and the city all; a district its own district's; a street
-    its own street's. Departments see calls only through orders assigned to them."""
+    its own street's and those behind orders it handles; a department only those behind orders
+    it handles (lead, co-handler or whistled)."""
     qs = Call.objects.all() if queryset is None else queryset
     role = role_of(user)
     if role in (Role.AGENT, Role.CITY):
         return qs
-    unit = user.unit
-    if unit is None:
+    unit = getattr(user, "unit", None)
+    if unit is None or role is None:
         return qs.none()
     if role == Role.DISTRICT:
         return qs.filter(district_id=unit.division_id)
+    behind_my_orders = Exists(visible_orders(user).filter(call_id=OuterRef("pk")))
     if role == Role.STREET:
-        return qs.filter(street_id=unit.division_id)
-    return qs.none()
+        return qs.filter(Q(street_id=unit.division_id) | behind_my_orders)
+    return qs.filter(behind_my_orders)
 
 
 def visible_orders(user: User, queryset: QuerySet | None = None) -> QuerySet:

@@ -126,3 +126,32 @@ def test_reveal_needs_post(client, calls, xiluoyuan_handler):
     client.force_login(xiluoyuan_handler)
     assert client.get(reverse("call-reveal-phone", args=[calls["xiluoyuan"].pk])).status_code == 405
     assert not PersonalDataAccess.objects.exists()
+
+
+def test_a_department_may_reveal_the_caller_of_an_order_it_handles_and_no_other(water_dept_handler, agent):
+    from hotline import access, services
+    from hotline.errors import AccessDenied
+    from hotline.models import Category
+    from tests.factories import unit
+    from workorders import transitions
+    from workorders.models import UrgencyTier
+
+    # given: a burst main dispatched to 丰台区水务局, and an unrelated call in the same street
+    mine = CallFactory(street=division("110106003"), caller_phone="13612345678")
+    other = CallFactory(street=division("110106003"), caller_phone="13687654321")
+    category = Category.objects.create(code="T-WATER", name="水管爆裂", level=3)
+    transitions.order_create(
+        call=mine,
+        category=category,
+        tier=UrgencyTier.objects.get(code="T24H"),
+        lead_unit=unit("110106-water"),
+        actor=agent,
+        title="水管爆裂",
+        street=division("110106003"),
+    )
+    # when / then
+    assert set(access.visible_calls(water_dept_handler)) == {mine}
+    assert services.call_reveal_phone(call=mine, acting_user=water_dept_handler, via="page") == "13612345678"
+    with pytest.raises(AccessDenied):
+        services.call_reveal_phone(call=other, acting_user=water_dept_handler, via="page")
+    assert PersonalDataAccess.objects.filter(user=water_dept_handler).count() == 1
