@@ -107,3 +107,43 @@ def district_of(user: User):
     if unit is None:
         return None
     return unit.division if unit.kind == "district" else unit.district
+
+
+# --- Callback (回访) and exclusions (剔除) --------------------------------------------------------
+# The hotline calls citizens back: agents, and the city center supervising them.
+CALLBACK_ROLES = {Role.AGENT, Role.CITY}
+
+
+def may_call_back(user) -> bool:
+    return role_of(user) in CALLBACK_ROLES
+
+
+def may_request_exclusion(user, order) -> bool:
+    """Only the lead unit of the order (a street or department handler) asks for it to be excluded."""
+    return role_of(user) in (Role.STREET, Role.DEPARTMENT) and user.unit_id == order.lead_unit_id
+
+
+def may_decide_exclusion_for_district(user, order) -> bool:
+    unit = getattr(user, "unit", None)
+    return role_of(user) == Role.DISTRICT and unit is not None and unit.division_id == order.district_id
+
+
+def may_decide_exclusion_for_city(user) -> bool:
+    return role_of(user) == Role.CITY
+
+
+def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> QuerySet:
+    """Exclusion requests the user may see: agents and the city all; a district those on orders in
+    its district; a street or department those its own unit filed."""
+    from workorders.models import ExclusionRequest
+
+    qs = ExclusionRequest.objects.all() if queryset is None else queryset
+    role = role_of(user)
+    if role in (Role.AGENT, Role.CITY):
+        return qs
+    unit = getattr(user, "unit", None)
+    if unit is None or role is None:
+        return qs.none()
+    if role == Role.DISTRICT:
+        return qs.filter(order__district_id=unit.division_id)
+    return qs.filter(unit_id=unit.pk)

@@ -240,5 +240,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# Callback (回访): this many failed attempts, spread over at least this many calendar days, end a
+# callback as "cannot reach"; self-evaluation links (as if sent by SMS) expire after this many hours.
+CALLBACK_MAX_FAILED_ATTEMPTS = env_int("CALLBACK_MAX_FAILED_ATTEMPTS", 3, minimum=1)
+CALLBACK_UNREACHABLE_MIN_DAYS = env_int("CALLBACK_UNREACHABLE_MIN_DAYS", 2, minimum=1)
+SELF_EVALUATION_LINK_HOURS = env_int("SELF_EVALUATION_LINK_HOURS", 72, minimum=1)
+
 # The demo accounts' shared password (make run prints it).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "hotline12345")

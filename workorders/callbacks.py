@@ -1,0 +1,752 @@
+"""Callback (回访), citizen self-evaluation, re-dispatch (再派件) and exclusions (剔除): the "评" of
+接→派→办→评 for one order.
+
+The functions in the TRANSITIONS section below change an order's state, round, deadlines or outcome
+fields. They are built exactly like those in `workorders.transitions` (lock the order row, check
+state and actor, save with update_fields, one OrderEvent, side effects with on_commit) and are meant
+to move there; they live here only while that module is being written by the handling capability.
+
+Rules decided here (documented because assessment depends on them):
+- A callback belongs to one round of an order (Callback is unique on order+round). The hotline calls
+  back orders the unit has closed and, as the law asks, orders still open when their resolution
+  limit has run out (dispatched/signed past the deadline; parked orders' clock is suspended, and an
+  order waiting for a return ruling is the center's own business).
+- A valid callback (the citizen answered) writes its answers to the order's outcome fields; a later
+  round's valid callback overwrites them — the latest counts — while every Callback row stays.
+- Satisfied or basically satisfied AND resolved → the order is completed. Unsatisfied, or not fully
+  resolved (部分解决 counts as not solved: the citizen still has a problem) → re-dispatch: the same
+  order, round + 1, to a unit the agent chooses, with new deadlines from the tier.
+- A callback nobody answers ends as "cannot reach" (not valid) after CALLBACK_MAX_FAILED_ATTEMPTS
+  failed attempts spread over at least CALLBACK_UNREACHABLE_MIN_DAYS calendar days; a closed order is
+  then completed without touching the outcome fields.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from districts.models import Unit
+from hotline import access
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import Role, User
+from workorders.deadlines import deadlines_for
+from workorders.models import (
+    Callback,
+    CallbackAttempt,
+    ExclusionEvidence,
+    ExclusionRequest,
+    OrderState,
+    Result,
+    Satisfaction,
+    SelfEvaluationLink,
+    WorkOrder,
+)
+from workorders.notifications import notify_units
+from workorders.transitions import lock, record, require_state, supervisor_unit
+
+
+class CbEv:
+    """Event kinds (OrderEvent.kind) written by this module."""
+
+    CALLBACK_ATTEMPT = "callback_attempt"
+    CALLBACK_UNREACHABLE = "callback_unreachable"
+    CALLBACK_VALID = "callback_valid"
+    REDISPATCHED = "redispatched"
+    SELF_EVALUATION_LINK = "self_evaluation_link"
+    SENT_BACK = "sent_back"
+    EXCLUSION_REQUESTED = "exclusion_requested"
+    EXCLUSION_DISTRICT_APPROVED = "exclusion_district_approved"
+    EXCLUSION_DISTRICT_REJECTED = "exclusion_district_rejected"
+    EXCLUSION_APPROVED = "exclusion_approved"
+    EXCLUSION_REJECTED = "exclusion_rejected"
+    EXCLUSION_REVOKED = "exclusion_revoked"
+
+
+EVENT_LABELS = {
+    CbEv.CALLBACK_ATTEMPT: gettext_lazy("回访尝试"),
+    CbEv.CALLBACK_UNREACHABLE: gettext_lazy("回访无法联系"),
+    CbEv.CALLBACK_VALID: gettext_lazy("有效回访，工单完成"),
+    CbEv.REDISPATCHED: gettext_lazy("回访不满意/未解决，再派件"),
+    CbEv.SELF_EVALUATION_LINK: gettext_lazy("生成市民自评链接"),
+    CbEv.SENT_BACK: gettext_lazy("办结不合格，退回承办单位"),
+    CbEv.EXCLUSION_REQUESTED: gettext_lazy("申请剔除"),
+    CbEv.EXCLUSION_DISTRICT_APPROVED: gettext_lazy("区级同意剔除，报市级审核"),
+    CbEv.EXCLUSION_DISTRICT_REJECTED: gettext_lazy("区级驳回剔除申请"),
+    CbEv.EXCLUSION_APPROVED: gettext_lazy("市级批准剔除"),
+    CbEv.EXCLUSION_REJECTED: gettext_lazy("市级驳回剔除申请"),
+    CbEv.EXCLUSION_REVOKED: gettext_lazy("市级撤销剔除"),
+}
+
+# Open orders past their resolution limit are called back too (the clock runs in these states).
+OVERDUE_CALLBACK_STATES = (OrderState.DISPATCHED, OrderState.SIGNED)
+DONE_CALLBACK = (Callback.Status.VALID, Callback.Status.UNREACHABLE)
+FAILED_RESULTS = (
+    CallbackAttempt.Result.NO_ANSWER,
+    CallbackAttempt.Result.BUSY,
+    CallbackAttempt.Result.WRONG_NUMBER,
+)
+# A second identical attempt by the same agent within this window is a double click, not a call.
+ATTEMPT_DEDUP_SECONDS = 30
+SELF_EVALUATION_SALT = "workorders.callbacks.self-evaluation"
+COMMENT_MAX = 2000
+REDISPATCH_UNIT_KINDS = (Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT)
+
+
+@dataclass(frozen=True)
+class Answers:
+    """The citizen's three answers (and a comment)."""
+
+    contacted: bool
+    solved: str
+    satisfaction: str
+    comment: str = ""
+
+    def clean(self) -> Answers:
+        if not isinstance(self.contacted, bool):
+            raise DomainError(_("请选择承办单位是否联系过您。"), code="contacted")
+        if self.solved not in Result.values:
+            raise DomainError(_("请选择解决情况（解决/部分解决/未解决）。"), code="solved")
+        if self.satisfaction not in Satisfaction.values:
+            raise DomainError(_("请选择满意度（满意/基本满意/不满意）。"), code="satisfaction")
+        comment = (self.comment or "").strip()
+        if len(comment) > COMMENT_MAX:
+            raise DomainError(_("意见不能超过 %(n)s 字。") % {"n": COMMENT_MAX}, code="comment")
+        return Answers(self.contacted, self.solved, self.satisfaction, comment)
+
+    @property
+    def needs_redispatch(self) -> bool:
+        return self.satisfaction == Satisfaction.UNSATISFIED or self.solved != Result.RESOLVED
+
+    def as_data(self) -> dict:
+        return {"contacted": self.contacted, "solved": self.solved, "satisfaction": self.satisfaction}
+
+
+def awaiting_callback_q(now: datetime) -> Q:
+    """Orders the hotline should call back now (before excluding those already called back)."""
+    return Q(state=OrderState.CLOSED) | Q(state__in=OVERDUE_CALLBACK_STATES, resolution_deadline__lt=now)
+
+
+def done_callback_exists():
+    """A finished (valid or unreachable) callback for the order's current round."""
+    return Exists(Callback.objects.filter(order_id=OuterRef("pk"), round=OuterRef("round"), status__in=DONE_CALLBACK))
+
+
+def _require_callback_role(actor) -> None:
+    if not access.may_call_back(actor):
+        raise AccessDenied()
+
+
+def _require_callable(order: WorkOrder, now: datetime) -> None:
+    if order.state == OrderState.CLOSED:
+        return
+    if order.state in OVERDUE_CALLBACK_STATES and order.resolution_deadline < now:
+        return
+    raise DomainError(
+        _("工单 %(number)s 当前状态为“%(state)s”，尚未办结也未超过办结时限，不能回访。")
+        % {"number": order.number, "state": order.get_state_display()},
+        code="not_callable",
+    )
+
+
+def _open_callback(order: WorkOrder, *, actor: User | None) -> Callback:
+    """The callback of the order's current round, created if missing. The order row is locked by the
+    caller, so two agents cannot both create it; the unique constraint is the backstop."""
+    callback = Callback.objects.select_for_update().filter(order=order, round=order.round).first()
+    if callback is not None:
+        return callback
+    try:
+        with transaction.atomic():
+            return Callback.objects.create(order=order, round=order.round, agent=actor)
+    except IntegrityError:
+        return Callback.objects.select_for_update().get(order=order, round=order.round)
+
+
+def _order_url(order: WorkOrder) -> str:
+    try:
+        return reverse("order-detail", args=[order.pk])
+    except Exception:  # noqa: BLE001 - the order page belongs to the handling capability
+        return ""
+
+
+def _notify_lead(order: WorkOrder, *, kind: str, title: str, body: str = "", unit: Unit | None = None) -> None:
+    notify_units(units=[unit or order.lead_unit], kind=kind, title=title, body=body, order=order, url=_order_url(order))
+
+
+# =================================================================================================
+# TRANSITIONS of the callback stage (to move into workorders/transitions.py)
+# =================================================================================================
+def callback_attempt(
+    order: WorkOrder | int, *, actor: User, result: str, note: str = "", now: datetime | None = None
+) -> Callback:
+    """Log one call to the citizen. Failed attempts spread over enough days end the callback as
+    "cannot reach"; a closed order is then completed."""
+    _require_callback_role(actor)
+    if result not in CallbackAttempt.Result.values:
+        raise DomainError(_("请选择回访结果。"), code="result")
+    note = (note or "").strip()[:300]
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock(order)
+        existing = Callback.objects.filter(order=order, round=order.round, status__in=DONE_CALLBACK).first()
+        if existing is not None:
+            raise DomainError(
+                _("本轮回访已结束（%(status)s）。") % {"status": existing.get_status_display()}, code="done"
+            )
+        _require_callable(order, now)
+        callback = _open_callback(order, actor=actor)
+        last = callback.attempts.order_by("-at", "-id").first()
+        if (
+            last is not None
+            and last.agent_id == actor.pk
+            and last.result == result
+            and now - last.at < timedelta(seconds=ATTEMPT_DEDUP_SECONDS)
+        ):
+            return callback  # a double click: the attempt is already logged
+        CallbackAttempt.objects.create(callback=callback, at=now, agent=actor, result=result, note=note)
+        failed = list(callback.attempts.filter(result__in=FAILED_RESULTS).values_list("at", flat=True))
+        days = {timezone.localdate(at) for at in failed}
+        unreachable = (
+            result in FAILED_RESULTS
+            and len(failed) >= settings.CALLBACK_MAX_FAILED_ATTEMPTS
+            and len(days) >= settings.CALLBACK_UNREACHABLE_MIN_DAYS
+        )
+        data = {"callback": callback.pk, "result": result, "failed_attempts": len(failed), "days": len(days)}
+        if not unreachable:
+            record(order, kind=CbEv.CALLBACK_ATTEMPT, actor=actor, note=note, data=data, at=now)
+            return callback
+        callback.status = Callback.Status.UNREACHABLE
+        callback.completed_at = now
+        callback.agent = callback.agent or actor
+        callback.save(update_fields=["status", "completed_at", "agent"])
+        from_state = order.state
+        if order.state == OrderState.CLOSED:
+            order.state = OrderState.COMPLETED
+            order.completed_at = now
+            order.save(update_fields=["state", "completed_at"])
+        record(
+            order,
+            kind=CbEv.CALLBACK_UNREACHABLE,
+            actor=actor,
+            from_state=from_state if order.state != from_state else "",
+            to_state=order.state if order.state != from_state else "",
+            note=note,
+            data=data,
+            at=now,
+        )
+    return callback
+
+
+def callback_record(
+    order: WorkOrder | int,
+    *,
+    actor: User | None,
+    answers: Answers,
+    round: int | None = None,
+    redispatch_unit: Unit | None = None,
+    channel: str = Callback.Channel.PHONE,
+    now: datetime | None = None,
+) -> Callback:
+    """Record the citizen's answers: a valid callback. It completes the order, or re-dispatches it
+    as a new round (to `redispatch_unit`, default the same lead unit).
+
+    Saving twice (double click, two agents, a retried request) records once: the second call finds
+    the finished callback of that round under the order lock and returns it without writing."""
+    if channel != Callback.Channel.SELF:
+        _require_callback_role(actor)
+    answers = answers.clean()
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock(order)
+        target_round = order.round if round is None else round
+        done = Callback.objects.filter(order=order, round=target_round, status__in=DONE_CALLBACK).first()
+        if done is not None:
+            return done
+        if target_round != order.round:
+            raise DomainError(_("该工单已进入第 %(n)s 轮，请刷新页面。") % {"n": order.round}, code="stale_round")
+        _require_callable(order, now)
+        if answers.needs_redispatch:
+            unit = redispatch_unit or order.lead_unit
+            if not unit.is_active or unit.kind not in REDISPATCH_UNIT_KINDS:
+                raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": unit.name}, code="invalid_unit")
+        callback = _open_callback(order, actor=actor)
+        callback.status = Callback.Status.VALID
+        callback.channel = channel
+        callback.agent = actor if actor is not None else callback.agent
+        callback.contacted = answers.contacted
+        callback.solved = answers.solved
+        callback.satisfaction = answers.satisfaction
+        callback.comment = answers.comment
+        callback.completed_at = now
+        callback.save(
+            update_fields=[
+                "status",
+                "channel",
+                "agent",
+                "contacted",
+                "solved",
+                "satisfaction",
+                "comment",
+                "completed_at",
+            ]
+        )
+        if channel == Callback.Channel.PHONE:
+            CallbackAttempt.objects.create(
+                callback=callback, at=now, agent=actor, result=CallbackAttempt.Result.REACHED
+            )
+        # The outcome the assessment counts: this round's answers, for this round's lead unit.
+        order.callback_valid = True
+        order.callback_at = now
+        order.contacted = answers.contacted
+        order.solved = answers.solved
+        order.satisfaction = answers.satisfaction
+        order.assessed_unit_id = order.lead_unit_id
+        outcome_fields = ["callback_valid", "callback_at", "contacted", "solved", "satisfaction", "assessed_unit"]
+        data = {"callback": callback.pk, "channel": channel, **answers.as_data()}
+        from_state = order.state
+        if not answers.needs_redispatch:
+            order.state = OrderState.COMPLETED
+            order.completed_at = now
+            order.save(update_fields=[*outcome_fields, "state", "completed_at"])
+            record(
+                order,
+                kind=CbEv.CALLBACK_VALID,
+                actor=actor,
+                from_state=from_state,
+                to_state=order.state,
+                note=answers.comment,
+                data=data,
+                at=now,
+            )
+            return callback
+        previous_unit = order.lead_unit
+        data.update(previous_round=order.round, new_round=order.round + 1, from_unit=previous_unit.pk, to_unit=unit.pk)
+        # The event closes round N with its result; the order then starts round N + 1.
+        record(
+            order,
+            kind=CbEv.REDISPATCHED,
+            actor=actor,
+            from_state=from_state,
+            to_state=OrderState.DISPATCHED,
+            note=answers.comment,
+            data=data,
+            at=now,
+        )
+        fields = _start_new_round(order, unit=unit, now=now)
+        order.save(update_fields=[*outcome_fields, *fields])
+        _notify_lead(
+            order,
+            kind="redispatched",
+            title=_("再派件：工单 %(number)s 第 %(round)s 轮") % {"number": order.number, "round": order.round},
+            body=_("回访结果：%(solved)s，%(satisfaction)s。%(comment)s")
+            % {
+                "solved": Result(answers.solved).label,
+                "satisfaction": Satisfaction(answers.satisfaction).label,
+                "comment": answers.comment,
+            },
+        )
+    return callback
+
+
+def _start_new_round(order: WorkOrder, *, unit: Unit, now: datetime) -> list[str]:
+    """Set the order up for a new round with `unit` as lead; return the fields changed. The previous
+    round stays in the events and its Callback row."""
+    from workorders import transitions
+
+    helper = getattr(transitions, "_start_round", None)
+    if helper is not None:  # the handling capability's own helper, when it exists
+        return list(helper(order, unit=unit, now=now))
+    response_deadline, resolution_deadline = deadlines_for(order.tier, now)
+    values = {
+        "round": order.round + 1,
+        "state": OrderState.DISPATCHED,
+        "lead_unit": unit,
+        "dispatched_at": now,
+        "signed_at": None,
+        "responded_at": None,
+        "closed_at": None,
+        "completed_at": None,
+        "response_deadline": response_deadline,
+        "resolution_deadline": resolution_deadline,
+        "response_warned_at": None,
+        "resolution_warned_at": None,
+        "response_overdue_at": None,
+        "resolution_overdue_at": None,
+        "escalated_at": None,
+        "parked_until": None,
+        "responded_in_time": None,
+        "result": "",
+        "result_note": "",
+        "action_taken": "",
+    }
+    field_names = {f.name for f in WorkOrder._meta.get_fields()}
+    if "response_warn_at" in field_names:
+        from workorders.deadlines import warn_point
+
+        values["response_warn_at"] = warn_point(now, response_deadline, order.tier.warn_ratio)
+        values["resolution_warn_at"] = warn_point(now, resolution_deadline, order.tier.warn_ratio)
+    if "parked_at" in field_names:
+        values["parked_at"] = None
+    for name, value in values.items():
+        setattr(order, name, value)
+    if order.district_id:
+        from workorders.models import OrderParticipant
+
+        supervisor = supervisor_unit(order.district)
+        if supervisor is not None and supervisor.pk != unit.pk:
+            OrderParticipant.objects.get_or_create(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR)
+    return list(values)
+
+
+def order_send_back(order: WorkOrder | int, *, actor: User, reason: str, now: datetime | None = None) -> WorkOrder:
+    """The center finds a closing inadequate before calling the citizen: back to the unit, same
+    round, same deadlines (closed → signed)."""
+    _require_callback_role(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写退回理由。"), code="reason")
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock(order)
+        require_state(order, OrderState.CLOSED)
+        if Callback.objects.filter(order=order, round=order.round, status__in=DONE_CALLBACK).exists():
+            raise DomainError(_("本轮已完成回访，不能退回。"), code="done")
+        order.state = OrderState.SIGNED
+        order.closed_at = None
+        order.save(update_fields=["state", "closed_at"])
+        record(
+            order,
+            kind=CbEv.SENT_BACK,
+            actor=actor,
+            from_state=OrderState.CLOSED,
+            to_state=OrderState.SIGNED,
+            note=reason,
+            at=now,
+        )
+        _notify_lead(
+            order,
+            kind="sent_back",
+            title=_("办结被退回：工单 %(number)s") % {"number": order.number},
+            body=reason,
+        )
+    return order
+
+
+# --- Citizen self-evaluation ---------------------------------------------------------------------
+class LinkRefused(DomainError):
+    """The self-evaluation link cannot be used (tampered, expired, used, or the callback is done)."""
+
+
+def self_evaluation_token(link: SelfEvaluationLink) -> str:
+    return signing.dumps(link.nonce, salt=SELF_EVALUATION_SALT, compress=False)
+
+
+def self_evaluation_url(link: SelfEvaluationLink) -> str:
+    return reverse("self-evaluation", args=[self_evaluation_token(link)])
+
+
+def self_evaluation_link_create(
+    order: WorkOrder | int, *, actor: User, now: datetime | None = None
+) -> SelfEvaluationLink:
+    """A one-time link for the citizen (as if sent by SMS) for the order's current round."""
+    _require_callback_role(actor)
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock(order)
+        if Callback.objects.filter(order=order, round=order.round, status__in=DONE_CALLBACK).exists():
+            raise DomainError(_("本轮回访已结束，不能再发自评链接。"), code="done")
+        _require_callable(order, now)
+        link = SelfEvaluationLink.objects.create(
+            order=order,
+            round=order.round,
+            nonce=secrets.token_hex(16),
+            expires_at=now + timedelta(hours=settings.SELF_EVALUATION_LINK_HOURS),
+        )
+        record(
+            order,
+            kind=CbEv.SELF_EVALUATION_LINK,
+            actor=actor,
+            data={"link": link.pk, "expires_at": link.expires_at.isoformat()},
+            at=now,
+        )
+    return link
+
+
+def self_evaluation_find(token: str, *, now: datetime | None = None) -> SelfEvaluationLink:
+    """The link behind a token, or LinkRefused with a plain message for the citizen."""
+    now = now or timezone.now()
+    try:
+        nonce = signing.loads(token, salt=SELF_EVALUATION_SALT)
+    except signing.BadSignature:
+        raise LinkRefused(_("链接无效，请核对短信中的链接。"), code="link_invalid") from None
+    link = SelfEvaluationLink.objects.select_related("order").filter(nonce=str(nonce)).first()
+    if link is None:
+        raise LinkRefused(_("链接无效，请核对短信中的链接。"), code="link_invalid")
+    if link.used_at is not None:
+        raise LinkRefused(_("该链接已使用过，感谢您的评价。"), code="link_used")
+    if link.expires_at <= now:
+        raise LinkRefused(_("该链接已过期。如需反映情况，请拨打12345。"), code="link_expired")
+    order = link.order
+    done = Callback.objects.filter(order=order, round=link.round, status__in=DONE_CALLBACK).exists()
+    if done or order.round != link.round or order.state == OrderState.COMPLETED:
+        raise LinkRefused(_("本次回访已完成，感谢您的配合。"), code="link_done")
+    return link
+
+
+def self_evaluation_submit(token: str, *, answers: Answers, now: datetime | None = None) -> Callback:
+    """The citizen answers through the link: a valid callback with channel "self". The link is
+    spent in the same transaction (a conditional UPDATE, so a second submit changes nothing)."""
+    now = now or timezone.now()
+    answers = answers.clean()
+    with transaction.atomic():
+        link = self_evaluation_find(token, now=now)
+        order = lock(link.order_id)
+        spent = SelfEvaluationLink.objects.filter(pk=link.pk, used_at__isnull=True).update(used_at=now)
+        if spent != 1:
+            raise LinkRefused(_("该链接已使用过，感谢您的评价。"), code="link_used")
+        # Re-checked under the order lock: an agent may have finished the callback meanwhile.
+        done = Callback.objects.filter(order=order, round=link.round, status__in=DONE_CALLBACK).exists()
+        if done or order.round != link.round or order.state == OrderState.COMPLETED:
+            raise LinkRefused(_("本次回访已完成，感谢您的配合。"), code="link_done")
+        return callback_record(
+            order, actor=None, answers=answers, round=link.round, channel=Callback.Channel.SELF, now=now
+        )
+
+
+# --- Exclusions (剔除) ----------------------------------------------------------------------------
+PENDING_EXCLUSION = (ExclusionRequest.State.PENDING_DISTRICT, ExclusionRequest.State.PENDING_CITY)
+
+
+def _lock_request(request: ExclusionRequest | int) -> tuple[WorkOrder, ExclusionRequest]:
+    """Lock the order, then the request (always in this order)."""
+    pk = request.pk if isinstance(request, ExclusionRequest) else request
+    order_id = ExclusionRequest.objects.values_list("order_id", flat=True).get(pk=pk)
+    order = lock(order_id)
+    return order, ExclusionRequest.objects.select_for_update().get(pk=pk)
+
+
+def _require_exclusion_state(request: ExclusionRequest, *states: str) -> None:
+    if request.state not in states:
+        raise DomainError(
+            _("该剔除申请当前状态为“%(state)s”，不能执行此操作。") % {"state": request.get_state_display()},
+            code="invalid_state",
+        )
+
+
+def _district_unit(order: WorkOrder) -> Unit | None:
+    return supervisor_unit(order.district)
+
+
+def _city_units():
+    return Unit.objects.filter(members__role=Role.CITY, members__is_active=True).distinct()
+
+
+def exclusion_request(
+    order: WorkOrder | int,
+    *,
+    actor: User,
+    reason: str,
+    explanation: str,
+    files=(),
+    now: datetime | None = None,
+) -> ExclusionRequest:
+    """The lead unit asks that the order not count in its assessment, with evidence."""
+    explanation = (explanation or "").strip()
+    if reason not in ExclusionRequest.Reason.values:
+        raise DomainError(_("请选择剔除原因。"), code="reason")
+    if not explanation:
+        raise DomainError(_("请填写申请说明。"), code="explanation")
+    from workorders import attachments  # the handling capability's upload checks: evidence is checked alike
+
+    checked = attachments.check_uploads(files)
+    now = now or timezone.now()
+    with transaction.atomic():
+        order = lock(order)
+        if not access.may_request_exclusion(actor, order):
+            raise AccessDenied(_("只有工单的主办单位可以申请剔除。"))
+        if order.excluded:
+            raise DomainError(_("该工单已被剔除考核。"), code="already_excluded")
+        if ExclusionRequest.objects.filter(order=order, state__in=PENDING_EXCLUSION).exists():
+            raise DomainError(_("该工单已有待审核的剔除申请。"), code="pending")
+        try:
+            with transaction.atomic():
+                request = ExclusionRequest.objects.create(
+                    order=order, unit=actor.unit, requested_by=actor, reason=reason, explanation=explanation
+                )
+        except IntegrityError:
+            raise DomainError(_("该工单已有待审核的剔除申请。"), code="pending") from None
+        for upload, content_type in checked:
+            ExclusionEvidence.objects.create(
+                request=request,
+                file=upload,
+                name=(upload.name or "")[:200],
+                size=upload.size,
+                content_type=content_type,
+            )
+        record(
+            order,
+            kind=CbEv.EXCLUSION_REQUESTED,
+            actor=actor,
+            note=explanation,
+            data={"request": request.pk, "reason": reason, "evidence": len(checked)},
+            at=now,
+        )
+        district = _district_unit(order)
+        if district is not None:
+            notify_units(
+                units=[district],
+                kind="exclusion_requested",
+                title=_("剔除申请待审核：工单 %(number)s") % {"number": order.number},
+                body=explanation,
+                order=order,
+                url=reverse("exclusion-detail", args=[request.pk]),
+                roles=[Role.DISTRICT],
+            )
+    return request
+
+
+def exclusion_decide_district(
+    request: ExclusionRequest | int, *, actor: User, approve: bool, note: str = "", now: datetime | None = None
+) -> ExclusionRequest:
+    """The district of the order agrees (→ the city decides) or rejects."""
+    note = (note or "").strip()
+    now = now or timezone.now()
+    with transaction.atomic():
+        order, request = _lock_request(request)
+        if not access.may_decide_exclusion_for_district(actor, order):
+            raise AccessDenied(_("只有工单所在区可以进行区级审核。"))
+        _require_exclusion_state(request, ExclusionRequest.State.PENDING_DISTRICT)
+        if not approve and not note:
+            raise DomainError(_("驳回时请填写意见。"), code="note")
+        request.state = ExclusionRequest.State.PENDING_CITY if approve else ExclusionRequest.State.REJECTED
+        request.district_decided_by = actor
+        request.district_decided_at = now
+        request.district_note = note
+        request.save(update_fields=["state", "district_decided_by", "district_decided_at", "district_note"])
+        record(
+            order,
+            kind=CbEv.EXCLUSION_DISTRICT_APPROVED if approve else CbEv.EXCLUSION_DISTRICT_REJECTED,
+            actor=actor,
+            note=note,
+            data={"request": request.pk},
+            at=now,
+        )
+        url = reverse("exclusion-detail", args=[request.pk])
+        if approve:
+            notify_units(
+                units=_city_units(),
+                kind="exclusion_pending_city",
+                title=_("剔除申请待市级审核：工单 %(number)s") % {"number": order.number},
+                body=note,
+                order=order,
+                url=url,
+                roles=[Role.CITY],
+            )
+        else:
+            notify_units(
+                units=[request.unit],
+                kind="exclusion_rejected",
+                title=_("剔除申请被区级驳回：工单 %(number)s") % {"number": order.number},
+                body=note,
+                order=order,
+                url=url,
+            )
+    return request
+
+
+def exclusion_decide_city(
+    request: ExclusionRequest | int, *, actor: User, approve: bool, note: str = "", now: datetime | None = None
+) -> ExclusionRequest:
+    """The city approves (the order no longer counts in the assessment) or rejects."""
+    note = (note or "").strip()
+    now = now or timezone.now()
+    if not access.may_decide_exclusion_for_city(actor):
+        raise AccessDenied(_("只有市级可以进行市级审核。"))
+    with transaction.atomic():
+        order, request = _lock_request(request)
+        _require_exclusion_state(request, ExclusionRequest.State.PENDING_CITY)
+        if not approve and not note:
+            raise DomainError(_("驳回时请填写意见。"), code="note")
+        request.state = ExclusionRequest.State.APPROVED if approve else ExclusionRequest.State.REJECTED
+        request.city_decided_by = actor
+        request.city_decided_at = now
+        request.city_note = note
+        request.save(update_fields=["state", "city_decided_by", "city_decided_at", "city_note"])
+        if approve:
+            order.excluded = True
+            order.save(update_fields=["excluded"])
+        record(
+            order,
+            kind=CbEv.EXCLUSION_APPROVED if approve else CbEv.EXCLUSION_REJECTED,
+            actor=actor,
+            note=note,
+            data={"request": request.pk, "excluded": order.excluded},
+            at=now,
+        )
+        units = [request.unit]
+        district = _district_unit(order)
+        if district is not None:
+            units.append(district)
+        notify_units(
+            units=units,
+            kind="exclusion_approved" if approve else "exclusion_rejected",
+            title=(_("剔除申请已批准：工单 %(number)s") if approve else _("剔除申请被市级驳回：工单 %(number)s"))
+            % {"number": order.number},
+            body=note,
+            order=order,
+            url=reverse("exclusion-detail", args=[request.pk]),
+        )
+    return request
+
+
+def exclusion_revoke(
+    request: ExclusionRequest | int, *, actor: User, note: str, now: datetime | None = None
+) -> ExclusionRequest:
+    """The city reverses an approved exclusion, with a reason: the order counts again."""
+    note = (note or "").strip()
+    now = now or timezone.now()
+    if not access.may_decide_exclusion_for_city(actor):
+        raise AccessDenied(_("只有市级可以撤销剔除。"))
+    if not note:
+        raise DomainError(_("请填写撤销理由。"), code="note")
+    with transaction.atomic():
+        order, request = _lock_request(request)
+        _require_exclusion_state(request, ExclusionRequest.State.APPROVED)
+        request.state = ExclusionRequest.State.REVOKED
+        request.revoked_by = actor
+        request.revoked_at = now
+        request.revoke_note = note
+        request.save(update_fields=["state", "revoked_by", "revoked_at", "revoke_note"])
+        order.excluded = False
+        order.save(update_fields=["excluded"])
+        record(
+            order,
+            kind=CbEv.EXCLUSION_REVOKED,
+            actor=actor,
+            note=note,
+            data={"request": request.pk, "excluded": False},
+            at=now,
+        )
+        units = [request.unit]
+        district = _district_unit(order)
+        if district is not None:
+            units.append(district)
+        notify_units(
+            units=units,
+            kind="exclusion_revoked",
+            title=_("剔除已被市级撤销：工单 %(number)s") % {"number": order.number},
+            body=note,
+            order=order,
+            url=reverse("exclusion-detail", args=[request.pk]),
+        )
+    return request
