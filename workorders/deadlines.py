@@ -49,7 +49,14 @@ def add_workdays(start: datetime, days: int) -> datetime:
 def add_limit(start: datetime, amount: int, unit: str) -> datetime:
     if unit == UrgencyTier.Unit.HOURS:
         return start + timedelta(hours=amount)
+    if unit == UrgencyTier.Unit.MINUTES:
+        return start + timedelta(minutes=amount)
     return add_workdays(start, amount)
+
+
+def warn_point(start: datetime, deadline: datetime, ratio) -> datetime:
+    """The moment `ratio` of the time between start and deadline is used (wall-clock time)."""
+    return start + (deadline - start) * float(ratio)
 
 
 def deadlines_for(tier: UrgencyTier, start: datetime) -> tuple[datetime, datetime]:

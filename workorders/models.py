@@ -16,6 +16,7 @@ class UrgencyTier(models.Model):
     Hour limits run on the clock; day limits count China's working days (holidays and 调休)."""
 
     class Unit(models.TextChoices):
+        MINUTES = "minutes", _("分钟（演示、测试用）")
         HOURS = "hours", _("小时（自然时间）")
         WORKDAYS = "workdays", _("工作日")
 
@@ -60,6 +61,12 @@ class OrderState(models.TextChoices):
     PARKED = "parked", _("挂账")
     CLOSED = "closed", _("已办结待回访")
     COMPLETED = "completed", _("已完成")
+
+
+# States in which the clock runs (parking suspends it; closing stops it).
+CLOCK_STATES = ("dispatched", "signed", "return_requested")
+# States in which the order is still with a unit.
+OPEN_STATES = ("dispatched", "signed", "return_requested", "parked")
 
 
 class Result(models.TextChoices):
@@ -134,7 +141,12 @@ class WorkOrder(models.Model):
     response_overdue_at = models.DateTimeField(_("响应超期时间"), null=True, blank=True)
     resolution_overdue_at = models.DateTimeField(_("办结超期时间"), null=True, blank=True)
     escalated_at = models.DateTimeField(_("升级督办时间"), null=True, blank=True)
+    # When the sweep should warn (tier.warn_ratio of the time used): stored so the sweep is an
+    # indexed comparison, recomputed with the deadlines.
+    response_warn_at = models.DateTimeField(_("响应预警点"), null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(_("办结预警点"), null=True, blank=True)
     parked_until = models.DateField(_("挂账计划完成日期"), null=True, blank=True)
+    parked_at = models.DateTimeField(_("挂账时间"), null=True, blank=True)
 
     result = models.CharField(_("办理结果"), max_length=20, choices=Result.choices, blank=True)
     result_note = models.TextField(_("答复市民"), blank=True)
@@ -171,6 +183,35 @@ class WorkOrder(models.Model):
             models.Index(fields=["-dispatched_at"], name="order_recent"),
             # assessment: valid callbacks per unit and period
             models.Index(fields=["callback_at", "assessed_unit"], name="order_assessment"),
+            # The deadline sweep: partial indexes hold only the orders still to act on, so a sweep
+            # costs in proportion to the due orders, not the table.
+            models.Index(
+                fields=["resolution_deadline"],
+                name="sweep_resolution_due",
+                condition=models.Q(state__in=CLOCK_STATES, resolution_overdue_at__isnull=True),
+            ),
+            models.Index(
+                fields=["response_deadline"],
+                name="sweep_response_due",
+                condition=models.Q(state__in=CLOCK_STATES, responded_at__isnull=True, response_overdue_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resolution_warn_at"],
+                name="sweep_resolution_warn",
+                condition=models.Q(state__in=CLOCK_STATES, resolution_warned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["response_warn_at"],
+                name="sweep_response_warn",
+                condition=models.Q(state__in=CLOCK_STATES, responded_at__isnull=True, response_warned_at__isnull=True),
+            ),
+            models.Index(
+                fields=["resolution_overdue_at"],
+                name="sweep_escalate",
+                condition=models.Q(
+                    state__in=CLOCK_STATES, resolution_overdue_at__isnull=False, escalated_at__isnull=True
+                ),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -270,6 +311,8 @@ class Notification(models.Model):
     order = models.ForeignKey(WorkOrder, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(_("时间"), auto_now_add=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # Outbound delivery (e-mail, webhook) done by a Celery task; set once it went out.
+    sent_at = models.DateTimeField(_("外发时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")
@@ -446,6 +489,162 @@ class ExclusionEvidence(models.Model):
     class Meta:
         verbose_name = _("剔除证据")
         verbose_name_plural = _("剔除证据")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Handling (办理): attachments, whistles, requests, outbound channels ------------------------
+def attachment_path(instance, filename: str) -> str:
+    # The stored name is random: the original name is kept in a column, never trusted as a path.
+    import uuid
+
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"orders/{instance.order_id}/{uuid.uuid4().hex}.{ext}"
+
+
+class OrderAttachment(models.Model):
+    """A photo or file attached to a handling record. Stored under MEDIA_ROOT and served only by an
+    access-checked view."""
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="attachments")
+    event = models.ForeignKey(OrderEvent, null=True, blank=True, on_delete=models.PROTECT, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(_("文件名"), max_length=200)
+    size = models.PositiveIntegerField(_("大小"))
+    content_type = models.CharField(_("类型"), max_length=100)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey("districts.Unit", on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class Whistle(models.Model):
+    """街乡吹哨、部门报到: a street calls a department in; the department reports and records."""
+
+    class Level(models.TextChoices):
+        DAILY = "daily", _("日常吹哨")
+        HARD = "hard", _("疑难吹哨")
+        EMERGENCY = "emergency", _("应急吹哨")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("待报到")
+        REPORTED = "reported", _("已报到")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="whistles")
+    from_unit = models.ForeignKey("districts.Unit", on_delete=models.PROTECT, related_name="+")
+    to_unit = models.ForeignKey(
+        "districts.Unit", verbose_name=_("报到部门"), on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.CharField(_("吹哨级别"), max_length=20, choices=Level.choices)
+    reason = models.TextField(_("吹哨事由"))
+    report_by = models.DateTimeField(_("报到时限"))
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("吹哨时间"))
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reported_at = models.DateTimeField(_("报到时间"), null=True, blank=True)
+    report_note = models.TextField(_("报到及处置情况"), blank=True)
+
+    class Meta:
+        verbose_name = _("吹哨")
+        verbose_name_plural = _("吹哨")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["to_unit", "state", "report_by"], name="whistle_unit_open")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} → {self.to_unit_id} {self.get_level_display()}"
+
+
+class OrderRequest(models.Model):
+    """A request that waits for a ruling: a return (退单) or an extension (延期)."""
+
+    class Kind(models.TextChoices):
+        RETURN = "return", _("退单")
+        EXTENSION = "extension", _("延期")
+
+    class ReturnReason(models.TextChoices):
+        NOT_OURS = "not_ours", _("非本单位职责/辖区")
+        WRONG_CATEGORY = "wrong_category", _("分类错误")
+        DUPLICATE = "duplicate", _("重复工单")
+        OTHER = "other", _("其他")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已同意")
+        REJECTED = "rejected", _("已驳回")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="requests")
+    kind = models.CharField(_("申请类型"), max_length=20, choices=Kind.choices)
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.PENDING)
+    unit = models.ForeignKey("districts.Unit", verbose_name=_("申请单位"), on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(_("申请时间"))
+    reason_code = models.CharField(_("退单原因"), max_length=20, choices=ReturnReason.choices, blank=True)
+    reason = models.TextField(_("申请理由"))
+    # extension: the deadline asked for; return: the state to go back to if rejected
+    requested_deadline = models.DateTimeField(_("申请延期至"), null=True, blank=True)
+    previous_state = models.CharField(max_length=20, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+    ruling = models.TextField(_("审批意见"), blank=True)
+    reroute_unit = models.ForeignKey(
+        "districts.Unit",
+        verbose_name=_("改派单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("退单/延期申请")
+        verbose_name_plural = _("退单/延期申请")
+        ordering = ["requested_at", "id"]
+        constraints = [
+            # One request under way per order: a double click cannot file two.
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(state="pending"), name="order_request_one_pending"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["requested_at"], name="order_request_pending", condition=models.Q(state="pending")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.get_kind_display()} {self.get_state_display()}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where notifications are also sent as signed JSON (HMAC-SHA256 over timestamp + body). No unit
+    means every notification; otherwise those for the unit's members."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    url = models.URLField(_("地址"), max_length=300)
+    secret = models.CharField(_("签名密钥"), max_length=200)
+    unit = models.ForeignKey(
+        "districts.Unit", verbose_name=_("单位"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("推送地址")
+        verbose_name_plural = _("推送地址")
 
     def __str__(self) -> str:
         return self.name

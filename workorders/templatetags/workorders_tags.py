@@ -1,0 +1,46 @@
+from django import template
+
+from workorders import selectors
+
+register = template.Library()
+
+
+@register.filter
+def clock(order):
+    return selectors.clock_of(order)
+
+
+@register.inclusion_tag("workorders/_notification_badge.html", takes_context=True)
+def notification_badge(context):
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"show": False}
+    return {"show": True, "unread": selectors.unread_count(user)}
+
+
+@register.filter
+def request_type_label(value: str) -> str:
+    from hotline.models import Call
+
+    try:
+        return Call.RequestType(value).label
+    except ValueError:
+        return value
+
+
+@register.filter
+def state_label(value: str) -> str:
+    from workorders.models import OrderState
+
+    try:
+        return OrderState(value).label
+    except ValueError:
+        return value or "—"
+
+
+@register.filter
+def method_label(value: str) -> str:
+    from workorders.transitions import ContactMethod
+
+    return dict(ContactMethod.CHOICES).get(value, value)
