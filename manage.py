@@ -5,15 +5,9 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
-    from hotline.env import ConfigError
-
-    try:
-        from django.conf import settings
-
-        settings.INSTALLED_APPS  # noqa: B018 - loads settings, so a bad environment fails here
-    except ConfigError as exc:
-        sys.stderr.write(f"Configuration error: {exc}\n")
-        sys.exit(2)
+    # hotline/__init__ imports the Celery app, which loads the settings and exits with one clear
+    # line if the environment is wrong.
+    import hotline  # noqa: F401
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -2,7 +2,10 @@ import os
 
 from celery import Celery
 
+from hotline.env_guard import load_settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+load_settings_or_exit()
 
 app = Celery("hotline")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -40,6 +40,7 @@ class Command(BaseCommand):
                 "2",
                 "--threads",
                 "4",
+                "--preload",  # a bad environment stops the master with one line, not a respawn loop
                 "--access-logfile",
                 "-",
                 "--graceful-timeout",
