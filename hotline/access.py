@@ -147,3 +147,31 @@ def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> 
     if role == Role.DISTRICT:
         return qs.filter(order__district_id=unit.division_id)
     return qs.filter(unit_id=unit.pk)
+
+
+# --- Assessment: rankings and scorecards -------------------------------------------------------
+# The city sees every table. A district manager sees the ranking of the district's own streets
+# (with their citywide rank), the city-published ranking of the districts, and the departments
+# of the district; the citywide ranking of all streets is the city's. A street or department sees
+# its own scorecard only.
+def may_view_ranking(user: User, *, scope: str, district=None) -> bool:
+    role = role_of(user)
+    if role == Role.CITY:
+        return True
+    if role != Role.DISTRICT or user.unit is None:
+        return False
+    if scope in ("district", "department"):  # departments: the selector keeps the district's own
+        return True
+    return district is not None and district.pk == user.unit.division_id
+
+
+def may_view_unit_figures(user: User, unit) -> bool:
+    role = role_of(user)
+    if role == Role.CITY:
+        return True
+    own = getattr(user, "unit", None)
+    if own is None or role is None or role == Role.AGENT:
+        return False
+    if role == Role.DISTRICT:
+        return unit.pk == own.pk or (unit.district_id is not None and unit.district_id == own.division_id)
+    return unit.pk == own.pk

@@ -186,9 +186,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Task modules not named tasks.py (autodiscovery finds only those).
+CELERY_IMPORTS = ["workorders.callback_tasks"]
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "hotline.tasks.heartbeat", "schedule": 60.0},
+    # Callback stage: expired, unused self-evaluation links are purged (batched, idempotent).
+    "purge-self-evaluation-links": {
+        "task": "workorders.callback_tasks.purge_self_evaluation_links",
+        "schedule": 6 * 3600.0,
+    },
+    # Deadline enforcement: warn, mark overdue, escalate (idempotent; a missed run is caught up).
+    "deadline-sweep": {"task": "workorders.tasks.deadline_sweep", "schedule": 60.0, "options": {"expires": 55}},
 }
+# Outbound notifications: a global signed webhook (per-unit endpoints are set in the admin).
+NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")
+NOTIFY_WEBHOOK_SECRET = env_str("NOTIFY_WEBHOOK_SECRET", "")
 # Kept in the database so /healthz can tell whether the worker is consuming.
 WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 300, minimum=60)
 

@@ -523,6 +523,26 @@ def self_evaluation_submit(token: str, *, answers: Answers, now: datetime | None
         )
 
 
+SELF_EVALUATION_LINK_KEEP_DAYS = 30
+
+
+def self_evaluation_links_purge(*, now: datetime | None = None, batch: int = 1000) -> int:
+    """Delete links that expired unused more than SELF_EVALUATION_LINK_KEEP_DAYS ago, in batches; used
+    links stay (they show how a callback was made). Safe to run twice or in parallel."""
+    cutoff = (now or timezone.now()) - timedelta(days=SELF_EVALUATION_LINK_KEEP_DAYS)
+    total = 0
+    while True:
+        ids = list(
+            SelfEvaluationLink.objects.filter(expires_at__lt=cutoff, used_at__isnull=True).values_list("pk", flat=True)[
+                :batch
+            ]
+        )
+        if not ids:
+            return total
+        deleted, _rows = SelfEvaluationLink.objects.filter(pk__in=ids, used_at__isnull=True).delete()
+        total += deleted
+
+
 # --- Exclusions (剔除) ----------------------------------------------------------------------------
 PENDING_EXCLUSION = (ExclusionRequest.State.PENDING_DISTRICT, ExclusionRequest.State.PENDING_CITY)
 

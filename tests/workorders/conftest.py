@@ -9,8 +9,29 @@ from workorders import transitions
 from workorders.models import UrgencyTier
 
 
+def ensure_tiers() -> None:
+    """Transactional tests flush the seeded tiers; put them back (same rows as the data migration)."""
+    import importlib
+
+    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
+    for code, name, r, ru, s, su, sort in seed.TIERS:
+        UrgencyTier.objects.get_or_create(
+            code=code,
+            defaults=dict(
+                name=name,
+                response_limit=r,
+                response_unit=ru,
+                resolution_limit=s,
+                resolution_unit=su,
+                warn_ratio="0.75",
+                sort=sort,
+            ),
+        )
+
+
 @pytest.fixture
 def category(db):
+    ensure_tiers()
     return Category.objects.get_or_create(code="TEST-WATER", defaults={"name": "供水管线漏水", "level": 3})[0]
 
 
