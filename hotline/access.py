@@ -109,6 +109,22 @@ def district_of(user: User):
     return unit.division if unit.kind == "district" else unit.district
 
 
+# --- Call intake --------------------------------------------------------------------------------
+# Agents take calls; the city center may too (it covers the hall at peaks). Streets, districts and
+# departments receive orders but never register calls, read caller histories or search for
+# duplicates across the city.
+TAKE_CALL_ROLES = {Role.AGENT, Role.CITY}
+
+
+def may_take_calls(user) -> bool:
+    return role_of(user) in TAKE_CALL_ROLES
+
+
+def require_take_calls(user) -> None:
+    if not may_take_calls(user):
+        raise AccessDenied()
+
+
 # --- Callback (回访) and exclusions (剔除) --------------------------------------------------------
 # The hotline calls citizens back: agents, and the city center supervising them.
 CALLBACK_ROLES = {Role.AGENT, Role.CITY}

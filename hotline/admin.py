@@ -44,3 +44,62 @@ class PersonalDataAccessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- Intake reference data: categories, dispatch catalogue, knowledge base, Open311 clients -------
+from django.contrib import messages  # noqa: E402
+
+from hotline.models import ApiClient, Category, DispatchRule, KnowledgeArticle  # noqa: E402
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "level", "parent", "default_tier", "is_active", "sort"]
+    list_filter = ["level", "is_active", "default_tier"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["parent"]
+    list_select_related = ["parent", "default_tier"]
+    list_editable = ["default_tier", "is_active"]
+
+
+@admin.register(DispatchRule)
+class DispatchRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "category",
+        "district",
+        "street",
+        "target",
+        "department_slug",
+        "unit",
+        "co_street",
+        "priority",
+        "is_active",
+    ]
+    list_filter = ["target", "is_active", "category__parent__parent"]
+    search_fields = ["category__name", "category__code", "department_slug", "note"]
+    autocomplete_fields = ["category", "district", "street", "unit", "co_units"]
+    list_select_related = ["category", "district", "street", "unit"]
+
+
+@admin.register(KnowledgeArticle)
+class KnowledgeArticleAdmin(admin.ModelAdmin):
+    list_display = ["title", "category", "keywords", "is_active", "updated_at"]
+    list_filter = ["is_active", "category__parent__parent"]
+    search_fields = ["title", "keywords", "body"]
+    autocomplete_fields = ["category"]
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "key_prefix", "acting_user", "is_active", "created_at", "last_used_at"]
+    readonly_fields = ["key_prefix", "created_at", "last_used_at"]
+    autocomplete_fields = ["acting_user"]
+
+    def save_model(self, request, obj, form, change):
+        from hotline.open311 import hash_key, new_key
+
+        if not change:
+            key = new_key()
+            obj.key_prefix, obj.key_hash = key[:10], hash_key(key)
+            messages.warning(request, _("新的 API 密钥（只显示这一次，请妥善转交）：%(key)s") % {"key": key})
+        super().save_model(request, obj, form, change)

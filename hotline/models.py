@@ -127,6 +127,22 @@ class Call(models.Model):
     description = models.TextField(_("诉求内容"))
     outcome = models.CharField(_("办理方式"), max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
     answer = models.TextField(_("答复内容"), blank=True)
+    answer_article = models.ForeignKey(
+        "KnowledgeArticle",
+        verbose_name=_("答复依据"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    api_client = models.ForeignKey(
+        "ApiClient",
+        verbose_name=_("接入应用"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     community = models.ForeignKey(
         "districts.Division",
         verbose_name=_("所属社区/村"),
@@ -218,3 +234,133 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Intake: dispatch catalogue, knowledge base, Open311 clients ----------------------------------
+class DispatchRule(models.Model):
+    """One line of the dispatch catalogue (派单目录): orders of this category (any level) in this
+    place (city-wide, a district or a street) go to this lead unit, with these co-handlers.
+    The most specific rule wins: deeper category first, then narrower place, then priority."""
+
+    class Target(models.TextChoices):
+        STREET = "street", _("地址所在街乡镇")
+        DEPARTMENT = "department", _("地址所在区的部门（无则市级部门）")
+        UNIT = "unit", _("指定单位")
+
+    category = models.ForeignKey(
+        Category, verbose_name=_("诉求分类"), on_delete=models.CASCADE, related_name="dispatch_rules"
+    )
+    district = models.ForeignKey(
+        "districts.Division",
+        verbose_name=_("适用区"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"level": 2},
+        help_text=_("留空表示全市"),
+    )
+    street = models.ForeignKey(
+        "districts.Division",
+        verbose_name=_("适用街乡镇"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        limit_choices_to={"level": 3},
+        help_text=_("只对此街乡镇生效；留空表示全区或全市"),
+    )
+    target = models.CharField(_("主办单位"), max_length=20, choices=Target.choices, default=Target.STREET)
+    department_slug = models.CharField(
+        _("部门类别"),
+        max_length=40,
+        blank=True,
+        help_text=_("部门单位编码的后缀，例如 water（区水务局）、water-group（市自来水集团）"),
+    )
+    unit = models.ForeignKey(
+        "districts.Unit",
+        verbose_name=_("指定单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    co_street = models.BooleanField(_("地址所在街乡镇协办"), default=False)
+    co_department_slugs = models.CharField(
+        _("协办部门类别"), max_length=200, blank=True, help_text=_("多个用逗号分隔，例如 water-group,housing")
+    )
+    co_units = models.ManyToManyField("districts.Unit", verbose_name=_("指定协办单位"), blank=True, related_name="+")
+    priority = models.IntegerField(_("优先级"), default=0, help_text=_("同样具体的规则，数值大的优先"))
+    is_active = models.BooleanField(_("启用"), default=True)
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("派单规则")
+        verbose_name_plural = _("派单目录")
+        ordering = ["category__code", "-priority", "id"]
+        indexes = [models.Index(fields=["category", "is_active"], name="dispatchrule_category")]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.get_target_display()}"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        errors = {}
+        if self.target == self.Target.DEPARTMENT and not self.department_slug:
+            errors["department_slug"] = _("主办为部门时必须填写部门类别。")
+        if self.target == self.Target.UNIT and self.unit_id is None:
+            errors["unit"] = _("主办为指定单位时必须选择单位。")
+        if self.street_id and self.district_id and self.street.district_id != self.district_id:
+            errors["street"] = _("街乡镇不在所选区内。")
+        if errors:
+            raise ValidationError(errors)
+
+
+class KnowledgeArticle(models.Model):
+    """A policy answer the agent can read out and close a consultation with (直接答复)."""
+
+    title = models.CharField(_("标题"), max_length=120)
+    body = models.TextField(_("答复口径"))
+    keywords = models.CharField(_("关键词"), max_length=200, blank=True, help_text=_("用空格或逗号分隔"))
+    category = models.ForeignKey(
+        Category, verbose_name=_("诉求分类"), null=True, blank=True, on_delete=models.SET_NULL, related_name="articles"
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("知识库文章")
+        verbose_name_plural = _("知识库")
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ApiClient(models.Model):
+    """A third-party application allowed to submit Open311 requests. Only a hash of its key is
+    stored; the key is shown once, when the client is created in the admin."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    key_prefix = models.CharField(_("密钥前缀"), max_length=12, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    acting_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("受理账号"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("以哪个话务账号的名义受理此应用提交的诉求"),
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 接入应用")
+        verbose_name_plural = _("Open311 接入应用")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_prefix}…)"

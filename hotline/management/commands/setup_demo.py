@@ -14,4 +14,10 @@ class Command(BaseCommand):
 
 def demo_logins() -> str:
     lines = [f"  {d.username:<15} {d.role}" for d in DEMO_USERS]
-    return "\n".join(lines) + f"\n  password: {settings.DEMO_PASSWORD}"
+    from hotline.intake_demo import DEMO_API_KEY
+
+    return (
+        "\n".join(lines)
+        + f"\n  password: {settings.DEMO_PASSWORD}"
+        + f"\n  Open311 api_key: {DEMO_API_KEY}  (POST /open311/v2/requests.json)"
+    )

@@ -1,0 +1,93 @@
+"""The agent's intake flow in a real Chromium: phone → history, address → candidates → choose →
+save → order number; then the street's handler finds the order in the inbox."""
+
+import pytest
+
+from hotline.intake import call_intake
+from hotline.models import Call, KnowledgeArticle
+from tests.browser.conftest import login
+from tests.factories import PASSWORD, UserFactory, unit
+from tests.intake.conftest import ensure_intake_reference_data, intake_data
+from workorders.models import WorkOrder
+
+pytestmark = [pytest.mark.browser]
+
+
+@pytest.fixture
+def people(reference_data):
+    from districts import routing
+    from districts.communities import clear_cache
+
+    ensure_intake_reference_data()
+    routing.invalidate()  # the flushed and reloaded divisions have new ids
+    clear_cache()
+    agent = UserFactory(role="agent", unit=unit("11-center"), username="b-agent")
+    street = UserFactory(role="street", unit=unit("110106003"), username="b-xiluoyuan")
+    return agent, street
+
+
+def test_an_agent_logs_a_complaint_and_the_street_sees_it(page, people):
+    agent, street_user = people
+    # given: the caller rang before
+    earlier = call_intake(
+        acting_user=agent,
+        data=intake_data(category="010501", description="小区垃圾三天没人清运", address="丰台区洋桥北里3号楼"),
+    )
+    login(page, agent.username, PASSWORD)
+    page.goto("/intake/")
+    # the phone field has the focus: just type
+    assert page.evaluate("document.activeElement.id") == "id_phone"
+    page.keyboard.type("138-1101-2345")
+    history = page.get_by_test_id("caller-history")
+    history.get_by_text(earlier.order.number).first.wait_for()
+    # when: category, address → candidates with the reason
+    page.select_option("#id_category", "010102")
+    page.fill("#id_address", "丰台区洋桥北里12号楼3单元")
+    candidate = page.get_by_test_id("candidate").filter(has_text="西罗园街道")
+    candidate.wait_for()
+    assert "洋桥北里" in candidate.inner_text()
+    candidate.click()
+    page.get_by_test_id("preview-lead").filter(has_text="西罗园街道").wait_for()
+    page.fill("#id_description", "楼道电梯停运两天，家中有老人上下楼困难。<script>window.__xss = 1</script>")
+    page.keyboard.press("Control+Enter")
+    # then
+    done = page.get_by_test_id("intake-done")
+    done.wait_for()
+    number = page.get_by_test_id("order-number").inner_text()
+    assert page.get_by_test_id("order-unit").inner_text() == "西罗园街道"
+    order = WorkOrder.objects.get(number=number)
+    assert order.lead_unit.code == "110106003" and order.call.caller_phone == "13811012345"
+    # and the street's handler has it in the inbox
+    page.context.clear_cookies()
+    login(page, street_user.username, PASSWORD)
+    page.goto("/orders/")
+    assert number in page.content()
+    assert page.evaluate("window.__xss") is None
+
+
+def test_bad_input_keeps_the_text_and_a_consultation_closes_from_the_knowledge_base(page, people):
+    agent, _ = people
+    KnowledgeArticle.objects.create(
+        title="供暖时间", body="北京市正常采暖期为每年11月15日至次年3月15日。", keywords="暖气 供暖"
+    )
+    login(page, agent.username, PASSWORD)
+    page.goto("/intake/")
+    # given: a wrong number
+    page.keyboard.type("12345")
+    page.select_option("#id_request_type", "consultation")
+    page.select_option("#id_category", "020201")
+    page.fill("#id_description", "咨询今年什么时候开始供暖")
+    page.keyboard.press("Control+Enter")
+    page.get_by_test_id("error-phone").wait_for()
+    assert page.input_value("#id_description") == "咨询今年什么时候开始供暖"
+    assert not Call.objects.exists()
+    # when: fixed, answered from the knowledge base
+    page.fill("#id_phone", "13700001111")
+    page.keyboard.press("Alt+4")
+    page.keyboard.type("供暖")
+    page.get_by_test_id("kb-answer").first.click()
+    # then
+    page.get_by_test_id("answer-text").wait_for()
+    call = Call.objects.get()
+    assert call.outcome == "direct_answer" and "11月15日" in call.answer
+    assert not WorkOrder.objects.exists()
