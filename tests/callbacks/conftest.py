@@ -9,7 +9,28 @@ from workorders import transitions
 from workorders.models import OrderEvent, OrderState, UrgencyTier, WorkOrder
 
 
+def ensure_tiers() -> None:
+    """Transactional tests flush the tiers the data migration seeded; put the same rows back."""
+    import importlib
+
+    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
+    for code, name, r, ru, s, su, sort in seed.TIERS:
+        UrgencyTier.objects.get_or_create(
+            code=code,
+            defaults=dict(
+                name=name,
+                response_limit=r,
+                response_unit=ru,
+                resolution_limit=s,
+                resolution_unit=su,
+                warn_ratio="0.75",
+                sort=sort,
+            ),
+        )
+
+
 def category() -> Category:
+    ensure_tiers()  # transactional tests flush the seeded tiers
     return Category.objects.get_or_create(code="TEST-CB", defaults={"name": "电梯故障", "level": 3})[0]
 
 
