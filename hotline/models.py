@@ -54,6 +54,9 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
+        # Chinese names are family name first, without a space: 王芳.
+        if self.last_name and self.first_name and not (self.last_name + self.first_name).isascii():
+            return f"{self.last_name}{self.first_name}"
         return self.get_full_name() or self.username
 
 
