@@ -1,1 +1,278 @@
-from django.db import models  # noqa: F401
+"""The monthly exam ("一张考卷"): versioned rules, stored snapshots of every unit's three rates and
+ranks, and the proactive-governance records (surge alerts, reports, 每月一题).
+
+Figures are computed in SQL by `assessment.services.snapshot_compute` and stored; pages read the
+stored rows. A frozen snapshot is never rewritten: recomputing a frozen month under other rules makes
+a new snapshot of kind "recomputed" that lists its differences from the frozen one.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_COUNTED_TYPES = ["consultation", "help", "complaint", "report", "suggestion"]
+
+
+class RuleSet(models.Model):
+    """One version of the assessment rules. Rows are never edited: every change by the city is a new
+    version (services.ruleset_publish), and exactly one version is active."""
+
+    class PeriodStart(models.IntegerChoices):
+        CALENDAR = 1, _("自然月（1日至月末）")
+        NINETEENTH = 19, _("上月19日至本月18日")
+
+    version = models.PositiveIntegerField(_("版本"), unique=True)
+    is_active = models.BooleanField(_("当前生效"), default=False)
+    response_weight = models.DecimalField(
+        _("响应率权重"), max_digits=5, decimal_places=4, default=Decimal("0.1"), validators=[MinValueValidator(0)]
+    )
+    resolution_weight = models.DecimalField(
+        _("解决率权重"), max_digits=5, decimal_places=4, default=Decimal("0.5"), validators=[MinValueValidator(0)]
+    )
+    satisfaction_weight = models.DecimalField(
+        _("满意率权重"), max_digits=5, decimal_places=4, default=Decimal("0.4"), validators=[MinValueValidator(0)]
+    )
+    basic_factor = models.DecimalField(
+        _("基本满意系数"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.9"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )
+    period_start_day = models.PositiveSmallIntegerField(
+        _("考核周期起始日"), choices=PeriodStart.choices, default=PeriodStart.CALENDAR
+    )
+    counted_request_types = models.JSONField(_("参与考核的诉求类型"), default=list)
+    min_valid_callbacks = models.PositiveIntegerField(_("参与排名的最少有效回访数"), default=10)
+    bottom_n = models.PositiveSmallIntegerField(_("末位标记数"), default=3)
+    freeze_after_days = models.PositiveSmallIntegerField(
+        _("次周期第几天后冻结"), default=5, help_text=_("下一周期开始后满此天数，上一周期的结果冻结")
+    )
+    note = models.CharField(_("修订说明"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("创建人"), null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("考核规则")
+        verbose_name_plural = _("考核规则")
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="ruleset_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version}"
+
+
+class Snapshot(models.Model):
+    """The figures of one period as computed at one moment under one rule-set version."""
+
+    class Kind(models.TextChoices):
+        PROVISIONAL = "provisional", _("临时")
+        FROZEN = "frozen", _("已冻结")
+        RECOMPUTED = "recomputed", _("重算")
+
+    period = models.CharField(_("考核周期"), max_length=7)  # "2026-11"
+    period_start = models.DateTimeField(_("周期开始"))
+    period_end = models.DateTimeField(_("周期结束"))
+    ruleset = models.ForeignKey(RuleSet, verbose_name=_("规则版本"), on_delete=models.PROTECT)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
+    computed_at = models.DateTimeField(_("计算时间"))
+    frozen_at = models.DateTimeField(_("冻结时间"), null=True, blank=True)
+    # A recomputation names the frozen snapshot it differs from, and says why.
+    base = models.ForeignKey(
+        "self",
+        verbose_name=_("对比基准"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="recomputations",
+    )
+    label = models.CharField(_("说明"), max_length=200, blank=True)
+    differences = models.JSONField(_("差异"), default=list, blank=True)
+    # Dashboard aggregates computed with the snapshot, keyed "city" and by district code.
+    stats = models.JSONField(_("看板统计"), default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT
+    )
+
+    class Meta:
+        verbose_name = _("考核快照")
+        verbose_name_plural = _("考核快照")
+        ordering = ["-period", "-computed_at"]
+        indexes = [models.Index(fields=["period", "kind", "-computed_at"], name="snapshot_period_kind")]
+        constraints = [
+            # One provisional and one frozen result per period; recomputations may be many.
+            models.UniqueConstraint(
+                fields=["period"], condition=models.Q(kind="provisional"), name="snapshot_one_provisional"
+            ),
+            models.UniqueConstraint(fields=["period"], condition=models.Q(kind="frozen"), name="snapshot_one_frozen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.get_kind_display()} v{self.ruleset.version}"
+
+
+class Scope(models.TextChoices):
+    STREET = "street", _("街乡镇")
+    DISTRICT = "district", _("区")
+    DEPARTMENT = "department", _("部门")
+
+
+class SnapshotRow(models.Model):
+    """One unit's figures in one snapshot. Rates are fractions (0–1); composite is 0–100, rounded to
+    two decimals as published, and ranks compare that published value (equal → same rank)."""
+
+    snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="rows")
+    unit = models.ForeignKey("districts.Unit", on_delete=models.PROTECT, related_name="+")
+    scope = models.CharField(_("范围"), max_length=20, choices=Scope.choices)
+    district = models.ForeignKey(
+        "districts.Division", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    total_orders = models.PositiveIntegerField(_("回访工单数"), default=0)
+    valid = models.PositiveIntegerField(_("有效回访"), default=0)
+    contacted = models.PositiveIntegerField(_("已联系"), default=0)
+    resolved = models.PositiveIntegerField(_("已解决"), default=0)
+    satisfied = models.PositiveIntegerField(_("满意"), default=0)
+    basic = models.PositiveIntegerField(_("基本满意"), default=0)
+    unsatisfied = models.PositiveIntegerField(_("不满意"), default=0)
+    excluded = models.PositiveIntegerField(_("剔除"), default=0)
+    response_rate = models.FloatField(_("响应率"), null=True)
+    resolution_rate = models.FloatField(_("解决率"), null=True)
+    satisfaction_rate = models.FloatField(_("满意率"), null=True)
+    composite = models.FloatField(_("综合得分"), null=True)
+    rank_in_district = models.PositiveIntegerField(_("区内排名"), null=True)
+    rank_citywide = models.PositiveIntegerField(_("全市排名"), null=True)
+    movement_in_district = models.IntegerField(_("区内名次变化"), null=True)
+    movement_citywide = models.IntegerField(_("全市名次变化"), null=True)
+    flagged = models.BooleanField(_("样本不足"), default=False)
+    bottom_in_district = models.BooleanField(_("区内末位"), default=False)
+    bottom_citywide = models.BooleanField(_("全市末位"), default=False)
+
+    class Meta:
+        verbose_name = _("考核结果")
+        verbose_name_plural = _("考核结果")
+        constraints = [models.UniqueConstraint(fields=["snapshot", "scope", "unit"], name="snapshotrow_unique")]
+        indexes = [
+            models.Index(fields=["snapshot", "scope", "district", "rank_in_district"], name="snapshotrow_district"),
+            models.Index(fields=["snapshot", "scope", "rank_citywide"], name="snapshotrow_city"),
+            models.Index(fields=["unit", "scope"], name="snapshotrow_unit"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} {self.unit_id} {self.scope}"
+
+
+class Alert(models.Model):
+    """A surge (爆单) raised for one cluster (category + place) in one detection window. The unique
+    key makes the beat task idempotent: a second run in the same window finds the row and notifies
+    nobody."""
+
+    class Kind(models.TextChoices):
+        SURGE = "surge", _("爆单预警")
+
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.SURGE)
+    category = models.ForeignKey("hotline.Category", verbose_name=_("诉求分类"), on_delete=models.PROTECT)
+    district = models.ForeignKey(
+        "districts.Division", verbose_name=_("区"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    street = models.ForeignKey(
+        "districts.Division", verbose_name=_("街乡镇"), on_delete=models.PROTECT, related_name="+"
+    )
+    community = models.ForeignKey(
+        "districts.Division",
+        verbose_name=_("社区/村"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # 0 for "the whole street" so that the unique key also works where NULLs are distinct.
+    community_key = models.BigIntegerField(default=0)
+    window_start = models.DateTimeField(_("窗口开始"))
+    window_end = models.DateTimeField(_("窗口结束"))
+    calls = models.PositiveIntegerField(_("来电数"))
+    raised_at = models.DateTimeField(_("预警时间"), auto_now_add=True)
+    notified = models.PositiveIntegerField(_("通知人数"), default=0)
+
+    class Meta:
+        verbose_name = _("预警")
+        verbose_name_plural = _("预警")
+        ordering = ["-raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "category", "street", "community_key", "window_start"], name="alert_once_per_window"
+            )
+        ]
+        indexes = [models.Index(fields=["district", "-raised_at"], name="alert_district_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.street_id} {self.window_start:%Y-%m-%d %H:%M}"
+
+
+class Report(models.Model):
+    """A generated daily / weekly / monthly report (日报/周报/月报), citywide or for one district."""
+
+    class Kind(models.TextChoices):
+        DAILY = "daily", _("日报")
+        WEEKLY = "weekly", _("周报")
+        MONTHLY = "monthly", _("月报")
+
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    district = models.ForeignKey(
+        "districts.Division", verbose_name=_("区"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # "city" or the district's code, so that the unique key works where NULLs are distinct.
+    scope_key = models.CharField(max_length=12)
+    period_start = models.DateTimeField(_("开始"))
+    period_end = models.DateTimeField(_("结束"))
+    title = models.CharField(_("标题"), max_length=200)
+    content = models.JSONField(_("内容"), default=dict)
+    file = models.FileField(_("文件"), upload_to="reports/%Y/%m/", blank=True)
+    generated_at = models.DateTimeField(_("生成时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("报告")
+        verbose_name_plural = _("报告")
+        ordering = ["-period_start", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "scope_key", "period_start"], name="report_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class MonthlyTopic(models.Model):
+    """每月一题: a high-frequency problem the city picks for a month and tracks to the end."""
+
+    period = models.CharField(_("月份"), max_length=7)
+    title = models.CharField(_("题目"), max_length=120)
+    category = models.ForeignKey("hotline.Category", verbose_name=_("诉求分类"), on_delete=models.PROTECT)
+    district = models.ForeignKey(
+        "districts.Division",
+        verbose_name=_("限定区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    note = models.TextField(_("说明"), blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("创建人"), on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name = _("每月一题")
+        verbose_name_plural = _("每月一题")
+        ordering = ["-period", "id"]
+        indexes = [models.Index(fields=["period"], name="topic_period")]
+
+    def __str__(self) -> str:
+        return f"{self.period} {self.title}"

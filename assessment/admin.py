@@ -1,0 +1,112 @@
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+
+from assessment import services
+from assessment.models import Alert, MonthlyTopic, Report, RuleSet, Snapshot
+from hotline.errors import DomainError
+
+
+@admin.register(RuleSet)
+class RuleSetAdmin(admin.ModelAdmin):
+    """Rule versions are never edited: "add" starts from the active version and publishes a new
+    one through the same service as the page and the API."""
+
+    list_display = [
+        "version",
+        "is_active",
+        "response_weight",
+        "resolution_weight",
+        "satisfaction_weight",
+        "basic_factor",
+        "period_start_day",
+        "min_valid_callbacks",
+        "bottom_n",
+        "created_at",
+        "created_by",
+        "note",
+    ]
+    fields = list(services.RULE_FIELDS)
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields if obj is not None else []
+
+    def get_changeform_initial_data(self, request):
+        active = services.ruleset_active()
+        return {k: getattr(active, k) for k in services.RULE_FIELDS}
+
+    def save_model(self, request, obj, form, change):
+        values = {k: form.cleaned_data[k] for k in services.RULE_FIELDS}
+        try:
+            published = services.ruleset_publish(acting_user=request.user, **values)
+        except DomainError as exc:
+            self.message_user(request, exc.message, level=messages.ERROR)
+            raise
+        obj.pk = published.pk
+        obj.version = published.version
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except DomainError:
+            from django.http import HttpResponseRedirect
+
+            return HttpResponseRedirect(request.path)
+
+
+@admin.register(Snapshot)
+class SnapshotAdmin(admin.ModelAdmin):
+    list_display = ["period", "kind", "ruleset", "computed_at", "label"]
+    list_filter = ["kind", "period"]
+    readonly_fields = [f.name for f in Snapshot._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ["raised_at", "kind", "category", "street", "community", "calls", "notified"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["title", "kind", "district", "period_start", "generated_at"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MonthlyTopic)
+class MonthlyTopicAdmin(admin.ModelAdmin):
+    list_display = ["period", "title", "category", "district", "created_by"]
+    list_filter = ["period"]
+    raw_id_fields = ["category", "district"]
+    verbose_name = _("每月一题")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

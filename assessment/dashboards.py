@@ -1,0 +1,134 @@
+"""Dashboard data (JSON for the ECharts page), scoped to what the viewer may see. Everything but
+the open/overdue load reads stored snapshot rows and the stats stored with the snapshot; the load is
+a live, indexed GROUP BY over open orders."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from assessment import periods, selectors
+from assessment.models import Scope, Snapshot, SnapshotRow
+from districts.models import Division
+from hotline import access
+from hotline.errors import AccessDenied
+from hotline.models import Role, User
+from workorders.models import OrderState, WorkOrder
+
+OPEN_STATES = [OrderState.DISPATCHED, OrderState.SIGNED, OrderState.RETURN_REQUESTED, OrderState.PARKED]
+
+
+def _rates(sums: dict, factor: float) -> dict:
+    valid = sums.get("valid") or 0
+    if not valid:
+        return {"response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
+    return {
+        "response_rate": sums["contacted"] / valid,
+        "resolution_rate": sums["resolved"] / valid,
+        "satisfaction_rate": (sums["satisfied"] + factor * sums["basic"]) / valid,
+    }
+
+
+def _trend(district: Division | None, period: str, months: int = 6) -> list[dict]:
+    out = []
+    for i in range(months - 1, -1, -1):
+        label = periods.shift(period, -i)
+        snap = selectors.published_snapshot(label)
+        point = {"period": label, "response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
+        if snap is not None:
+            rows = SnapshotRow.objects.filter(snapshot=snap, scope=Scope.DISTRICT)
+            if district is not None:
+                rows = rows.filter(district=district)
+            sums = rows.aggregate(
+                valid=Sum("valid"),
+                contacted=Sum("contacted"),
+                resolved=Sum("resolved"),
+                satisfied=Sum("satisfied"),
+                basic=Sum("basic"),
+            )
+            point.update(_rates(sums, float(snap.ruleset.basic_factor)))
+        out.append(point)
+    return out
+
+
+def _ranking(snapshot: Snapshot | None, district: Division | None) -> list[dict]:
+    if snapshot is None:
+        return []
+    if district is not None:
+        rows = selectors.ranking_rows(snapshot, scope=Scope.STREET, district=district)
+        rank_field = "rank_in_district"
+    else:
+        rows = selectors.ranking_rows(snapshot, scope=Scope.DISTRICT)
+        rank_field = "rank_citywide"
+    return [
+        {
+            "unit": r.unit.name,
+            "unit_id": r.unit_id,
+            "composite": r.composite,
+            "rank": getattr(r, rank_field),
+            "flagged": r.flagged,
+        }
+        for r in rows
+    ]
+
+
+def _heat(snapshot: Snapshot | None, district: Division | None) -> list[dict]:
+    """District → its streets' composites (the city: every district; a district: its own)."""
+    if snapshot is None:
+        return []
+    rows = (
+        SnapshotRow.objects.filter(snapshot=snapshot, scope=Scope.STREET)
+        .select_related("unit", "district")
+        .order_by("district__code", "unit__code")
+    )
+    if district is not None:
+        rows = rows.filter(district=district)
+    groups: dict[str, dict] = {}
+    for r in rows:
+        g = groups.setdefault(r.district.code, {"district": r.district.name, "streets": []})
+        g["streets"].append(
+            {
+                "name": r.unit.name,
+                "unit_id": r.unit_id,
+                "composite": r.composite,
+                "flagged": r.flagged,
+                "valid": r.valid,
+            }
+        )
+    return list(groups.values())
+
+
+def _load(district: Division | None) -> list[dict]:
+    now = timezone.now()
+    orders = WorkOrder.objects.filter(state__in=OPEN_STATES)
+    if district is not None:
+        orders = orders.filter(district=district)
+        key, name = "lead_unit_id", "lead_unit__name"
+    else:
+        key, name = "district_id", "district__name"
+    rows = (
+        orders.values(key, name)
+        .annotate(open=Count("id"), overdue=Count("id", filter=Q(resolution_deadline__lt=now)))
+        .order_by("-open")[:25]
+    )
+    return [{"unit": r[name] or "—", "open": r["open"], "overdue": r["overdue"]} for r in rows]
+
+
+def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dict:
+    role = access.role_of(user)
+    if role not in (Role.CITY, Role.DISTRICT):
+        raise AccessDenied()
+    district = access.district_of(user) if role == Role.DISTRICT else None
+    stats = (snapshot.stats or {}).get(district.code if district else "city", {}) if snapshot else {}
+    return {
+        "period": period,
+        "snapshot": snapshot.pk if snapshot else None,
+        "kind": snapshot.kind if snapshot else None,
+        "trend": _trend(district, period),
+        "ranking": _ranking(snapshot, district),
+        "by_category": sorted((stats.get("by_category") or {}).items(), key=lambda kv: -kv[1])[:12],
+        "by_hour": stats.get("by_hour") or [0] * 24,
+        "response": stats.get("response") or {},
+        "heat": _heat(snapshot, district),
+        "load": _load(district),
+    }

@@ -1,0 +1,154 @@
+"""Reads of the assessment: published snapshots, ranking tables, scorecards, the orders behind a
+figure. Every function that returns data for a person takes `user` and scopes through
+hotline/access.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from assessment import periods
+from assessment.models import RuleSet, Scope, Snapshot, SnapshotRow
+from districts.models import Division, Unit
+from hotline import access
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import User
+from workorders.models import WorkOrder
+
+
+def active_ruleset() -> RuleSet:
+    from assessment.services import ruleset_active
+
+    return ruleset_active()
+
+
+def current_period(now: datetime | None = None) -> str:
+    return periods.period_of(now or timezone.now(), active_ruleset().period_start_day)
+
+
+def published_snapshot(period: str) -> Snapshot | None:
+    """What a period's pages show: the latest recomputation or the frozen result once the month is
+    frozen (each labelled), the provisional figures before that."""
+    qs = Snapshot.objects.filter(period=period).select_related("ruleset")
+    final = qs.exclude(kind=Snapshot.Kind.PROVISIONAL).order_by("-computed_at", "-id").first()
+    return final or qs.filter(kind=Snapshot.Kind.PROVISIONAL).first()
+
+
+def snapshot_for(*, period: str | None = None, snapshot_id: int | None = None) -> Snapshot | None:
+    if snapshot_id is not None:
+        return Snapshot.objects.select_related("ruleset").filter(pk=snapshot_id).first()
+    return published_snapshot(period or current_period())
+
+
+def available_periods(limit: int = 24) -> list[str]:
+    return list(Snapshot.objects.values_list("period", flat=True).distinct().order_by("-period")[:limit])
+
+
+def ranking_rows(snapshot: Snapshot, *, scope: str, district: Division | None = None) -> QuerySet:
+    """Ranked units first (by rank), then the flagged ones; within a district when given."""
+    rows = SnapshotRow.objects.filter(snapshot=snapshot, scope=scope).select_related("unit", "district")
+    if district is not None:
+        rows = rows.filter(district=district)
+        rank_field = "rank_in_district" if scope != Scope.DISTRICT else "rank_citywide"
+    else:
+        rank_field = "rank_citywide"
+    return rows.order_by(F(rank_field).asc(nulls_last=True), "-valid", "unit__code")
+
+
+def ranking_for(user: User, *, snapshot: Snapshot, scope: str, district: Division | None = None) -> QuerySet:
+    """The ranking table the user may see, or AccessDenied."""
+    if scope == Scope.STREET and district is None and not access.may_view_ranking(user, scope="street_city"):
+        raise AccessDenied(_("全市街乡镇排名仅市级可见。"))
+    if not access.may_view_ranking(user, scope=scope, district=district):
+        raise AccessDenied()
+    rows = ranking_rows(snapshot, scope=scope, district=district)
+    if scope == Scope.DEPARTMENT and access.role_of(user) != "city":
+        rows = rows.filter(district_id=user.unit.division_id)
+    return rows
+
+
+def unit_row(snapshot: Snapshot, unit: Unit) -> SnapshotRow | None:
+    scope = scope_of_unit(unit)
+    return SnapshotRow.objects.filter(snapshot=snapshot, scope=scope, unit=unit).select_related("unit").first()
+
+
+def scope_of_unit(unit: Unit) -> str:
+    return {Unit.Kind.DISTRICT: Scope.DISTRICT, Unit.Kind.DEPARTMENT: Scope.DEPARTMENT}.get(unit.kind, Scope.STREET)
+
+
+def trend(unit: Unit, *, until: str, months: int = 6) -> list[dict]:
+    """The unit's published figures over the last `months` periods (oldest first)."""
+    labels = [periods.shift(until, -i) for i in range(months - 1, -1, -1)]
+    out = []
+    for label in labels:
+        snap = published_snapshot(label)
+        row = unit_row(snap, unit) if snap else None
+        out.append(
+            {
+                "period": label,
+                "response_rate": row.response_rate if row else None,
+                "resolution_rate": row.resolution_rate if row else None,
+                "satisfaction_rate": row.satisfaction_rate if row else None,
+                "composite": row.composite if row else None,
+                "rank_in_district": row.rank_in_district if row else None,
+            }
+        )
+    return out
+
+
+# --- The orders behind a figure -----------------------------------------------------------------
+MEASURES = {
+    "total": (_("全部回访工单"), Q()),
+    "valid": (_("有效回访"), Q()),
+    "contacted": (_("已联系"), Q(contacted=True)),
+    "not_contacted": (_("未联系"), ~Q(contacted=True)),
+    "resolved": (_("已解决"), Q(solved="resolved")),
+    "not_resolved": (_("未解决或部分解决"), ~Q(solved="resolved")),
+    "satisfied": (_("满意"), Q(satisfaction="satisfied")),
+    "basic": (_("基本满意"), Q(satisfaction="basic")),
+    "unsatisfied": (_("不满意"), Q(satisfaction="unsatisfied")),
+    "not_satisfied": (_("非满意（基本满意与不满意）"), Q(satisfaction__in=["basic", "unsatisfied"])),
+    "excluded": (_("已剔除"), Q()),
+}
+
+
+def counted_orders(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -> QuerySet:
+    """Exactly the orders a snapshot figure was computed from (as they are now)."""
+    if measure not in MEASURES:
+        raise DomainError(_("未知的统计口径。"), code="invalid_measure")
+    qs = WorkOrder.objects.filter(
+        callback_valid=True, callback_at__gte=snapshot.period_start, callback_at__lt=snapshot.period_end
+    )
+    if scope == Scope.DISTRICT:
+        qs = qs.filter(district_id=unit.division_id)
+    else:
+        qs = qs.filter(assessed_unit=unit)
+    types = snapshot.ruleset.counted_request_types
+    if measure == "excluded":
+        qs = qs.filter(excluded=True, request_type__in=types)
+    elif measure != "total":
+        qs = qs.filter(excluded=False, request_type__in=types).filter(MEASURES[measure][1])
+    return qs
+
+
+def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str) -> QuerySet:
+    if not access.may_view_unit_figures(user, unit):
+        raise AccessDenied()
+    qs = counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
+    return (
+        access.visible_orders(user, qs)
+        .select_related("category", "street", "assessed_unit", "call")
+        .order_by("callback_at", "id")
+    )
+
+
+def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
+    """Where a unit lost points: counts of orders not contacted, not resolved and not satisfied."""
+    scope = scope_of_unit(unit)
+    return {
+        m: counted_orders(snapshot, unit=unit, scope=scope, measure=m).count()
+        for m in ("not_contacted", "not_resolved", "basic", "unsatisfied")
+    }

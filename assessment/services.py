@@ -1,0 +1,449 @@
+"""Writes of the assessment: rule versions, snapshots (compute, freeze, recompute).
+
+The figures are computed by the database: one GROUP BY with conditional aggregates over the work
+orders per scope, ranked with RANK() window functions, inserted straight into SnapshotRow by one
+INSERT … SELECT. Python only passes the period bounds and the rule parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F
+from django.db.models.functions import ExtractHour
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assessment import periods
+from assessment.models import DEFAULT_COUNTED_TYPES, RuleSet, Scope, Snapshot, SnapshotRow
+from districts.models import Division, Unit
+from hotline import access
+from hotline.errors import DomainError
+from hotline.models import Call, Role, User
+from workorders.models import WorkOrder
+
+# --- Rule sets --------------------------------------------------------------------------------
+
+
+def ruleset_active() -> RuleSet:
+    """The active rule version; the defaults of DOMAIN.md become version 1 on first use."""
+    active = RuleSet.objects.filter(is_active=True).first()
+    if active is not None:
+        return active
+    try:
+        with transaction.atomic():
+            return RuleSet.objects.create(
+                version=1, is_active=True, counted_request_types=list(DEFAULT_COUNTED_TYPES), note="默认规则"
+            )
+    except IntegrityError:
+        # Another process created it first.
+        return RuleSet.objects.get(is_active=True)
+
+
+RULE_FIELDS = (
+    "response_weight",
+    "resolution_weight",
+    "satisfaction_weight",
+    "basic_factor",
+    "period_start_day",
+    "counted_request_types",
+    "min_valid_callbacks",
+    "bottom_n",
+    "freeze_after_days",
+    "note",
+)
+
+
+def _validate_rules(values: dict) -> None:
+    weights = [Decimal(str(values[k])) for k in ("response_weight", "resolution_weight", "satisfaction_weight")]
+    if any(w < 0 for w in weights) or sum(weights) != Decimal("1"):
+        raise DomainError(_("三率权重必须为非负数且之和等于 1。"), code="invalid_weights")
+    factor = Decimal(str(values["basic_factor"]))
+    if not Decimal("0") <= factor <= Decimal("1"):
+        raise DomainError(_("基本满意系数必须在 0 到 1 之间。"), code="invalid_factor")
+    if values["period_start_day"] not in (RuleSet.PeriodStart.CALENDAR, RuleSet.PeriodStart.NINETEENTH):
+        raise DomainError(_("考核周期起始日只能是 1 日或 19 日。"), code="invalid_period_start")
+    types = values["counted_request_types"]
+    known = set(Call.RequestType.values)
+    if not isinstance(types, list) or not types or not set(types) <= known:
+        raise DomainError(_("参与考核的诉求类型至少选一项，且必须是已知类型。"), code="invalid_types")
+    for key in ("min_valid_callbacks", "bottom_n", "freeze_after_days"):
+        if not isinstance(values[key], int) or values[key] < 0:
+            raise DomainError(_("阈值必须是非负整数。"), code="invalid_threshold")
+
+
+def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
+    """A new rule version from the active one plus `changes`; it becomes the active one. Older
+    versions stay as they were, so every snapshot can say which rules it used."""
+    access.require_role(acting_user, Role.CITY)
+    unknown = set(changes) - set(RULE_FIELDS)
+    if unknown:
+        raise DomainError(_("未知的规则项：%(names)s") % {"names": ", ".join(sorted(unknown))}, code="invalid")
+    current = ruleset_active()
+    values = {k: getattr(current, k) for k in RULE_FIELDS}
+    values.update(changes)
+    if "counted_request_types" in changes and isinstance(values["counted_request_types"], (list, tuple)):
+        values["counted_request_types"] = sorted(set(values["counted_request_types"]))
+    for key in ("period_start_day", "min_valid_callbacks", "bottom_n", "freeze_after_days"):
+        try:
+            values[key] = int(values[key])
+        except (TypeError, ValueError):
+            raise DomainError(_("阈值必须是非负整数。"), code="invalid_threshold") from None
+    try:
+        for key in ("response_weight", "resolution_weight", "satisfaction_weight", "basic_factor"):
+            values[key] = Decimal(str(values[key]))
+    except ArithmeticError:
+        raise DomainError(_("权重和系数必须是数字。"), code="invalid_weights") from None
+    _validate_rules(values)
+    with transaction.atomic():
+        # The lock on the active row serialises two publishers: the second sees the first's version.
+        locked = RuleSet.objects.select_for_update().filter(is_active=True).first()
+        last = RuleSet.objects.order_by("-version").values_list("version", flat=True).first() or 0
+        if locked is not None:
+            RuleSet.objects.filter(pk=locked.pk).update(is_active=False)
+        return RuleSet.objects.create(version=last + 1, is_active=True, created_by=acting_user, **values)
+
+
+# --- Snapshots ----------------------------------------------------------------------------------
+
+_AGG_COLUMNS = "total_orders, valid, contacted, resolved, satisfied, basic, unsatisfied, excluded"
+
+
+def _aggregate_sql(group_column: str, types_sql: str) -> str:
+    """Per group: orders with a valid callback in the period; `valid` and the outcome counts leave out
+    excluded orders and request types that don't count; `excluded` counts approved exclusions."""
+    counted = f"(NOT o.excluded AND o.request_type IN ({types_sql}))"
+    return f"""
+        SELECT o.{group_column} AS group_id,
+               COUNT(*) AS total_orders,
+               SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS valid,
+               SUM(CASE WHEN {counted} AND o.contacted THEN 1 ELSE 0 END) AS contacted,
+               SUM(CASE WHEN {counted} AND o.solved = 'resolved' THEN 1 ELSE 0 END) AS resolved,
+               SUM(CASE WHEN {counted} AND o.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
+               SUM(CASE WHEN {counted} AND o.satisfaction = 'basic' THEN 1 ELSE 0 END) AS basic,
+               SUM(CASE WHEN {counted} AND o.satisfaction = 'unsatisfied' THEN 1 ELSE 0 END) AS unsatisfied,
+               SUM(CASE WHEN o.excluded AND o.request_type IN ({types_sql}) THEN 1 ELSE 0 END) AS excluded
+          FROM {WorkOrder._meta.db_table} o
+         WHERE o.callback_valid AND o.callback_at >= %s AND o.callback_at < %s AND o.{group_column} IS NOT NULL
+         GROUP BY o.{group_column}
+    """
+
+
+def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
+    types = list(ruleset.counted_request_types)
+    types_sql = ", ".join(["%s"] * len(types))
+    unit_t, div_t, row_t = Unit._meta.db_table, Division._meta.db_table, SnapshotRow._meta.db_table
+    if scope == Scope.DISTRICT:
+        agg = _aggregate_sql("district_id", types_sql)
+        units = f"""FROM {unit_t} u LEFT JOIN ({agg}) a ON a.group_id = u.division_id
+                    WHERE u.kind = 'district' AND u.division_id IS NOT NULL"""
+        district_col = "u.division_id"
+    elif scope == Scope.STREET:
+        agg = _aggregate_sql("assessed_unit_id", types_sql)
+        # Every ranked street appears, with or without callbacks (those without are flagged).
+        units = f"""FROM {unit_t} u JOIN {div_t} d ON d.id = u.division_id
+                    LEFT JOIN ({agg}) a ON a.group_id = u.id
+                    WHERE u.kind = 'street' AND d.level = {Division.Level.STREET}
+                      AND d.kind <> '{Division.Kind.SPECIAL_ZONE}'"""
+        district_col = "u.district_id"
+    else:
+        agg = _aggregate_sql("assessed_unit_id", types_sql)
+        # Departments appear when they had callbacks in the period.
+        units = f"""FROM {unit_t} u JOIN ({agg}) a ON a.group_id = u.id WHERE u.kind = 'department'"""
+        district_col = "u.district_id"
+    w_resp, w_res, w_sat, factor = (
+        float(ruleset.response_weight),
+        float(ruleset.resolution_weight),
+        float(ruleset.satisfaction_weight),
+        float(ruleset.basic_factor),
+    )
+    scored = f"""
+        SELECT u.id AS unit_id, {district_col} AS district_id,
+               COALESCE(a.total_orders, 0) AS total_orders, COALESCE(a.valid, 0) AS valid,
+               COALESCE(a.contacted, 0) AS contacted, COALESCE(a.resolved, 0) AS resolved,
+               COALESCE(a.satisfied, 0) AS satisfied, COALESCE(a.basic, 0) AS basic,
+               COALESCE(a.unsatisfied, 0) AS unsatisfied, COALESCE(a.excluded, 0) AS excluded,
+               CASE WHEN a.valid > 0 THEN 1.0 * a.contacted / a.valid END AS response_rate,
+               CASE WHEN a.valid > 0 THEN 1.0 * a.resolved / a.valid END AS resolution_rate,
+               CASE WHEN a.valid > 0 THEN (a.satisfied + %s * a.basic) / a.valid END AS satisfaction_rate,
+               CASE WHEN a.valid > 0 THEN ROUND(CAST(
+                    100.0 * (%s * a.contacted + %s * a.resolved + %s * (a.satisfied + %s * a.basic)) / a.valid
+                    AS NUMERIC), 2) END AS composite,
+               CASE WHEN COALESCE(a.valid, 0) >= %s AND COALESCE(a.valid, 0) > 0 THEN 0 ELSE 1 END AS flagged
+        {units}
+    """
+    # Ranks compare the published (rounded) composite: equal scores share a rank (1, 2, 2, 4).
+    # Flagged units sit in their own partition and get no rank. "Bottom" = among the last N by
+    # reverse rank, so a tie at the bottom is marked together; the leaders are never "bottom".
+    sql = f"""
+        INSERT INTO {row_t} (snapshot_id, scope, unit_id, district_id, {_AGG_COLUMNS},
+                             response_rate, resolution_rate, satisfaction_rate, composite, flagged,
+                             rank_in_district, rank_citywide, bottom_in_district, bottom_citywide)
+        SELECT %s, %s, s.unit_id, s.district_id, s.total_orders, s.valid, s.contacted, s.resolved,
+               s.satisfied, s.basic, s.unsatisfied, s.excluded,
+               s.response_rate, s.resolution_rate, s.satisfaction_rate, s.composite,
+               CASE WHEN s.flagged = 1 THEN TRUE ELSE FALSE END,
+               CASE WHEN s.flagged = 0 AND %s THEN
+                    RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) END,
+               CASE WHEN s.flagged = 0 THEN RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) END,
+               CASE WHEN s.flagged = 0 AND %s AND
+                    RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite ASC) <= %s
+                    AND RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) > 1
+                    THEN TRUE ELSE FALSE END,
+               CASE WHEN s.flagged = 0 AND
+                    RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite ASC) <= %s
+                    AND RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) > 1
+                    THEN TRUE ELSE FALSE END
+          FROM ({scored}) s
+    """
+    per_district = scope != Scope.DISTRICT  # districts are only ranked citywide
+    # Parameters in textual order: the outer SELECT, the scored SELECT, then the aggregate (the
+    # counted types appear seven times in it, then the period bounds).
+    params = [
+        snapshot.pk,
+        scope,
+        per_district,
+        per_district,
+        ruleset.bottom_n,
+        ruleset.bottom_n,
+        factor,
+        w_resp,
+        w_res,
+        w_sat,
+        factor,
+        ruleset.min_valid_callbacks,
+        *(types * 7),
+        # Raw SQL gets no field conversion: SQLite stores UTC text, so adapt the bounds the way the
+        # ORM would.
+        connection.ops.adapt_datetimefield_value(snapshot.period_start),
+        connection.ops.adapt_datetimefield_value(snapshot.period_end),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _set_movement(snapshot: Snapshot) -> None:
+    """Movement = previous period's rank − this rank (positive: moved up), against the previous
+    period's published snapshot. Unranked either time → no movement."""
+    from assessment.selectors import published_snapshot
+
+    previous = published_snapshot(periods.shift(snapshot.period, -1))
+    if previous is None:
+        return
+    row_t = SnapshotRow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {row_t} SET
+              movement_in_district = (SELECT p.rank_in_district FROM {row_t} p
+                  WHERE p.snapshot_id = %s AND p.scope = {row_t}.scope AND p.unit_id = {row_t}.unit_id)
+                  - rank_in_district,
+              movement_citywide = (SELECT p.rank_citywide FROM {row_t} p
+                  WHERE p.snapshot_id = %s AND p.scope = {row_t}.scope AND p.unit_id = {row_t}.unit_id)
+                  - rank_citywide
+            WHERE snapshot_id = %s
+            """,
+            [previous.pk, previous.pk, snapshot.pk],
+        )
+
+
+RESPONSE_BUCKETS = [
+    ("lt1h", timedelta(hours=1)),
+    ("lt2h", timedelta(hours=2)),
+    ("lt24h", timedelta(hours=24)),
+    ("lt3d", timedelta(days=3)),
+    ("lt7d", timedelta(days=7)),
+]
+
+
+def _dashboard_stats(start: datetime, end: datetime) -> dict:
+    """Intake by category and by hour, and response times, for orders dispatched in the period: per
+    district code and for the city. Stored with the snapshot so dashboards read, not aggregate."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
+    codes = dict(Division.objects.filter(level=Division.Level.DISTRICT).values_list("id", "code"))
+    stats: dict[str, dict] = {}
+
+    def bucket(key: str) -> dict:
+        return stats.setdefault(key, {"by_category": {}, "by_hour": [0] * 24, "response": {}, "orders": 0})
+
+    for row in orders.values("district_id", "category__name").annotate(n=Count("id")):
+        for key in ("city", codes.get(row["district_id"])):
+            if key:
+                b = bucket(key)
+                name = row["category__name"] or "—"
+                b["by_category"][name] = b["by_category"].get(name, 0) + row["n"]
+                b["orders"] += row["n"]
+    for row in orders.annotate(h=ExtractHour("dispatched_at")).values("district_id", "h").annotate(n=Count("id")):
+        for key in ("city", codes.get(row["district_id"])):
+            if key and row["h"] is not None:
+                bucket(key)["by_hour"][row["h"]] += row["n"]
+    elapsed = ExpressionWrapper(F("responded_at") - F("dispatched_at"), output_field=DurationField())
+    whens = [When(elapsed__lt=limit, then=Value(i)) for i, (_name, limit) in enumerate(RESPONSE_BUCKETS)]
+    response = (
+        orders.filter(responded_at__isnull=False)
+        .annotate(elapsed=elapsed)
+        .annotate(b=Case(*whens, default=Value(len(RESPONSE_BUCKETS)), output_field=IntegerField()))
+        .values("district_id", "b")
+        .annotate(n=Count("id"))
+    )
+    names = [name for name, _limit in RESPONSE_BUCKETS] + ["ge7d"]
+    for row in response:
+        for key in ("city", codes.get(row["district_id"])):
+            if key:
+                r = bucket(key)["response"]
+                r[names[row["b"]]] = r.get(names[row["b"]], 0) + row["n"]
+    return stats
+
+
+def _compute(snapshot: Snapshot, ruleset: RuleSet) -> None:
+    for scope in (Scope.STREET, Scope.DISTRICT, Scope.DEPARTMENT):
+        _insert_rows(snapshot, ruleset, scope)
+    _set_movement(snapshot)
+    snapshot.stats = _dashboard_stats(snapshot.period_start, snapshot.period_end)
+    snapshot.save(update_fields=["stats"])
+
+
+def _new_snapshot(*, period: str, ruleset: RuleSet, kind: str, now: datetime, **extra) -> Snapshot:
+    start, end = periods.bounds(period, ruleset.period_start_day)
+    return Snapshot.objects.create(
+        period=period, period_start=start, period_end=end, ruleset=ruleset, kind=kind, computed_at=now, **extra
+    )
+
+
+def snapshot_compute_provisional(*, period: str, now: datetime | None = None) -> Snapshot | None:
+    """(Re)compute the provisional figures of a period that is not frozen yet. Returns None for a
+    frozen period: a frozen month never changes silently."""
+    periods.parse(period)
+    now = now or timezone.now()
+    ruleset = ruleset_active()
+    with transaction.atomic():
+        # Serialise with freezing and with another provisional run for the same period.
+        list(RuleSet.objects.select_for_update().filter(pk=ruleset.pk))
+        if Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).exists():
+            return None
+        Snapshot.objects.filter(period=period, kind=Snapshot.Kind.PROVISIONAL).delete()
+        snapshot = _new_snapshot(period=period, ruleset=ruleset, kind=Snapshot.Kind.PROVISIONAL, now=now)
+        _compute(snapshot, ruleset)
+    return snapshot
+
+
+def snapshot_freeze(*, period: str, now: datetime | None = None, acting_user: User | None = None) -> Snapshot:
+    """Freeze a period: compute it once more under the active rules and keep that result for good.
+    Idempotent: freezing a frozen period returns the existing snapshot unchanged."""
+    periods.parse(period)
+    if acting_user is not None:
+        access.require_role(acting_user, Role.CITY)
+    now = now or timezone.now()
+    ruleset = ruleset_active()
+    with transaction.atomic():
+        list(RuleSet.objects.select_for_update().filter(pk=ruleset.pk))
+        existing = Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).first()
+        if existing is not None:
+            return existing
+        _start, end = periods.bounds(period, ruleset.period_start_day)
+        if end > now:
+            raise DomainError(_("考核周期 %(period)s 尚未结束，不能冻结。") % {"period": period}, code="period_open")
+        Snapshot.objects.filter(period=period, kind=Snapshot.Kind.PROVISIONAL).delete()
+        snapshot = _new_snapshot(
+            period=period,
+            ruleset=ruleset,
+            kind=Snapshot.Kind.FROZEN,
+            now=now,
+            frozen_at=now,
+            created_by=acting_user,
+            label=_("%(period)s 月度结果（规则 v%(version)s）") % {"period": period, "version": ruleset.version},
+        )
+        _compute(snapshot, ruleset)
+    return snapshot
+
+
+def snapshot_recompute(
+    *, period: str, acting_user: User, label: str, ruleset: RuleSet | None = None, now: datetime | None = None
+) -> Snapshot:
+    """Recompute a frozen period (under the active or a named rule version) as a new snapshot that
+    is labelled and lists every unit whose figures differ from the frozen result."""
+    access.require_role(acting_user, Role.CITY)
+    periods.parse(period)
+    label = (label or "").strip()
+    if not label:
+        raise DomainError(_("重算必须填写原因说明。"), code="label_required")
+    now = now or timezone.now()
+    ruleset = ruleset or ruleset_active()
+    with transaction.atomic():
+        frozen = Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).first()
+        if frozen is None:
+            raise DomainError(_("考核周期 %(period)s 尚未冻结，无需重算。") % {"period": period}, code="not_frozen")
+        snapshot = _new_snapshot(
+            period=period,
+            ruleset=ruleset,
+            kind=Snapshot.Kind.RECOMPUTED,
+            now=now,
+            base=frozen,
+            label=label[:200],
+            created_by=acting_user,
+        )
+        _compute(snapshot, ruleset)
+        snapshot.differences = _differences(frozen, snapshot)
+        snapshot.save(update_fields=["differences"])
+    return snapshot
+
+
+def _differences(base: Snapshot, new: Snapshot) -> list[dict]:
+    """Units whose counts, composite, rank or flag differ between two snapshots (a SQL join)."""
+    row_t, unit_t = SnapshotRow._meta.db_table, Unit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT n.scope, n.unit_id, u.name, b.valid, n.valid, b.composite, n.composite,
+                   b.rank_in_district, n.rank_in_district, b.rank_citywide, n.rank_citywide, b.flagged, n.flagged
+              FROM {row_t} n
+              JOIN {unit_t} u ON u.id = n.unit_id
+              LEFT JOIN {row_t} b ON b.snapshot_id = %s AND b.scope = n.scope AND b.unit_id = n.unit_id
+             WHERE n.snapshot_id = %s AND (
+                   b.id IS NULL OR b.valid <> n.valid OR b.flagged <> n.flagged
+                   OR COALESCE(b.composite, -1) <> COALESCE(n.composite, -1)
+                   OR COALESCE(b.rank_in_district, 0) <> COALESCE(n.rank_in_district, 0)
+                   OR COALESCE(b.rank_citywide, 0) <> COALESCE(n.rank_citywide, 0))
+             ORDER BY n.scope, n.rank_citywide, u.name
+            """,
+            [base.pk, new.pk],
+        )
+        keys = [
+            "scope",
+            "unit_id",
+            "unit",
+            "valid_before",
+            "valid_after",
+            "composite_before",
+            "composite_after",
+            "rank_in_district_before",
+            "rank_in_district_after",
+            "rank_citywide_before",
+            "rank_citywide_after",
+            "flagged_before",
+            "flagged_after",
+        ]
+        rows = [dict(zip(keys, r, strict=True)) for r in cursor.fetchall()]
+    for r in rows:
+        r["flagged_before"] = bool(r["flagged_before"]) if r["flagged_before"] is not None else None
+        r["flagged_after"] = bool(r["flagged_after"])
+        for k in ("composite_before", "composite_after"):
+            r[k] = float(r[k]) if r[k] is not None else None
+    return rows
+
+
+def snapshot_freeze_due(*, now: datetime | None = None) -> Snapshot | None:
+    """Freeze the previous period once `freeze_after_days` of the current one have passed (beat)."""
+    now = now or timezone.now()
+    ruleset = ruleset_active()
+    current = periods.period_of(now, ruleset.period_start_day)
+    previous = periods.shift(current, -1)
+    start, _end = periods.bounds(current, ruleset.period_start_day)
+    if now < start + timedelta(days=ruleset.freeze_after_days):
+        return None
+    return snapshot_freeze(period=previous, now=now)

@@ -1,0 +1,62 @@
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.filter
+def pct(value):
+    """0.725 → 72.50%"""
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+@register.filter
+def score(value):
+    return "—" if value is None else f"{value:.2f}"
+
+
+@register.filter
+def movement(value):
+    if value is None:
+        return mark_safe('<span class="muted">—</span>')
+    if value > 0:
+        return format_html('<span class="move-up" title="{}">▲{}</span>', _("上升"), value)
+    if value < 0:
+        return format_html('<span class="move-down" title="{}">▼{}</span>', _("下降"), -value)
+    return format_html('<span class="muted" title="{}">＝</span>', _("持平"))
+
+
+@register.simple_tag
+def drill(snapshot, unit_id, scope, measure):
+    """The URL of the orders behind one figure."""
+    query = urlencode({"snapshot": snapshot.pk, "unit": unit_id, "scope": scope, "measure": measure})
+    return f"{reverse('assessment-orders')}?{query}"
+
+
+@register.inclusion_tag("assessment/_home_panel.html", takes_context=True)
+def assessment_home_panel(context):
+    from assessment import selectors
+    from assessment.models import Scope
+    from hotline import access
+    from hotline.models import Role
+
+    request = context["request"]
+    user = request.user
+    role = access.role_of(user)
+    period = selectors.current_period()
+    snapshot = selectors.published_snapshot(period)
+    data = {"role": role, "period": period, "snapshot": snapshot, "rows": [], "row": None, "unit": user.unit}
+    if snapshot is None:
+        return data
+    if role == Role.DISTRICT:
+        data["rows"] = list(selectors.ranking_rows(snapshot, scope=Scope.STREET, district=user.unit.division)[:8])
+        data["row"] = selectors.unit_row(snapshot, user.unit)
+    elif role == Role.CITY:
+        data["rows"] = list(selectors.ranking_rows(snapshot, scope=Scope.DISTRICT)[:16])
+    elif role in (Role.STREET, Role.DEPARTMENT) and user.unit is not None:
+        data["row"] = selectors.unit_row(snapshot, user.unit)
+    return data

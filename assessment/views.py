@@ -1,0 +1,460 @@
+"""Assessment pages: thin; reads go through selectors (scoped via hotline/access.py), writes through
+services."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from assessment import exports, periods, selectors, services
+from assessment.models import Scope, Snapshot
+from districts.models import Division, Unit
+from hotline import access
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import Role
+
+
+def _snapshot(request) -> tuple[str, Snapshot | None]:
+    snapshot_id = request.GET.get("snapshot")
+    if snapshot_id:
+        if not snapshot_id.isdigit():
+            raise Http404
+        snapshot = get_object_or_404(Snapshot.objects.select_related("ruleset"), pk=snapshot_id)
+        return snapshot.period, snapshot
+    period = request.GET.get("period") or selectors.current_period()
+    try:
+        periods.parse(period)
+    except DomainError:
+        raise Http404 from None
+    return period, selectors.published_snapshot(period)
+
+
+def _guard(fn):
+    """AccessDenied → 403 page; DomainError → 400 with its message."""
+
+    def wrapper(request, *args, **kwargs):
+        try:
+            return fn(request, *args, **kwargs)
+        except AccessDenied:
+            raise PermissionDenied from None
+        except DomainError as exc:
+            return HttpResponseBadRequest(exc.message)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+def _decorate(rows, user, *, within_district: bool) -> list:
+    """Attach what the table shows: the rank in this table, its movement, bottom mark, ties, the
+    points lost, and whether the viewer may open the orders behind the figures."""
+    rows = list(rows)
+    field = "in_district" if within_district else "citywide"
+    counts: dict[int, int] = {}
+    for r in rows:
+        r.rank = getattr(r, f"rank_{field}")
+        r.move = getattr(r, f"movement_{field}")
+        r.is_bottom = getattr(r, f"bottom_{field}")
+        r.not_contacted = r.valid - r.contacted
+        r.not_resolved = r.valid - r.resolved
+        if r.rank is not None:
+            counts[r.rank] = counts.get(r.rank, 0) + 1
+    visible: dict[int, bool] = {}
+    for r in rows:
+        r.tied = r.rank is not None and counts[r.rank] > 1
+        if r.unit_id not in visible:
+            visible[r.unit_id] = access.may_view_unit_figures(user, r.unit)
+        r.drillable = visible[r.unit_id]
+    return rows
+
+
+def _ranking_page(request, period, snapshot, *, rows, scope, within_district, export_scope, **extra):
+    query = {"snapshot": snapshot.pk} if snapshot else {"period": period}
+    if extra.get("district") is not None:
+        query["district"] = extra["district"].code
+    return render(
+        request,
+        "assessment/ranking.html",
+        _page_context(
+            request,
+            period,
+            snapshot,
+            rows=_decorate(rows, request.user, within_district=within_district),
+            scope=scope,
+            within_district=within_district,
+            export_scope=export_scope,
+            export_query=urlencode(query),
+            **extra,
+        ),
+    )
+
+
+def _page_context(request, period, snapshot, **extra):
+    ruleset = snapshot.ruleset if snapshot else selectors.active_ruleset()
+    return {
+        "period": period,
+        "snapshot": snapshot,
+        "ruleset": ruleset,
+        "periods": sorted(set(selectors.available_periods()) | {period}, reverse=True),
+        "role": access.role_of(request.user),
+        **extra,
+    }
+
+
+@login_required
+def index(request):
+    role = access.role_of(request.user)
+    if role in (Role.STREET, Role.DEPARTMENT):
+        return redirect("assessment-scorecard", unit_id=request.user.unit_id)
+    if role == Role.DISTRICT:
+        return redirect("assessment-district-streets")
+    if role == Role.CITY:
+        return redirect("assessment-dashboard")
+    raise PermissionDenied
+
+
+def _district_param(request) -> Division | None:
+    code = request.GET.get("district")
+    if code:
+        return Division.objects.filter(code=code, level=Division.Level.DISTRICT).first() or _raise404()
+    if access.role_of(request.user) == Role.DISTRICT:
+        return request.user.unit.division
+    return None
+
+
+def _raise404():
+    raise Http404
+
+
+@login_required
+@_guard
+def district_streets(request):
+    """Streets within one district (a district manager's own by default)."""
+    district = _district_param(request)
+    if district is None:
+        if not access.has_role(request.user, Role.CITY):
+            raise AccessDenied()
+        return redirect("assessment-city-streets")
+    period, snapshot = _snapshot(request)
+    if not access.may_view_ranking(request.user, scope=Scope.STREET, district=district):
+        raise AccessDenied()
+    rows = (
+        selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET, district=district)
+        if snapshot
+        else []
+    )
+    is_city = access.has_role(request.user, Role.CITY)
+    return _ranking_page(
+        request,
+        period,
+        snapshot,
+        rows=rows,
+        scope=Scope.STREET,
+        within_district=True,
+        export_scope="district-streets",
+        district=district,
+        title=_("%(district)s 街乡镇排名") % {"district": district.name},
+        districts=Division.objects.filter(level=Division.Level.DISTRICT) if is_city else [],
+        show_citywide_rank=True,
+    )
+
+
+@login_required
+@_guard
+def city_streets(request):
+    """All ranked streets of the city (the city center only)."""
+    period, snapshot = _snapshot(request)
+    if not access.may_view_ranking(request.user, scope="street_city"):
+        raise AccessDenied(_("全市街乡镇排名仅市级可见。"))
+    rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET) if snapshot else []
+    return _ranking_page(
+        request,
+        period,
+        snapshot,
+        rows=rows,
+        scope=Scope.STREET,
+        within_district=False,
+        export_scope="city-streets",
+        title=_("全市街乡镇排名"),
+    )
+
+
+@login_required
+@_guard
+def districts(request):
+    period, snapshot = _snapshot(request)
+    if not access.may_view_ranking(request.user, scope=Scope.DISTRICT):
+        raise AccessDenied()
+    rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DISTRICT) if snapshot else []
+    return _ranking_page(
+        request,
+        period,
+        snapshot,
+        rows=rows,
+        scope=Scope.DISTRICT,
+        within_district=False,
+        export_scope="districts",
+        title=_("各区排名"),
+    )
+
+
+@login_required
+@_guard
+def departments(request):
+    period, snapshot = _snapshot(request)
+    if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
+        raise AccessDenied()
+    rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DEPARTMENT) if snapshot else []
+    within = access.role_of(request.user) == Role.DISTRICT
+    return _ranking_page(
+        request,
+        period,
+        snapshot,
+        rows=rows,
+        scope=Scope.DEPARTMENT,
+        within_district=within,
+        export_scope="departments",
+        title=_("部门排名"),
+    )
+
+
+@login_required
+@_guard
+def scorecard(request, unit_id: int):
+    unit = get_object_or_404(Unit.objects.select_related("division", "district"), pk=unit_id)
+    if not access.may_view_unit_figures(request.user, unit):
+        raise AccessDenied()
+    period, snapshot = _snapshot(request)
+    row = selectors.unit_row(snapshot, unit) if snapshot else None
+    context = _page_context(
+        request,
+        period,
+        snapshot,
+        unit=unit,
+        row=row,
+        scope=selectors.scope_of_unit(unit),
+        lost=selectors.lost_points(snapshot, unit) if snapshot else {},
+        trend=selectors.trend(unit, until=period),
+        title=_("%(unit)s 考核成绩") % {"unit": unit.name},
+    )
+    return render(request, "assessment/scorecard.html", context)
+
+
+def _drill_args(request):
+    _period, snapshot = _snapshot(request)
+    if snapshot is None:
+        raise Http404
+    unit_id = request.GET.get("unit", "")
+    if not unit_id.isdigit():
+        raise Http404
+    unit = get_object_or_404(Unit, pk=unit_id)
+    scope = request.GET.get("scope") or selectors.scope_of_unit(unit)
+    if scope not in Scope.values:
+        raise Http404
+    measure = request.GET.get("measure", "valid")
+    return snapshot, unit, scope, measure
+
+
+@login_required
+@_guard
+def orders(request):
+    """The orders behind one figure of one unit in one snapshot."""
+    snapshot, unit, scope, measure = _drill_args(request)
+    qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure)
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    row = selectors.unit_row(snapshot, unit) if scope == selectors.scope_of_unit(unit) else None
+    query = {"snapshot": snapshot.pk, "unit": unit.pk, "scope": scope, "measure": measure}
+    context = {
+        "snapshot": snapshot,
+        "ruleset": snapshot.ruleset,
+        "unit": unit,
+        "scope": scope,
+        "measure": measure,
+        "measure_label": selectors.MEASURES[measure][0],
+        "measures": [(k, v[0]) for k, v in selectors.MEASURES.items()],
+        "page": page,
+        "count": page.paginator.count,
+        "row": row,
+        "query": urlencode(query),
+        "base_query": urlencode({k: v for k, v in query.items() if k != "measure"}),
+        "phone_in_full": access.sees_phone_in_full(request.user),
+    }
+    return render(request, "assessment/orders.html", context)
+
+
+@login_required
+@_guard
+def export_orders(request, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    snapshot, unit, scope, measure = _drill_args(request)
+    qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure)
+    table = exports.order_table(qs, user=request.user)
+    name = f"orders-{snapshot.period}-{unit.code}-{measure}"
+    if fmt == "csv":
+        return exports.stream_csv(name, table)
+    return exports.stream_xlsx(name, table, title=_("工单"))
+
+
+@login_required
+@_guard
+def export_ranking(request, scope: str, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404
+    _period, snapshot = _snapshot(request)
+    if snapshot is None:
+        raise Http404
+    district = None
+    if scope == "district-streets":
+        district = _district_param(request)
+        if district is None:
+            raise Http404
+        rows, within, kind = (
+            selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET, district=district),
+            True,
+            district.code,
+        )
+    elif scope == "city-streets":
+        rows, within, kind = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET), False, "city"
+    elif scope == "districts":
+        rows, within, kind = (
+            selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DISTRICT),
+            False,
+            "districts",
+        )
+    elif scope == "departments":
+        if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
+            raise AccessDenied()
+        within = access.role_of(request.user) == Role.DISTRICT
+        rows, kind = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DEPARTMENT), "departments"
+    else:
+        raise Http404
+    table = exports.ranking_table(rows, within_district=within)
+    name = f"ranking-{snapshot.period}-{kind}"
+    if fmt == "csv":
+        return exports.stream_csv(name, table)
+    return exports.stream_xlsx(name, table, title=_("排名"))
+
+
+@login_required
+@_guard
+def snapshot_list(request):
+    if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
+        raise AccessDenied()
+    snapshots = Snapshot.objects.select_related("ruleset", "base").order_by("-period", "-computed_at")[:60]
+    return render(request, "assessment/snapshots.html", {"snapshots": snapshots, "role": access.role_of(request.user)})
+
+
+@login_required
+@_guard
+def snapshot_detail(request, pk: int):
+    if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
+        raise AccessDenied()
+    snapshot = get_object_or_404(Snapshot.objects.select_related("ruleset", "base__ruleset"), pk=pk)
+    differences = snapshot.differences
+    if access.role_of(request.user) == Role.DISTRICT:
+        own = set(Unit.objects.filter(access.visible_units_q(request.user)).values_list("pk", flat=True)) | set(
+            Unit.objects.filter(kind=Unit.Kind.DISTRICT).values_list("pk", flat=True)
+        )
+        differences = [d for d in differences if d["unit_id"] in own]
+    return render(
+        request,
+        "assessment/snapshot_detail.html",
+        {"snapshot": snapshot, "differences": differences, "role": access.role_of(request.user)},
+    )
+
+
+@login_required
+@require_POST
+@_guard
+def snapshot_action(request):
+    """City: freeze a finished period, or recompute a frozen one under the active rules."""
+    access.require_role(request.user, Role.CITY)
+    action = request.POST.get("action")
+    period = request.POST.get("period", "")
+    if action == "freeze":
+        snapshot = services.snapshot_freeze(period=period, acting_user=request.user)
+        messages.success(request, _("%(period)s 已冻结。") % {"period": period})
+    elif action == "recompute":
+        snapshot = services.snapshot_recompute(
+            period=period, acting_user=request.user, label=request.POST.get("label", "")
+        )
+        messages.success(request, _("已重算，差异 %(n)s 项。") % {"n": len(snapshot.differences)})
+    elif action == "provisional":
+        snapshot = services.snapshot_compute_provisional(period=period)
+        if snapshot is None:
+            raise DomainError(_("该周期已冻结，临时结果不再计算。"), code="frozen")
+        messages.success(request, _("已更新临时结果。"))
+    else:
+        return HttpResponseBadRequest(_("未知操作。"))
+    return redirect("assessment-snapshot", pk=snapshot.pk)
+
+
+@login_required
+def rules(request):
+    if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
+        raise PermissionDenied
+    from assessment.models import RuleSet
+    from hotline.models import Call
+
+    error = None
+    if request.method == "POST":
+        if not access.has_role(request.user, Role.CITY):
+            raise PermissionDenied
+        values = {k: request.POST.get(k) for k in services.RULE_FIELDS if k != "counted_request_types"}
+        values["counted_request_types"] = request.POST.getlist("counted_request_types")
+        try:
+            published = services.ruleset_publish(acting_user=request.user, **values)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("已发布规则 v%(v)s。") % {"v": published.version})
+            return redirect("assessment-rules")
+    return render(
+        request,
+        "assessment/rules.html",
+        {
+            "versions": RuleSet.objects.select_related("created_by")[:30],
+            "active": selectors.active_ruleset(),
+            "request_types": Call.RequestType.choices,
+            "period_starts": RuleSet.PeriodStart.choices,
+            "error": error,
+            "form_values": request.POST if error else None,
+            "role": access.role_of(request.user),
+        },
+        status=400 if error else 200,
+    )
+
+
+# --- Dashboards ---------------------------------------------------------------------------------
+@login_required
+@_guard
+def dashboard(request):
+    if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
+        raise AccessDenied()
+    period, snapshot = _snapshot(request)
+    district = access.district_of(request.user) if access.role_of(request.user) == Role.DISTRICT else None
+    data_url = reverse("assessment-dashboard-data") + "?" + urlencode({"period": period})
+    return render(
+        request,
+        "assessment/dashboard.html",
+        _page_context(request, period, snapshot, district=district, data_url=data_url, title=_("考核看板")),
+    )
+
+
+@login_required
+@require_GET
+@_guard
+def dashboard_data(request):
+    from assessment import dashboards
+
+    period, snapshot = _snapshot(request)
+    return JsonResponse(dashboards.dashboard_data(request.user, period=period, snapshot=snapshot))
