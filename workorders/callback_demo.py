@@ -72,7 +72,7 @@ DEMO_ORDERS = [
         "孙先生",
         "供暖管道漏水",
         "T2H",
-        timedelta(days=1),
+        timedelta(hours=30),  # its 24-hour resolution limit ran out 6 hours ago
         False,
     ),
     DemoOrder(

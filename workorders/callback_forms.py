@@ -11,11 +11,13 @@ from workorders.callbacks import REDISPATCH_UNIT_KINDS, Answers
 from workorders.models import CallbackAttempt, ExclusionRequest, Result, Satisfaction, WorkOrder
 
 YES_NO = [("yes", _("是")), ("no", _("否"))]
+# Worded as the citizen is asked (the order's own labels read "已解决" …).
+SOLVED = [(Result.RESOLVED, _("解决")), (Result.PARTLY, _("部分解决")), (Result.UNRESOLVED, _("未解决"))]
 
 
 class AnswersForm(forms.Form):
     contacted = forms.ChoiceField(label=_("承办单位是否联系过您"), choices=YES_NO, widget=forms.RadioSelect)
-    solved = forms.ChoiceField(label=_("您反映的问题是否解决"), choices=Result.choices, widget=forms.RadioSelect)
+    solved = forms.ChoiceField(label=_("您反映的问题是否解决"), choices=SOLVED, widget=forms.RadioSelect)
     satisfaction = forms.ChoiceField(
         label=_("您对办理结果是否满意"), choices=Satisfaction.choices, widget=forms.RadioSelect
     )
