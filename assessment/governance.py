@@ -77,6 +77,7 @@ def surge_detect(*, now: datetime | None = None) -> list[Alert]:
                     window_start=bucket,
                     window_end=now,
                     calls=c["n"],
+                    raised_at=now,
                 )
                 district_unit = Unit.objects.filter(division_id=c["district_id"], kind=Unit.Kind.DISTRICT).first()
                 if district_unit is not None:

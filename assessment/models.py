@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_COUNTED_TYPES = ["consultation", "help", "complaint", "report", "suggestion"]
@@ -199,7 +200,7 @@ class Alert(models.Model):
     window_start = models.DateTimeField(_("窗口开始"))
     window_end = models.DateTimeField(_("窗口结束"))
     calls = models.PositiveIntegerField(_("来电数"))
-    raised_at = models.DateTimeField(_("预警时间"), auto_now_add=True)
+    raised_at = models.DateTimeField(_("预警时间"), default=timezone.now)
     notified = models.PositiveIntegerField(_("通知人数"), default=0)
 
     class Meta:

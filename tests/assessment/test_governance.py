@@ -1,0 +1,189 @@
+"""Surge warnings and hot topics on generated call patterns; reports and 每月一题."""
+
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from assessment import governance
+from assessment.models import Alert, MonthlyTopic, Report
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import Call, Category
+from tests.assessment.conftest import bj, make_order
+from tests.factories import PASSWORD, division
+from workorders.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+NOW = bj(2026, 11, 20, 10, 0)
+
+
+@pytest.fixture
+def other_category(db):
+    return Category.objects.get_or_create(code="T-ASSESS-2", defaults={"name": "占道经营", "level": 3})[0]
+
+
+def calls(n, *, category, street="110106003", community=None, start=NOW, every=timedelta(minutes=5)):
+    street_div = division(street)
+    community_div = community or street_div.children.order_by("code").first()
+    Call.objects.bulk_create(
+        [
+            Call(
+                caller_phone=f"1390000{i:04d}",
+                request_type="complaint",
+                description="测试",
+                street=street_div,
+                district_id=street_div.district_id,
+                community=community_div,
+                category=category,
+                received_at=start - every * i,
+            )
+            for i in range(n)
+        ]
+    )
+    return community_div
+
+
+def test_a_surge_notifies_the_district_once_per_window(settings, category, fengtai_manager, haidian_manager):
+    # given: 6 similar calls in one community within 30 minutes, 4 in another street (below 5)
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    community = calls(6, category=category)
+    calls(4, category=category, street="110106001")
+    # when
+    raised = governance.surge_detect(now=NOW)
+    again = governance.surge_detect(now=NOW + timedelta(minutes=5))
+    # then
+    assert len(raised) == 1 and again == []
+    alert = Alert.objects.get()
+    assert (alert.community_id, alert.calls, alert.street.code) == (community.pk, 6, "110106003")
+    notes = Notification.objects.filter(kind="surge")
+    assert list(notes.values_list("user", flat=True)) == [fengtai_manager.pk]
+    assert "6" in notes.get().title and community.name in notes.get().title
+
+
+def test_calls_spread_over_time_or_categories_raise_no_surge(settings, category, other_category, fengtai_manager):
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    calls(6, category=category, every=timedelta(minutes=20))  # 6 calls over 100 minutes: 3 in the window
+    calls(3, category=other_category)
+    assert governance.surge_detect(now=NOW) == []
+    assert not Alert.objects.exists() and not Notification.objects.filter(kind="surge").exists()
+
+
+def test_a_surge_is_raised_again_in_a_later_window_while_it_goes_on(settings, category, fengtai_manager):
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    calls(6, category=category)
+    calls(6, category=category, start=NOW + timedelta(minutes=90))
+    assert len(governance.surge_detect(now=NOW)) == 1
+    assert len(governance.surge_detect(now=NOW + timedelta(minutes=90))) == 1
+    assert Alert.objects.count() == 2
+
+
+def test_hot_topics_rise_against_their_own_baseline(category, other_category, city_admin, fengtai_manager):
+    # given: 西罗园 噪声: 2 a week for the 4 weeks before, 8 in the last week (rising)
+    for week in range(1, 5):
+        calls(2, category=category, start=NOW - timedelta(days=7 * week + 1), every=timedelta(hours=1))
+    calls(8, category=category, start=NOW - timedelta(hours=1), every=timedelta(hours=3))
+    # 右安门 占道: 8 a week all along (busy but not rising)
+    for week in range(0, 5):
+        calls(
+            8,
+            category=other_category,
+            street="110106001",
+            start=NOW - timedelta(days=7 * week + 1),
+            every=timedelta(hours=2),
+        )
+    # 学院路 (海淀): rising, but not the 丰台 manager's to see
+    calls(6, category=category, street="110108010", start=NOW - timedelta(hours=1), every=timedelta(hours=1))
+    # when
+    topics = governance.hot_topics(user=city_admin, now=NOW)
+    fengtai = governance.hot_topics(user=fengtai_manager, now=NOW)
+    # then
+    assert [(t["street"], t["recent"], t["baseline"]) for t in topics] == [
+        ("西罗园街道", 8, 2.0),
+        ("学院路街道", 6, 0.0),
+    ]
+    assert [t["street"] for t in fengtai] == ["西罗园街道"]
+
+
+def test_repeat_complaints_and_callers_are_listed_masked(category, fengtai_manager):
+    from workorders.models import WorkOrder
+
+    order = make_order("110106003", callback_at=None, state="signed")
+    WorkOrder.objects.filter(pk=order.pk).update(duplicate_count=3)
+    calls(3, category=category)
+    Call.objects.filter(caller_phone__startswith="1390000").update(caller_phone="13912345678", received_at=NOW)
+    assert [o.pk for o in governance.repeat_orders(user=fengtai_manager)] == [order.pk]
+    callers = governance.repeat_callers(user=fengtai_manager, now=NOW + timedelta(hours=1))
+    assert callers == [{"phone": "139****5678", "calls": 3}]
+
+
+def test_reports_are_generated_once_with_a_downloadable_file(
+    category, settings, tmp_path, client, fengtai_manager, haidian_manager
+):
+    # given: yesterday's orders in 丰台
+    settings.MEDIA_ROOT = tmp_path
+    for i in range(3):
+        make_order("110106003", callback_at=bj(2026, 11, 19, 15), dispatched_at=bj(2026, 11, 19, 9 + i))
+    # when: the morning run of 2026-11-20 (a Friday) twice
+    first = governance.reports_generate_due(now=bj(2026, 11, 20, 6))
+    second = governance.reports_generate_due(now=bj(2026, 11, 20, 6, 30))
+    # then: daily reports for the city and 16 districts, once
+    assert len(first) == 17 and [r.pk for r in first] == [r.pk for r in second]
+    assert Report.objects.count() == 17 and not Report.objects.exclude(kind="daily").exists()
+    fengtai = Report.objects.get(scope_key="110106")
+    assert fengtai.content["orders"] == 3 and fengtai.content["resolution_rate"] == 1.0
+    # the district manager downloads its own report, not another district's
+    assert client.login(username=fengtai_manager.username, password=PASSWORD)
+    resp = client.get(f"/assessment/reports/{fengtai.pk}/download/")
+    assert resp.status_code == 200
+    path = tmp_path / "r.xlsx"
+    path.write_bytes(b"".join(resp.streaming_content))
+    assert load_workbook(path).worksheets[0]["B3"].value == 3
+    haidian = Report.objects.get(scope_key="110108")
+    assert client.get(f"/assessment/reports/{haidian.pk}/download/").status_code == 404
+    listed = client.get("/assessment/reports/").context["reports"]
+    assert {r.scope_key for r in listed} == {"110106"}
+
+
+def test_weekly_and_monthly_reports_come_on_their_days(category, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    kinds = {r.kind for r in governance.reports_generate_due(now=bj(2026, 6, 1, 6))}  # a Monday and the 1st
+    assert kinds == {"daily", "weekly", "monthly"}
+
+
+def test_the_city_sets_a_monthly_topic_and_tracks_it(category, city_admin, fengtai_manager, client):
+    # given: 2 orders of the category in November (one completed and called back resolved), one in 海淀
+    make_order("110106003", callback_at=bj(2026, 11, 10), dispatched_at=bj(2026, 11, 5))
+    make_order("110106001", callback_at=None, dispatched_at=bj(2026, 11, 6), state="signed", valid=False)
+    make_order("110108010", callback_at=bj(2026, 11, 10), dispatched_at=bj(2026, 11, 5))
+    # when
+    topic = governance.topic_create(
+        acting_user=city_admin, period="2026-11", category_id=category.pk, title="噪声扰民专项"
+    )
+    # then
+    city = governance.topics_progress(user=city_admin)[0]
+    assert (city["total"], city["open"], city["completed"], city["resolution_rate"]) == (3, 1, 2, 1.0)
+    fengtai = governance.topics_progress(user=fengtai_manager)[0]
+    assert fengtai["total"] == 2
+    with pytest.raises(AccessDenied):
+        governance.topic_create(acting_user=fengtai_manager, period="2026-11", category_id=category.pk, title="x")
+    with pytest.raises(DomainError):
+        governance.topic_create(acting_user=city_admin, period="2026-11", category_id=category.pk, title="重复")
+    assert MonthlyTopic.objects.get() == topic
+    # the page refuses a district manager's POST and shows the topic
+    assert client.login(username=fengtai_manager.username, password=PASSWORD)
+    assert (
+        client.post("/assessment/topics/", {"period": "2026-11", "title": "x", "category": category.pk}).status_code
+        == 403
+    )
+    assert "噪声扰民专项" in client.get("/assessment/topics/").content.decode()
+
+
+@pytest.mark.parametrize(
+    "fixture,status", [("fengtai_manager", 200), ("city_admin", 200), ("xiluoyuan_handler", 403), ("agent", 403)]
+)
+def test_governance_pages_per_role(client, request, fixture, status):
+    user = request.getfixturevalue(fixture)
+    assert client.login(username=user.username, password=PASSWORD)
+    for url in ("/assessment/governance/", "/assessment/reports/", "/assessment/topics/"):
+        assert client.get(url).status_code == status, url

@@ -1,0 +1,86 @@
+"""End to end, as the demo district manager would: the ranking of the district's streets with
+trends and charts, a street's satisfaction rate down to exactly the callbacks behind it, and the
+ranking downloaded as Excel with the same numbers."""
+
+import pytest
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from tests.browser.conftest import login
+from tests.factories import PASSWORD, UserFactory, unit
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def demo_history(reference_data):
+    from assessment import demo
+
+    manager = UserFactory(username="fengtai-e2e", role="district", unit=unit("110106"))
+    demo.setup(now=timezone.now())
+    return manager
+
+
+def test_the_district_manager_goes_from_the_ranking_to_the_callbacks_and_the_excel(page, demo_history, tmp_path):
+    from assessment import selectors
+    from assessment.models import SnapshotRow
+    from workorders.models import WorkOrder
+
+    snapshot = selectors.published_snapshot(selectors.current_period())
+    xiluoyuan = SnapshotRow.objects.get(snapshot=snapshot, scope="street", unit__code="110106003")
+
+    # the home page shows this month's ranking panel
+    login(page, demo_history.username, PASSWORD)
+    assert page.get_by_test_id("assessment-panel").is_visible()
+
+    # the dashboard draws its charts (ECharts, vendored) from the stored results
+    page.goto("/assessment/dashboard/")
+    for chart in ("chart-trend", "chart-ranking", "chart-category", "chart-hour", "chart-response", "chart-load"):
+        page.wait_for_selector(f"[data-testid={chart}][data-rendered='1'] svg")
+    assert page.locator("[data-testid=heat] .heat-cell").count() >= 20
+
+    # the ranking of the district's streets, with the threshold said
+    page.goto("/assessment/")
+    page.wait_for_selector("[data-testid=ranking]")
+    assert "rankings/streets" in page.url
+    assert page.get_by_test_id("threshold").is_visible()
+    rows = page.locator("[data-testid=ranking] tbody tr")
+    assert (
+        rows.count() == SnapshotRow.objects.filter(snapshot=snapshot, scope="street", district__code="110106").count()
+    )
+
+    # a street's satisfaction rate → exactly the callbacks behind it
+    sat = page.get_by_test_id("sat-110106003")
+    assert sat.inner_text() == f"{xiluoyuan.satisfaction_rate * 100:.2f}%"
+    sat.click()
+    page.wait_for_selector("[data-testid=orders]")
+    expected = set(
+        WorkOrder.objects.filter(
+            assessed_unit__code="110106003",
+            callback_valid=True,
+            excluded=False,
+            request_type__in=snapshot.ruleset.counted_request_types,
+            callback_at__gte=snapshot.period_start,
+            callback_at__lt=snapshot.period_end,
+        ).values_list("number", flat=True)
+    )
+    shown = set(page.locator("[data-testid=order-row] td.mono").all_inner_texts())
+    assert len(expected) == xiluoyuan.valid and shown == expected
+    assert f"{xiluoyuan.satisfaction_rate * 100:.2f}%" in page.get_by_test_id("formula-satisfaction").inner_text()
+
+    # the ranking as Excel, with the numbers of the page
+    page.go_back()
+    with page.expect_download() as info:
+        page.get_by_test_id("export-xlsx").click()
+    path = tmp_path / "ranking.xlsx"
+    info.value.save_as(path)
+    sheet = load_workbook(path, read_only=True).active
+    table = list(sheet.iter_rows(values_only=True))
+    header = table[0]
+    by_code = {r[header.index("单位编码")]: r for r in table[1:]}
+    got = by_code["110106003"]
+    assert got[header.index("有效回访")] == xiluoyuan.valid
+    assert got[header.index("满意率(%)")] == f"{xiluoyuan.satisfaction_rate * 100:.2f}"
+    assert got[header.index("综合得分")] == f"{xiluoyuan.composite:.2f}"
+    assert got[header.index("排名")] == (xiluoyuan.rank_in_district or "")
+    assert len(by_code) == rows.count()
