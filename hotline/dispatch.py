@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from districts.models import Division, Unit
+from hotline import refcache
 from hotline.errors import DomainError
 from hotline.models import Category, DispatchRule
 
@@ -40,39 +40,31 @@ def _place_rank(rule: DispatchRule) -> int:
 
 
 def rule_for(category: Category, street: Division) -> DispatchRule | None:
+    """The winning catalogue line for this category at this street, or None (street default)."""
     lineage = category_lineage(category)
     depth = {c.pk: c.level for c in lineage}
-    rules = list(
-        DispatchRule.objects.filter(is_active=True, category_id__in=list(depth))
-        .filter(
-            Q(street__isnull=True, district__isnull=True)
-            | Q(street=street)
-            | Q(street__isnull=True, district_id=street.district_id)
-        )
-        .prefetch_related("co_units")
-        .select_related("unit", "street", "district")
-    )
-    if not rules:
+    candidates = [
+        r
+        for r in refcache.rules_for(depth)
+        if (r.street_id is None and r.district_id is None)
+        or r.street_id == street.pk
+        or (r.street_id is None and r.district_id == street.district_id)
+    ]
+    if not candidates:
         return None
-    return max(rules, key=lambda r: (depth[r.category_id], _place_rank(r), r.priority, -r.pk))
+    return max(candidates, key=lambda r: (depth[r.category_id], _place_rank(r), r.priority, -r.pk))
 
 
 def _department(slug: str, district: Division | None) -> Unit | None:
     """A department kind for this place: the district's own (110106-water) if it has one,
     otherwise the city-level one (11-water-group)."""
-    codes = []
-    if district is not None:
-        codes.append(f"{district.code}-{slug}")
-        codes.append(f"{district.code[:2]}-{slug}")
-    units = {u.code: u for u in Unit.objects.filter(code__in=codes, is_active=True)}
-    for code in codes:
-        if code in units:
-            return units[code]
-    return None
+    if district is None:
+        return None
+    return refcache.unit_by_code(f"{district.code}-{slug}") or refcache.unit_by_code(f"{district.code[:2]}-{slug}")
 
 
 def street_unit(street: Division) -> Unit:
-    unit = Unit.objects.filter(division=street, is_active=True).first()
+    unit = refcache.unit_of_division(street.pk)
     if unit is None:
         raise DomainError(_("“%(street)s”没有可接单的单位。") % {"street": street.name}, code="no_unit")
     return unit
@@ -80,7 +72,7 @@ def street_unit(street: Division) -> Unit:
 
 def dispatch_resolve(*, category: Category, street: Division) -> Dispatch:
     """Which unit leads an order of this category at this street, who co-handles, and why."""
-    district = street.district
+    district = refcache.place_by_id(street.district_id)
     local = street_unit(street)
     rule = rule_for(category, street)
     if rule is None:
@@ -90,8 +82,8 @@ def dispatch_resolve(*, category: Category, street: Division) -> Dispatch:
         )
     notes = []
     lead = None
-    if rule.target == DispatchRule.Target.UNIT and rule.unit is not None and rule.unit.is_active:
-        lead = rule.unit
+    if rule.target == DispatchRule.Target.UNIT and rule.unit_id is not None:
+        lead = refcache.unit_by_id(rule.unit_id)  # None when the unit was deactivated
     elif rule.target == DispatchRule.Target.DEPARTMENT:
         lead = _department(rule.department_slug, district)
         if lead is None:
@@ -104,12 +96,13 @@ def dispatch_resolve(*, category: Category, street: Division) -> Dispatch:
         unit = _department(slug, district)
         if unit is not None:
             co[unit.pk] = unit
-    for unit in rule.co_units.all():
+    for unit in rule.co_unit_list:
         if unit.is_active:
             co[unit.pk] = unit
     co.pop(lead.pk, None)
     rule_category = next(c for c in category_lineage(category) if c.pk == rule.category_id)
-    place = rule.street.name if rule.street_id else rule.district.name if rule.district_id else _("全市")
+    place_id = rule.street_id or rule.district_id
+    place = refcache.place_by_id(place_id).name if place_id else _("全市")
     reason = _("派单目录：%(category)s（%(place)s）→ %(unit)s") % {
         "category": rule_category.path,
         "place": place,

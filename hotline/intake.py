@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from districts.communities import community_in_text
+from districts.communities import community_for
 from districts.models import Division
 from districts.routing import route_address
-from hotline import access
+from hotline import access, refcache
 from hotline.dispatch import Dispatch, dispatch_resolve
 from hotline.errors import DomainError
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, User
@@ -157,29 +157,26 @@ class IntakeForm(forms.Form):
         code = (self.cleaned_data.get("category") or "").strip()
         if not code:
             return None
-        category = (
-            Category.objects.select_related("parent__parent", "default_tier").filter(code=code, is_active=True).first()
-        )
-        if category is None:
+        category = refcache.category_by_code(code)
+        if category is None or not category.is_active:
             raise forms.ValidationError(self.error_messages["category_unknown"], code="category_unknown")
         if category.level != 3:
             raise forms.ValidationError(self.error_messages["category_not_leaf"], code="category_not_leaf")
         return category
 
     def clean_tier(self):
-        from workorders.models import UrgencyTier
-
         code = (self.cleaned_data.get("tier") or "").strip()
         if not code:
             return None
-        tier = UrgencyTier.objects.filter(code=code).first()
+        tier = refcache.tier_by_code(code)
         if tier is None:
             raise forms.ValidationError(self.error_messages["tier_unknown"], code="tier_unknown")
         return tier
 
     def clean_district(self):
         code = (self.cleaned_data.get("district") or "").strip()
-        if code and not Division.objects.filter(code=code, level=Division.Level.DISTRICT).exists():
+        place = refcache.place_by_code(code) if code else None
+        if code and (place is None or place.level != Division.Level.DISTRICT):
             raise forms.ValidationError(self.error_messages["district_unknown"], code="district_unknown")
         return code
 
@@ -187,8 +184,8 @@ class IntakeForm(forms.Form):
         code = (self.cleaned_data.get("street") or "").strip()
         if not code:
             return None
-        street = Division.objects.select_related("district").filter(code=code, level=Division.Level.STREET).first()
-        if street is None:
+        street = refcache.place_by_code(code)
+        if street is None or street.level != Division.Level.STREET:
             raise forms.ValidationError(self.error_messages["street_unknown"], code="street_unknown")
         return street
 
@@ -246,11 +243,10 @@ class IntakeForm(forms.Form):
                 names = "、".join(f"{c.district_name}{c.street_name}" for c in candidates[:4])
                 self._err("street", "address_ambiguous", names=names)
                 return
-            street = Division.objects.select_related("district").get(code=candidates[0].street_code)
+            street = refcache.place_by_code(candidates[0].street_code)
             data["street"] = street
         if street is not None and address:
-            community_id = community_in_text(address, street.pk)
-            data["community"] = Division.objects.get(pk=community_id) if community_id else None
+            data["community"] = community_for(address, street.pk)
 
     def _clean_duplicate(self, data: dict) -> None:
         number = (data.get("duplicate_of") or "").strip()
@@ -327,7 +323,7 @@ def call_intake(
             answer_article=article if action == Action.ANSWER else None,
             community=cleaned.get("community"),
             street=street,
-            district=street.district if street else None,
+            district=refcache.place_by_id(street.district_id) if street else None,
             agent=acting_user,
             api_client=api_client,
             received_at=now,

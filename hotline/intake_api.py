@@ -15,9 +15,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from districts.communities import community_in_text
+from districts.communities import community_for
 from districts.models import Division
-from hotline import access, selectors
+from hotline import access, refcache, selectors
 from hotline.api import RolePermission
 from hotline.dispatch import dispatch_resolve
 from hotline.intake import Action, IntakeInvalid, call_intake, normalize_phone
@@ -131,17 +131,15 @@ class KnowledgeArticleSerializer(serializers.ModelSerializer):
 
 # --- helpers ---------------------------------------------------------------------------------
 def _leaf(code: str) -> Category:
-    category = (
-        Category.objects.select_related("parent__parent", "default_tier").filter(code=code, is_active=True).first()
-    )
-    if category is None or category.level != 3:
+    category = refcache.category_by_code(code)
+    if category is None or not category.is_active or category.level != 3:
         raise ValidationError({"category": [gettext("请选择到三级分类。")]})
     return category
 
 
 def _street(code: str) -> Division:
-    street = Division.objects.select_related("district").filter(code=code, level=Division.Level.STREET).first()
-    if street is None:
+    street = refcache.place_by_code(code)
+    if street is None or street.level != Division.Level.STREET:
         raise ValidationError({"street": [gettext("未知的街乡镇。")]})
     return street
 
@@ -206,12 +204,11 @@ class DuplicatesView(APIView):
         category = _leaf(request.query_params.get("category", ""))
         street = _street(request.query_params.get("street", ""))
         address = request.query_params.get("address", "").strip()[:200]
-        community_id = community_in_text(address, street.pk) if address else None
         orders = selectors.possible_duplicates(
             user=request.user,
             category=category,
             street=street,
-            community=Division(pk=community_id) if community_id else None,
+            community=community_for(address, street.pk) if address else None,
             address=address,
         )
         return Response(OrderSummarySerializer(orders, many=True).data)
@@ -235,14 +232,14 @@ class DispatchPreviewView(APIView):
         category = _leaf(request.query_params.get("category", ""))
         street = _street(request.query_params.get("street", ""))
         address = request.query_params.get("address", "").strip()[:200]
-        community_id = community_in_text(address, street.pk) if address else None
+        community = community_for(address, street.pk) if address else None
         dispatch = dispatch_resolve(category=category, street=street)
         body = {
             "lead_unit": dispatch.lead_unit,
             "co_units": dispatch.co_units,
             "reason": dispatch.reason,
             "tier": category.default_tier.name if category.default_tier else None,
-            "community": Division.objects.get(pk=community_id).name if community_id else None,
+            "community": community.name if community else None,
         }
         return Response(DispatchPreviewSerializer(body).data)
 

@@ -125,13 +125,16 @@ NEW_CALLS = [
 
 
 def setup(*, now) -> dict[str, int]:
-    from districts.communities import community_in_text
+    from districts.communities import clear_cache, community_in_text
     from districts.models import Unit
+    from hotline import refcache
     from hotline.intake import call_answer, call_dispatch, call_intake
     from hotline.open311 import hash_key
 
     created = {"kb_articles": 0, "api_clients": 0, "orders": 0, "direct_answers": 0}
     _ensure_reference_data()
+    refcache.clear_all()  # the database may have been reloaded since this process cached it
+    clear_cache()
     categories = {c.code: c for c in Category.objects.select_related("parent__parent", "default_tier")}
     agent = User.objects.get(username="agent")
     with transaction.atomic():

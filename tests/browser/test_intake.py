@@ -17,10 +17,12 @@ pytestmark = [pytest.mark.browser]
 def people(reference_data):
     from districts import routing
     from districts.communities import clear_cache
+    from hotline import refcache
 
     ensure_intake_reference_data()
     routing.invalidate()  # the flushed and reloaded divisions have new ids
     clear_cache()
+    refcache.clear_all()
     agent = UserFactory(role="agent", unit=unit("11-center"), username="b-agent")
     street = UserFactory(role="street", unit=unit("110106003"), username="b-xiluoyuan")
     return agent, street

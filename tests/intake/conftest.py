@@ -15,6 +15,19 @@ def ensure_intake_reference_data() -> None:
     importlib.import_module("hotline.migrations.0005_seed_category_tree_and_dispatch_catalogue").seed(apps, None)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_reference_caches():
+    """Rolled-back or flushed rows must not survive in the per-process caches between tests."""
+    from districts.communities import clear_cache
+    from hotline import refcache
+
+    refcache.clear_all()
+    clear_cache()
+    yield
+    refcache.clear_all()
+    clear_cache()
+
+
 @pytest.fixture
 def intake_reference(reference_data):
     from districts import routing

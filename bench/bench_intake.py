@@ -1,0 +1,583 @@
+"""Intake through the real HTTP API, against the configured database (use PostgreSQL).
+
+Starts gunicorn on a free 127.0.0.1 port (the same WSGI app as production), authenticates with a
+DRF token like an integration would, and measures:
+
+1. throughput: N intakes (POST /api/v1/intake/: validation + routing + dispatch catalogue + order +
+   participants + event + notifications, one transaction each) from a pool of HTTP client threads,
+   → orders/s; then the same rows written as plain INSERTs (one transaction per order, same
+   concurrency) on the same database, and the ratio between the two;
+2. latency at a steady 30 requests/s (open loop: requests start on schedule whatever the server
+   does) → p50/p95/p99;
+3. the agent form's round trips (routing, caller history, duplicate check, dispatch preview) over
+   HTTP with at least --orders existing orders (1 M by default), generated in bulk with
+   INSERT … SELECT generate_series when missing.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench .venv/bin/python bench/bench_intake.py
+        [--n 3000] [--clients 16] [--workers 4] [--rate 30] [--seconds 20] [--orders 1000000]
+
+The database needs the divisions (`manage.py load_divisions`); the script migrates it first.
+Rows it creates are marked (caller name "bench", order numbers starting with G for generated ones).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
+
+from districts.models import Division, Unit  # noqa: E402
+from districts.routing import route_address  # noqa: E402
+from hotline.models import Category, User  # noqa: E402
+
+COMPLAINTS = [
+    "楼道电梯停运两天，老人上下楼困难",
+    "小区门口占道经营，噪音扰民",
+    "暖气不热，室温只有十五度",
+    "自来水停水两天了没人管",
+    "路灯不亮，晚上出行不便",
+    "楼上漏水，物业推诿",
+    "夜间施工扰民，过了十点还在干",
+    "共享单车乱停放堵塞消防通道",
+    "下水道堵塞返水，污水漫到楼门口",
+    "垃圾三天没人清运，气味很大",
+]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the server --------------------------------------------------------------------------------
+class Server:
+    def __init__(self, workers: int):
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="WARNING")
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.proc = subprocess.Popen(
+            [
+                gunicorn,
+                "hotline.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "sync",
+                "--backlog",
+                "2048",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+
+    def wait(self, token: str) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                status, _ = request(self.port, "GET", "/api/v1/categories/?level=1", token)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("gunicorn did not come up")
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def request(port: int, method: str, path: str, token: str, body: dict | None = None) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+    data = None
+    if body is not None:
+        data = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+# --- data --------------------------------------------------------------------------------------
+def bench_agent() -> tuple[User, str]:
+    from rest_framework.authtoken.models import Token
+
+    center, _ = Unit.objects.get_or_create(code="11-center", defaults={"name": "北京市民热线服务中心", "kind": "center"})
+    user, created = User.objects.get_or_create(
+        username="bench-agent", defaults={"role": "agent", "unit": center, "last_name": "压测"}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save()
+    token, _ = Token.objects.get_or_create(user=user)
+    return user, token.key
+
+
+def addresses(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """(address, street code) that route to exactly one best street, like an agent's confirmed pick."""
+    rows = list(
+        Division.objects.filter(level=Division.Level.COMMUNITY)
+        .select_related("district", "parent")
+        .values_list("name", "district__name", "parent__code")
+    )
+    rng.shuffle(rows)
+    out = []
+    for name, district, street_code in rows:
+        text = f"{district}{name}{rng.randint(1, 30)}号楼"
+        cands = route_address(text)
+        if cands and cands[0].street_code == street_code and (len(cands) == 1 or cands[0].score > cands[1].score):
+            out.append((text, street_code))
+        if len(out) >= count:
+            break
+    return out
+
+
+def payloads(rng: random.Random, n: int) -> list[dict]:
+    leaves = list(Category.objects.filter(level=3, is_active=True).values_list("code", flat=True))
+    places = addresses(rng, 400)
+    out = []
+    for i in range(n):
+        address, _street = rng.choice(places)
+        out.append(
+            {
+                "phone": f"139{rng.randint(0, 99_999_999):08d}",
+                "caller_name": "bench",
+                "channel": "phone",
+                "request_type": "complaint",
+                "category": rng.choice(leaves),
+                "address": address,
+                "description": f"{rng.choice(COMPLAINTS)}（压测 {i}）",
+                "action": "order",
+            }
+        )
+    return out
+
+
+# --- 1. throughput -----------------------------------------------------------------------------
+def throughput(port: int, token: str, bodies: list[dict], clients: int) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    failures = []
+    lock = threading.Lock()
+
+    def one(body: dict) -> None:
+        t0 = time.perf_counter()
+        status, content = request(port, "POST", "/api/v1/intake/", token, body)
+        dt = time.perf_counter() - t0
+        with lock:
+            latencies.append(dt)
+            if status != 201:
+                failures.append((status, content[:200]))
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        list(pool.map(one, bodies))
+    wall = time.perf_counter() - start
+    if failures:
+        print(f"  failures: {len(failures)}, e.g. {failures[0]}")
+    return (len(bodies) - len(failures)) / wall, latencies, len(failures)
+
+
+def plain_insert(rows: int, clients: int) -> float:
+    """The same rows (call, order, supervision copy, event) as bare INSERTs, one transaction per
+    order, from the same number of concurrent connections: what the database alone costs."""
+    places = list(
+        Division.objects.filter(level=Division.Level.COMMUNITY).values_list("id", "parent_id", "district_id")[:400]
+    )
+    street_units = dict(Unit.objects.filter(kind="street").values_list("division_id", "id"))
+    district_units = dict(Unit.objects.filter(kind="district").values_list("division_id", "id"))
+    cats = list(Category.objects.filter(level=3).values_list("id", "default_tier_id"))
+    agent = User.objects.get(username="bench-agent")
+    call_cols = _insert_columns("hotline_call")
+    order_cols = _insert_columns("workorders_workorder")
+    prefix = f"P{int(time.time()) % 100000:05d}"
+    counter = iter(range(rows))
+    counter_lock = threading.Lock()
+
+    def worker() -> None:
+        rng = random.Random()
+        with connection.cursor() as cur:
+            while True:
+                with counter_lock:
+                    i = next(counter, None)
+                if i is None:
+                    break
+                community, street, district = rng.choice(places)
+                cat, tier = rng.choice(cats)
+                with transaction.atomic():
+                    cur.execute(
+                        _sql("hotline_call", call_cols),
+                        _values(
+                            call_cols,
+                            caller_phone=f"139{rng.randint(0, 99_999_999):08d}",
+                            caller_name="bench-plain",
+                            channel="phone",
+                            request_type="complaint",
+                            category_id=cat,
+                            tier_id=tier,
+                            address="丰台区洋桥北里12号楼",
+                            description=rng.choice(COMPLAINTS),
+                            outcome="order",
+                            community_id=community,
+                            street_id=street,
+                            district_id=district,
+                            agent_id=agent.pk,
+                        ),
+                    )
+                    call_id = cur.fetchone()[0]
+                    cur.execute(
+                        _sql("workorders_workorder", order_cols),
+                        _values(
+                            order_cols,
+                            number=f"{prefix}{i:09d}",
+                            call_id=call_id,
+                            category_id=cat,
+                            request_type="complaint",
+                            tier_id=tier,
+                            title=rng.choice(COMPLAINTS),
+                            address="丰台区洋桥北里12号楼",
+                            community_id=community,
+                            street_id=street,
+                            district_id=district,
+                            lead_unit_id=street_units[street],
+                            state="dispatched",
+                            round=1,
+                            created_by_id=agent.pk,
+                        ),
+                    )
+                    order_id = cur.fetchone()[0]
+                    cur.execute(
+                        "INSERT INTO workorders_orderparticipant (order_id, unit_id, role, added_at) "
+                        "VALUES (%s, %s, 'supervisor', now())",
+                        [order_id, district_units[district]],
+                    )
+                    cur.execute(
+                        "INSERT INTO workorders_orderevent (order_id, at, kind, actor_id, from_state, to_state, round,"
+                        " note, data) VALUES (%s, now(), 'created', %s, '', 'dispatched', 1, '', '{}')",
+                        [order_id, agent.pk],
+                    )
+        connection.close()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return rows / (time.perf_counter() - start)
+
+
+def _insert_columns(table: str) -> dict[str, str]:
+    """NOT NULL columns without a default (Django sets no DB defaults) → their type, so the plain
+    INSERT and the bulk generator fill every column whatever later migrations add."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s "
+            "AND column_name <> 'id' AND (is_nullable = 'NO' OR column_name LIKE '%%\\_id')",
+            [table],
+        )
+        return dict(cur.fetchall())
+
+
+FILLERS = {
+    "boolean": "false",
+    "integer": "0",
+    "smallint": "0",
+    "bigint": "0",
+    "jsonb": "'{}'",
+    "date": "current_date",
+    "timestamp with time zone": "now()",
+}
+
+
+def _fill(data_type: str) -> str:
+    return FILLERS.get(data_type, "''")
+
+
+def _sql(table: str, columns: dict[str, str]) -> str:
+    cols = ", ".join(columns)
+    return f"INSERT INTO {table} ({cols}) VALUES ({', '.join(['%s'] * len(columns))}) RETURNING id"
+
+
+def _values(columns: dict[str, str], **given) -> list:
+    from django.utils import timezone
+
+    now = timezone.now()
+    out = []
+    for name, data_type in columns.items():
+        if name in given:
+            out.append(given[name])
+        elif name.endswith("_id"):
+            out.append(None)
+        elif data_type.startswith("timestamp"):
+            out.append(now)
+        elif data_type == "boolean":
+            out.append(False)
+        elif data_type in ("integer", "smallint", "bigint"):
+            out.append(0)
+        elif data_type == "jsonb":
+            out.append("{}")
+        elif data_type == "date":
+            out.append(now.date())
+        else:
+            out.append("")
+    return out
+
+
+# --- 2. latency at a fixed rate ----------------------------------------------------------------
+def steady(port: int, token: str, bodies: list[dict], rate: float) -> list[float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    interval = 1.0 / rate
+    start = time.perf_counter() + 0.2
+
+    def one(i: int, body: dict) -> None:
+        delay = start + i * interval - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t0 = time.perf_counter()
+        status, _ = request(port, "POST", "/api/v1/intake/", token, body)
+        if status == 201:
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        list(pool.map(one, range(len(bodies)), bodies))
+    return latencies
+
+
+# --- 3. form round trips at a million orders ----------------------------------------------------
+def ensure_orders(target: int) -> int:
+    from workorders.models import WorkOrder
+
+    have = WorkOrder.objects.count()
+    if have >= target or connection.vendor != "postgresql":
+        return have
+    need = target - have
+    print(f"  generating {need:,} orders with INSERT … SELECT generate_series …", flush=True)
+    t0 = time.perf_counter()
+    call_cols = _insert_columns("hotline_call")
+    order_cols = _insert_columns("workorders_workorder")
+    agent = User.objects.get(username="bench-agent")
+    with connection.cursor() as cur:
+        cur.execute("DROP TABLE IF EXISTS bench_places, bench_cats")
+        cur.execute(
+            "CREATE TEMP TABLE bench_places AS SELECT (row_number() OVER (ORDER BY c.id)) - 1 AS rn, c.id AS community_id,"
+            " c.parent_id AS street_id, c.district_id, c.name AS cname, u.id AS unit_id"
+            " FROM districts_division c JOIN districts_unit u ON u.division_id = c.parent_id WHERE c.level = 4"
+        )
+        cur.execute(
+            "CREATE TEMP TABLE bench_cats AS SELECT (row_number() OVER (ORDER BY id)) - 1 AS rn, id, default_tier_id"
+            " FROM hotline_category WHERE level = 3"
+        )
+        cur.execute("SELECT count(*) FROM bench_places")
+        n_places = cur.fetchone()[0]
+        cur.execute("SELECT count(*) FROM bench_cats")
+        n_cats = cur.fetchone()[0]
+        cur.execute("SELECT coalesce(max(id), 0) FROM hotline_call")
+        max_call = cur.fetchone()[0]
+        call_values = {
+            "caller_phone": "'139' || lpad((g % 20000000)::text, 8, '0')",
+            "caller_name": "'bench-gen'",
+            "channel": "'phone'",
+            "request_type": "'complaint'",
+            "category_id": "c.id",
+            "tier_id": "c.default_tier_id",
+            "address": "p.cname || (g % 40) || '号楼'",
+            "description": "'历史工单 ' || g",
+            "outcome": "'order'",
+            "community_id": "p.community_id",
+            "street_id": "p.street_id",
+            "district_id": "p.district_id",
+            "agent_id": str(agent.pk),
+            "received_at": "now() - (g % 525600) * interval '1 minute'",
+            "created_at": "now() - (g % 525600) * interval '1 minute'",
+        }
+        cols = [c for c in call_cols if c in call_values or not c.endswith("_id")]
+        select = ", ".join(call_values.get(c, _fill(call_cols[c])) for c in cols)
+        batch = 250_000
+        for lo in range(0, need, batch):
+            hi = min(need, lo + batch)
+            cur.execute(
+                f"INSERT INTO hotline_call ({', '.join(cols)}) SELECT {select}"
+                f" FROM generate_series({lo}, {hi - 1}) g"
+                f" JOIN bench_places p ON p.rn = g % {n_places}"
+                f" JOIN bench_cats c ON c.rn = (g / 3) % {n_cats}"
+            )
+            print(f"    calls {hi:,}/{need:,}", flush=True)
+        order_values = {
+            "number": "'G' || k.id",
+            "call_id": "k.id",
+            "category_id": "k.category_id",
+            "request_type": "'complaint'",
+            "tier_id": "k.tier_id",
+            "title": "left(k.description, 100)",
+            "address": "k.address",
+            "community_id": "k.community_id",
+            "street_id": "k.street_id",
+            "district_id": "k.district_id",
+            "lead_unit_id": "u.id",
+            # most history is finished; about one in eight is still open
+            "state": "CASE WHEN k.id %% 8 = 0 THEN 'dispatched' WHEN k.id %% 8 = 1 THEN 'signed' ELSE 'completed' END",
+            "round": "1",
+            "created_by_id": str(agent.pk),
+            "created_at": "k.received_at",
+            "dispatched_at": "k.received_at",
+            "response_deadline": "k.received_at + interval '1 day'",
+            "resolution_deadline": "k.received_at + interval '7 days'",
+        }
+        cols = [c for c in order_cols if c in order_values or not c.endswith("_id")]
+        select = ", ".join(order_values.get(c, _fill(order_cols[c])) for c in cols)
+        cur.execute(
+            f"INSERT INTO workorders_workorder ({', '.join(cols)}) SELECT {select}"
+            " FROM hotline_call k JOIN districts_unit u ON u.division_id = k.street_id"
+            " WHERE k.id > %s AND k.caller_name = 'bench-gen'",
+            [max_call],
+        )
+        cur.execute("ANALYZE hotline_call")
+        cur.execute("ANALYZE workorders_workorder")
+    print(f"  generated in {time.perf_counter() - t0:.0f} s", flush=True)
+    return WorkOrder.objects.count()
+
+
+def round_trips(port: int, token: str, rng: random.Random, n: int) -> dict[str, list[float]]:
+    from workorders.models import WorkOrder
+
+    places = addresses(rng, 200)
+    leaves = list(Category.objects.filter(level=3).values_list("code", flat=True))
+    phones = list(
+        WorkOrder.objects.filter(state__in=["dispatched", "signed"])
+        .order_by("-id")
+        .values_list("call__caller_phone", flat=True)[:500]
+    )
+    results: dict[str, list[float]] = {"routing": [], "caller history": [], "duplicates": [], "dispatch preview": []}
+    for _ in range(n):
+        address, street = rng.choice(places)
+        category = rng.choice(leaves)
+        calls = [
+            ("routing", f"/api/v1/route/?{urllib.parse.urlencode({'q': address})}"),
+            ("caller history", f"/api/v1/intake/caller-history/?phone={rng.choice(phones)}"),
+            (
+                "duplicates",
+                "/api/v1/intake/duplicates/?"
+                + urllib.parse.urlencode({"category": category, "street": street, "address": address}),
+            ),
+            (
+                "dispatch preview",
+                "/api/v1/intake/dispatch-preview/?" + urllib.parse.urlencode({"category": category, "street": street}),
+            ),
+        ]
+        for name, path in calls:
+            t0 = time.perf_counter()
+            status, body = request(port, "GET", path, token)
+            results[name].append(time.perf_counter() - t0)
+            if status != 200:
+                raise RuntimeError(f"{path} → {status} {body[:200]!r}")
+    return results
+
+
+def show(label: str, values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"{label:<18} n={len(ms):>5}  p50 {pct(ms, 50):6.1f} ms  p95 {pct(ms, 95):6.1f} ms  "
+        f"p99 {pct(ms, 99):6.1f} ms  max {max(ms):6.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=3000, help="intakes for the throughput run")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--orders", type=int, default=1_000_000, help="existing orders for the round-trip run")
+    parser.add_argument("--round-trips", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--skip", default="", help="comma list of phases to skip: throughput,steady,roundtrips")
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    rng = random.Random(args.seed)
+
+    call_command("migrate", verbosity=0)
+    if not Division.objects.filter(level=Division.Level.COMMUNITY).exists():
+        sys.exit("load the divisions first: manage.py load_divisions")
+    _, token = bench_agent()
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; cpus: {os.cpu_count()}")
+    connections.close_all()
+
+    server = Server(args.workers)
+    try:
+        server.wait(token)
+        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{server.port}")
+        # warm every worker (routing index, catalogue) before timing
+        throughput(server.port, token, payloads(rng, args.workers * 20), args.clients)
+
+        if "throughput" not in skip:
+            bodies = payloads(rng, args.n)
+            rate, lat, failed = throughput(server.port, token, bodies, args.clients)
+            print(f"\n1. intake throughput, {args.n} POST /api/v1/intake/ from {args.clients} client threads")
+            print(f"   {rate:,.0f} orders/s   ({failed} failed)")
+            print("   " + show("latency (loaded)", lat))
+            plain = plain_insert(args.n, args.clients)
+            print(f"   plain INSERT of the same rows (call, order, supervision copy, event; {args.clients} connections):")
+            print(f"   {plain:,.0f} orders/s   → the API path costs {plain / rate:.1f}× a bare INSERT")
+
+        if "steady" not in skip:
+            bodies = payloads(rng, int(args.rate * args.seconds))
+            lat = steady(server.port, token, bodies, args.rate)
+            print(f"\n2. intake at a steady {args.rate:.0f} requests/s for {args.seconds:.0f} s (open loop)")
+            print("   " + show("latency", lat))
+
+        if "roundtrips" not in skip:
+            total = ensure_orders(args.orders)
+            print(f"\n3. agent form round trips over HTTP with {total:,} orders in the database")
+            for name, values in round_trips(server.port, token, rng, args.round_trips).items():
+                print("   " + show(name, values))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
