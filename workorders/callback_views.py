@@ -92,7 +92,6 @@ def _detail_context(request, order: WorkOrder, **forms) -> dict:
         "events": selectors.history(order),
         "links": links,
         "now": now,
-        "exclusions": selectors.exclusions_of_order(user=request.user, order=order),
         "record_form": forms.get("record_form") or CallbackRecordForm(order=order),
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
         "send_back_form": forms.get("send_back_form") or SendBackForm(),

@@ -302,3 +302,32 @@ def test_a_department_leading_an_order_may_request(agent):
     close(order)
     dept = UserFactory(role="department", unit=unit("110106-water"))
     assert _request(order, dept).state == "pending_district"
+
+
+def _panel(user, order) -> str:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    return Template("{% load callback_tags %}{% order_exclusions order %}").render(
+        Context({"request": request, "order": order})
+    )
+
+
+def test_the_order_panel_offers_the_request_to_the_lead_unit_only(closed_order, xiluoyuan_handler, youanmen_handler):
+    assert 'data-testid="exclusion-request-link"' in _panel(xiluoyuan_handler, closed_order)
+    assert 'data-testid="exclusion-request-link"' not in _panel(youanmen_handler, closed_order)
+
+
+def test_the_order_panel_shows_the_request_and_the_exclusion(
+    closed_order, xiluoyuan_handler, fengtai_manager, city_admin
+):
+    exclusion = _request(closed_order, xiluoyuan_handler)
+    html = _panel(fengtai_manager, closed_order)
+    assert "待区级审核" in html and f"/exclusions/{exclusion.pk}/" in html
+    assert 'data-testid="exclusion-request-link"' not in _panel(xiluoyuan_handler, closed_order)  # one at a time
+    callbacks.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
+    callbacks.exclusion_decide_city(exclusion, actor=city_admin, approve=True)
+    closed_order.refresh_from_db()
+    assert "已剔除考核" in _panel(city_admin, closed_order)

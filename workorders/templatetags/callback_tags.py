@@ -1,0 +1,24 @@
+"""`{% load callback_tags %}{% order_exclusions order %}`: the exclusion panel for any order page
+(the order detail, the callback page). Scoped to what the viewing user may see."""
+
+from django import template
+
+from hotline import access
+from workorders import callback_selectors
+from workorders.models import ExclusionRequest
+
+register = template.Library()
+
+
+@register.inclusion_tag("callbacks/_exclusions_panel.html", takes_context=True)
+def order_exclusions(context, order):
+    user = context["request"].user
+    exclusions = list(callback_selectors.exclusions_of_order(user=user, order=order))
+    pending = any(
+        x.state in (ExclusionRequest.State.PENDING_DISTRICT, ExclusionRequest.State.PENDING_CITY) for x in exclusions
+    )
+    return {
+        "order": order,
+        "exclusions": exclusions,
+        "may_request": access.may_request_exclusion(user, order) and not order.excluded and not pending,
+    }
