@@ -35,9 +35,8 @@
   // Scorecard page: one unit's trend.
   var unitTrend = document.getElementById("unit-trend");
   if (unitTrend) {
-    trendChart("chart-unit-trend", JSON.parse(unitTrend.textContent), {
-      response: "响应率", resolution: "解决率", satisfaction: "满意率",
-    });
+    trendChart("chart-unit-trend", JSON.parse(unitTrend.textContent),
+      JSON.parse(document.getElementById("dashboard-labels").textContent));
   }
 
   var root = document.getElementById("dashboard");

@@ -197,3 +197,87 @@ def test_the_home_panel_shows_this_months_ranking(client, fengtai_manager, city_
     html = login(client, fengtai_manager).get("/").content.decode()
     # then
     assert 'data-testid="assessment-panel"' in html and "西罗园街道" in html
+
+
+def test_the_city_publishes_rules_on_the_page_and_bad_input_changes_nothing(client, city_admin, fengtai_manager):
+    from assessment.models import RuleSet
+
+    active = services.ruleset_active()
+    c = login(client, city_admin)
+    form = {
+        "response_weight": "0.2",
+        "resolution_weight": "0.4",
+        "satisfaction_weight": "0.4",
+        "basic_factor": "0.8",
+        "period_start_day": "19",
+        "counted_request_types": ["complaint", "help"],
+        "min_valid_callbacks": "5",
+        "bottom_n": "2",
+        "freeze_after_days": "3",
+        "note": "试行",
+    }
+    # bad: weights add up to 1.1
+    bad = c.post("/assessment/rules/", {**form, "response_weight": "0.3"})
+    assert bad.status_code == 400 and "之和等于 1" in bad.content.decode()
+    assert RuleSet.objects.get(is_active=True).pk == active.pk
+    # good
+    assert c.post("/assessment/rules/", form).status_code == 302
+    new = RuleSet.objects.get(is_active=True)
+    assert (new.version, new.period_start_day, new.counted_request_types) == (
+        active.version + 1,
+        19,
+        ["complaint", "help"],
+    )
+    # a district manager reads the versions but cannot publish
+    m = login(client, fengtai_manager)
+    assert m.get("/assessment/rules/").status_code == 200
+    assert m.post("/assessment/rules/", form).status_code == 403
+    assert RuleSet.objects.count() == 2
+
+
+def test_the_admin_publishes_a_new_version_instead_of_editing(client, city_admin):
+    from assessment.models import RuleSet
+
+    active = services.ruleset_active()
+    c = login(client, city_admin)
+    resp = c.post(
+        "/admin/assessment/ruleset/add/",
+        {
+            "response_weight": "0.1",
+            "resolution_weight": "0.5",
+            "satisfaction_weight": "0.4",
+            "basic_factor": "0.85",
+            "period_start_day": "1",
+            "counted_request_types": '["complaint"]',
+            "min_valid_callbacks": "10",
+            "bottom_n": "3",
+            "freeze_after_days": "5",
+            "note": "后台",
+        },
+    )
+    assert resp.status_code == 302
+    assert RuleSet.objects.get(is_active=True).version == active.version + 1
+    active.refresh_from_db()
+    assert not active.is_active and str(active.basic_factor) == "0.9000"  # the old version is kept as it was
+
+
+def test_the_city_freezes_on_the_snapshots_page(client, city_admin, fengtai_manager, october):
+    c = login(client, city_admin)
+    resp = c.post("/assessment/snapshots/action/", {"period": "2026-10", "action": "freeze"})
+    assert resp.status_code == 302
+    from assessment.models import Snapshot
+
+    assert Snapshot.objects.filter(period="2026-10", kind="frozen").exists()
+    assert c.post("/assessment/snapshots/action/", {"period": "2026-10", "action": "recompute"}).status_code == 400
+    m = login(client, fengtai_manager)
+    assert m.post("/assessment/snapshots/action/", {"period": "2026-10", "action": "freeze"}).status_code == 403
+    assert m.get("/assessment/snapshots/").status_code == 200
+
+
+def test_the_dashboard_data_is_scoped(client, fengtai_manager, haidian_manager, xiluoyuan_handler, october):
+    data = login(client, fengtai_manager).get("/assessment/dashboard/data/?period=2026-10").json()
+    assert [g["district"] for g in data["heat"]] == ["丰台区"]
+    assert {r["unit"] for r in data["ranking"]} >= {"西罗园街道", "右安门街道"}
+    assert sum(data["by_hour"]) == sum(n for _, n in data["by_category"]) > 0
+    assert login(client, xiluoyuan_handler).get("/assessment/dashboard/data/?period=2026-10").status_code == 403
+    assert login(client, xiluoyuan_handler).get("/assessment/dashboard/").status_code == 403
