@@ -25,6 +25,10 @@ HANDLING_ROLES = (Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY, Role.A
 
 
 class OrderListSerializer(serializers.ModelSerializer):
+    # plain strings in the schema: enums named "state"/"result" would clash with other apps' enums
+    state = serializers.CharField(
+        read_only=True, help_text="dispatched / signed / return_requested / parked / closed / completed"
+    )
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     lead_unit_name = serializers.CharField(source="lead_unit.name", read_only=True)
@@ -65,7 +69,7 @@ class OrderListSerializer(serializers.ModelSerializer):
         }
 
 
-class EventSerializer(serializers.ModelSerializer):
+class OrderEventSerializer(serializers.ModelSerializer):
     kind_display = serializers.SerializerMethodField()
     actor_name = serializers.CharField(source="actor.display_name", default=None, read_only=True)
     actor_unit_name = serializers.CharField(source="actor_unit.name", default=None, read_only=True)
@@ -151,10 +155,11 @@ class RequestSerializer(serializers.ModelSerializer):
 
 
 class OrderDetailSerializer(OrderListSerializer):
+    result = serializers.CharField(read_only=True, help_text="resolved / partly / unresolved")
     caller_phone = serializers.SerializerMethodField()
     description = serializers.CharField(source="call.description", read_only=True)
     address = serializers.CharField(read_only=True)
-    events = EventSerializer(many=True, read_only=True)
+    events = OrderEventSerializer(many=True, read_only=True)
     whistles = WhistleSerializer(many=True, read_only=True)
     requests = RequestSerializer(many=True, read_only=True)
     participants = serializers.SerializerMethodField()

@@ -113,6 +113,27 @@ ORDERS = [
 ]
 
 
+def _ensure_tiers() -> None:
+    """The demo tier, and the seeded ones if a test database was flushed of them."""
+    import importlib
+
+    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
+    for code, name, r, ru, s, su, sort in seed.TIERS:
+        UrgencyTier.objects.get_or_create(
+            code=code,
+            defaults=dict(
+                name=name,
+                response_limit=r,
+                response_unit=ru,
+                resolution_limit=s,
+                resolution_unit=su,
+                warn_ratio="0.75",
+                sort=sort,
+            ),
+        )
+    UrgencyTier.objects.get_or_create(code=DEMO_TIER["code"], defaults=DEMO_TIER)
+
+
 def _category() -> Category:
     cat = Category.objects.filter(is_active=True, level=3).order_by("sort", "code").first()
     if cat is None:
@@ -123,7 +144,7 @@ def _category() -> Category:
 def setup(*, now=None) -> dict[str, int]:
     now = now or timezone.now()
     created = 0
-    UrgencyTier.objects.get_or_create(code=DEMO_TIER["code"], defaults=DEMO_TIER)
+    _ensure_tiers()
     users = {
         u.username: u
         for u in User.objects.filter(username__in=["agent", "xiluoyuan", "youanmen", "fengtai", "fengtai-water"])
