@@ -227,6 +227,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name get their own schema names.
+    "ENUM_NAME_OVERRIDES": {
+        "OrderResultEnum": "workorders.models.Result",
+        "CallbackAttemptResultEnum": "workorders.models.CallbackAttempt.Result",
+        "CallbackChannelEnum": "workorders.models.Callback.Channel",
+        "ExclusionStateEnum": "workorders.models.ExclusionRequest.State",
+        "OrderStateEnum": "workorders.models.OrderState",
+        "CallChannelEnum": "hotline.models.Call.Channel",
+    },
 }
 
 # --- Security ---------------------------------------------------------------------------------

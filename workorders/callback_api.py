@@ -101,7 +101,7 @@ class CallbackSerializer(serializers.ModelSerializer):
         return obj.status == Callback.Status.VALID
 
 
-class EventSerializer(serializers.ModelSerializer):
+class CallbackEventSerializer(serializers.ModelSerializer):
     actor_unit_name = serializers.CharField(source="actor_unit.name", default=None, read_only=True)
 
     class Meta:
@@ -172,9 +172,9 @@ class CallbackOrderSerializer(serializers.ModelSerializer):
     def get_callbacks(self, obj) -> list[dict]:
         return CallbackSerializer(selectors.callbacks_of(obj), many=True).data
 
-    @extend_schema_field(EventSerializer(many=True))
+    @extend_schema_field(CallbackEventSerializer(many=True))
     def get_events(self, obj) -> list[dict]:
-        return EventSerializer(selectors.history(obj), many=True).data
+        return CallbackEventSerializer(selectors.history(obj), many=True).data
 
 
 class AttemptInput(serializers.Serializer):
