@@ -144,3 +144,17 @@ def test_the_page_creates_a_self_evaluation_link_and_shows_it(client, agent, clo
     response = client.post(reverse("callback-self-link", args=[closed_order.pk]), follow=True)
     link = closed_order.self_evaluation_links.get()
     assert callbacks.self_evaluation_url(link) in response.text
+
+
+def test_the_home_panel_counts_the_queue_for_agents_only(agent, xiluoyuan_handler, closed_order):
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    def render(user):
+        request = RequestFactory().get("/")
+        request.user = user
+        return Template("{% load callback_tags %}{% callback_queue_panel %}").render(Context({"request": request}))
+
+    html = render(agent)
+    assert 'data-testid="callback-queue-panel"' in html and closed_order.title in html
+    assert render(xiluoyuan_handler).strip() == ""

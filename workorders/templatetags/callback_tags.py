@@ -22,3 +22,13 @@ def order_exclusions(context, order):
         "exclusions": exclusions,
         "may_request": access.may_request_exclusion(user, order) and not order.excluded and not pending,
     }
+
+
+@register.inclusion_tag("callbacks/_queue_panel.html", takes_context=True)
+def callback_queue_panel(context, limit: int = 5):
+    """The agent's home page panel "待回访": how many orders wait and the oldest few."""
+    user = context["request"].user
+    if not access.may_call_back(user):
+        return {"allowed": False}
+    queue = callback_selectors.callback_queue(user=user)
+    return {"allowed": True, "count": queue.count(), "oldest": list(queue[:limit])}
