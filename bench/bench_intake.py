@@ -29,7 +29,6 @@ import os
 import random
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -79,6 +78,54 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- CPU accounting ------------------------------------------------------------------------------
+# Wall-clock figures depend on what else the machine runs (a shared CI box, other test suites).
+# The CPU seconds the web workers and their PostgreSQL backends spend per intake do not, and
+# 2 cores / CPU per intake is the throughput the same work reaches on two idle cores.
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(ppid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == ppid:
+                        pids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return pids
+
+
+def _backends() -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        return [r[0] for r in cur.fetchall()]
+
+
+def cpu_snapshot(server: Server) -> dict[int, float]:
+    pids = [server.proc.pid, *_children(server.proc.pid)]
+    if connection.vendor == "postgresql":
+        pids += _backends()
+    snap = {pid: _cpu_of(pid) for pid in pids}
+    connection.close()
+    return snap
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(after[pid] - before.get(pid, 0.0) for pid in after)
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -144,7 +191,9 @@ def request(port: int, method: str, path: str, token: str, body: dict | None = N
 def bench_agent() -> tuple[User, str]:
     from rest_framework.authtoken.models import Token
 
-    center, _ = Unit.objects.get_or_create(code="11-center", defaults={"name": "北京市民热线服务中心", "kind": "center"})
+    center, _ = Unit.objects.get_or_create(
+        code="11-center", defaults={"name": "北京市民热线服务中心", "kind": "center"}
+    )
     user, created = User.objects.get_or_create(
         username="bench-agent", defaults={"role": "agent", "unit": center, "last_name": "压测"}
     )
@@ -556,12 +605,22 @@ def main() -> None:
 
         if "throughput" not in skip:
             bodies = payloads(rng, args.n)
+            load_before = os.getloadavg()[0]
+            cpu_before = cpu_snapshot(server)
             rate, lat, failed = throughput(server.port, token, bodies, args.clients)
+            cpu = cpu_spent(cpu_before, cpu_snapshot(server)) / max(1, args.n - failed)
             print(f"\n1. intake throughput, {args.n} POST /api/v1/intake/ from {args.clients} client threads")
-            print(f"   {rate:,.0f} orders/s   ({failed} failed)")
+            print(f"   load average before: {load_before:.1f} on {os.cpu_count()} cores")
+            print(f"   {rate:,.0f} orders/s wall clock  ({failed} failed)")
             print("   " + show("latency (loaded)", lat))
+            print(
+                f"   CPU per intake (gunicorn workers + their PostgreSQL backends): {cpu * 1000:.1f} ms"
+                f"  → {(os.cpu_count() or 1) / cpu:,.0f} orders/s on {os.cpu_count()} idle cores"
+            )
             plain = plain_insert(args.n, args.clients)
-            print(f"   plain INSERT of the same rows (call, order, supervision copy, event; {args.clients} connections):")
+            print(
+                f"   plain INSERT of the same rows (call, order, supervision copy, event; {args.clients} connections):"
+            )
             print(f"   {plain:,.0f} orders/s   → the API path costs {plain / rate:.1f}× a bare INSERT")
 
         if "steady" not in skip:

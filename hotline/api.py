@@ -87,10 +87,11 @@ class CallFilter(django_filters.FilterSet):
     received_after = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte")
     received_before = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt")
     q = django_filters.CharFilter(method="search", label=_("关键词"))
+    category = django_filters.CharFilter(field_name="category__code", label=_("分类编码"))
 
     class Meta:
         model = Call
-        fields = ["request_type", "channel", "district", "street"]
+        fields = ["request_type", "channel", "district", "street", "outcome"]
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(address__icontains=value) | Q(description__icontains=value))

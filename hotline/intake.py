@@ -298,6 +298,9 @@ def call_intake(
     """Register a call and end it (order, direct answer or duplicate) in one transaction."""
     cleaned = intake_validate(acting_user=acting_user, data=data)
     now = now or timezone.now()
+    if acting_user.unit_id and not User.unit.is_cached(acting_user):
+        # The order's event names the actor's unit: take it from the cache, not one more query.
+        acting_user.unit = refcache.unit_by_id(acting_user.unit_id) or acting_user.unit
     action = cleaned["action"]
     category: Category | None = cleaned.get("category")
     street: Division | None = cleaned.get("street")

@@ -89,12 +89,13 @@ def possible_duplicates(
     access.require_take_calls(user)
     if category is None:
         return []
-    place = Q(pk__in=[])
+    # The community is found from the address, so the same address is always the same community:
+    # the address comparison is needed only where no community was recognised.
     if community is not None:
-        place |= Q(community=community)
-    if street is not None and address:
-        place |= Q(street=street, address=address)
-    if community is None and not (street is not None and address):
+        place = Q(community=community)
+    elif street is not None and address:
+        place = Q(street=street, address=address)
+    else:
         return []
     since = (now or timezone.now()) - timedelta(days=DUPLICATE_WINDOW_DAYS)
     return list(

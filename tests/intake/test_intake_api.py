@@ -154,3 +154,31 @@ def test_the_intake_endpoints_are_documented(city_admin):
         "/api/v1/knowledge/",
     ]:
         assert path in schema["paths"], path
+
+
+def test_the_call_list_filters_by_outcome_and_category(agent):
+    call_intake(acting_user=agent, data=intake_data())
+    call_intake(
+        acting_user=agent,
+        data=intake_data(
+            request_type="consultation", category="100401", address="", action="answer", answer="到派出所办理。"
+        ),
+    )
+    client = client_for(agent)
+    answered = client.get("/api/v1/calls/", {"outcome": "direct_answer"}).json()["results"]
+    assert [c["request_type"] for c in answered] == ["consultation"]
+    assert len(client.get("/api/v1/calls/", {"category": "010102"}).json()["results"]) == 1
+
+
+def test_without_a_known_community_the_same_address_is_a_duplicate(agent):
+    address = "丰台区西罗园街道马家堡西路18号"
+    first = call_intake(acting_user=agent, data=intake_data(address=address, street="110106003"))
+    assert first.call.community is None
+    resp = client_for(agent).get(
+        "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": address}
+    )
+    assert [o["number"] for o in resp.json()] == [first.order.number]
+    other = client_for(agent).get(
+        "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": address + "2单元"}
+    )
+    assert other.json() == []
