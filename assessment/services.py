@@ -111,47 +111,78 @@ def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
 _AGG_COLUMNS = "total_orders, valid, contacted, resolved, satisfied, basic, unsatisfied, excluded"
 
 
-def _aggregate_sql(group_column: str, types_sql: str) -> str:
-    """Per group: orders with a valid callback in the period; `valid` and the outcome counts leave out
-    excluded orders and request types that don't count; `excluded` counts approved exclusions."""
+AGG_TABLE = "assessment_agg_tmp"
+
+
+def _aggregate(snapshot: Snapshot, ruleset: RuleSet) -> None:
+    """The one pass over the orders: a GROUP BY (assessed unit, district) with conditional counts of
+    the orders with a valid callback in the period, into a temporary table of a few thousand rows
+    that the three scopes (streets, departments, districts) then read. `valid` and the outcome
+    counts leave out excluded orders and request types that don't count; `excluded` counts approved
+    exclusions of counted types."""
+    types = list(ruleset.counted_request_types)
+    types_sql = ", ".join(["%s"] * len(types))
     counted = f"(NOT o.excluded AND o.request_type IN ({types_sql}))"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {AGG_TABLE}")
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE {AGG_TABLE} AS
+            SELECT o.assessed_unit_id AS unit_id, o.district_id AS district_id,
+                   COUNT(*) AS total_orders,
+                   SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS valid,
+                   SUM(CASE WHEN {counted} AND o.contacted THEN 1 ELSE 0 END) AS contacted,
+                   SUM(CASE WHEN {counted} AND o.solved = 'resolved' THEN 1 ELSE 0 END) AS resolved,
+                   SUM(CASE WHEN {counted} AND o.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
+                   SUM(CASE WHEN {counted} AND o.satisfaction = 'basic' THEN 1 ELSE 0 END) AS basic,
+                   SUM(CASE WHEN {counted} AND o.satisfaction = 'unsatisfied' THEN 1 ELSE 0 END) AS unsatisfied,
+                   SUM(CASE WHEN o.excluded AND o.request_type IN ({types_sql}) THEN 1 ELSE 0 END) AS excluded
+              FROM {WorkOrder._meta.db_table} o
+             WHERE o.callback_valid AND o.callback_at >= %s AND o.callback_at < %s
+             GROUP BY o.assessed_unit_id, o.district_id
+            """,
+            [
+                *(types * 7),
+                # Raw SQL gets no field conversion: SQLite stores UTC text, so adapt the bounds the
+                # way the ORM would.
+                connection.ops.adapt_datetimefield_value(snapshot.period_start),
+                connection.ops.adapt_datetimefield_value(snapshot.period_end),
+            ],
+        )
+
+
+def _drop_aggregate() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {AGG_TABLE}")
+
+
+def _agg_by(column: str) -> str:
     return f"""
-        SELECT o.{group_column} AS group_id,
-               COUNT(*) AS total_orders,
-               SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS valid,
-               SUM(CASE WHEN {counted} AND o.contacted THEN 1 ELSE 0 END) AS contacted,
-               SUM(CASE WHEN {counted} AND o.solved = 'resolved' THEN 1 ELSE 0 END) AS resolved,
-               SUM(CASE WHEN {counted} AND o.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
-               SUM(CASE WHEN {counted} AND o.satisfaction = 'basic' THEN 1 ELSE 0 END) AS basic,
-               SUM(CASE WHEN {counted} AND o.satisfaction = 'unsatisfied' THEN 1 ELSE 0 END) AS unsatisfied,
-               SUM(CASE WHEN o.excluded AND o.request_type IN ({types_sql}) THEN 1 ELSE 0 END) AS excluded
-          FROM {WorkOrder._meta.db_table} o
-         WHERE o.callback_valid AND o.callback_at >= %s AND o.callback_at < %s AND o.{group_column} IS NOT NULL
-         GROUP BY o.{group_column}
+        SELECT {column} AS group_id, SUM(total_orders) AS total_orders, SUM(valid) AS valid,
+               SUM(contacted) AS contacted, SUM(resolved) AS resolved, SUM(satisfied) AS satisfied,
+               SUM(basic) AS basic, SUM(unsatisfied) AS unsatisfied, SUM(excluded) AS excluded
+          FROM {AGG_TABLE} WHERE {column} IS NOT NULL GROUP BY {column}
     """
 
 
 def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
-    types = list(ruleset.counted_request_types)
-    types_sql = ", ".join(["%s"] * len(types))
+    """Rates, composite and ranks of one scope from the aggregate, in one INSERT … SELECT."""
     unit_t, div_t, row_t = Unit._meta.db_table, Division._meta.db_table, SnapshotRow._meta.db_table
     if scope == Scope.DISTRICT:
-        agg = _aggregate_sql("district_id", types_sql)
-        units = f"""FROM {unit_t} u LEFT JOIN ({agg}) a ON a.group_id = u.division_id
+        units = f"""FROM {unit_t} u LEFT JOIN ({_agg_by("district_id")}) a ON a.group_id = u.division_id
                     WHERE u.kind = 'district' AND u.division_id IS NOT NULL"""
         district_col = "u.division_id"
     elif scope == Scope.STREET:
-        agg = _aggregate_sql("assessed_unit_id", types_sql)
         # Every ranked street appears, with or without callbacks (those without are flagged).
         units = f"""FROM {unit_t} u JOIN {div_t} d ON d.id = u.division_id
-                    LEFT JOIN ({agg}) a ON a.group_id = u.id
+                    LEFT JOIN ({_agg_by("unit_id")}) a ON a.group_id = u.id
                     WHERE u.kind = 'street' AND d.level = {Division.Level.STREET}
                       AND d.kind <> '{Division.Kind.SPECIAL_ZONE}'"""
         district_col = "u.district_id"
     else:
-        agg = _aggregate_sql("assessed_unit_id", types_sql)
         # Departments appear when they had callbacks in the period.
-        units = f"""FROM {unit_t} u JOIN ({agg}) a ON a.group_id = u.id WHERE u.kind = 'department'"""
+        units = f"""FROM {unit_t} u JOIN ({_agg_by("unit_id")}) a ON a.group_id = u.id
+                    WHERE u.kind = 'department'"""
         district_col = "u.district_id"
     w_resp, w_res, w_sat, factor = (
         float(ruleset.response_weight),
@@ -199,8 +230,7 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
           FROM ({scored}) s
     """
     per_district = scope != Scope.DISTRICT  # districts are only ranked citywide
-    # Parameters in textual order: the outer SELECT, the scored SELECT, then the aggregate (the
-    # counted types appear seven times in it, then the period bounds).
+    # Parameters in textual order: the outer SELECT, then the scored SELECT.
     params = [
         snapshot.pk,
         scope,
@@ -214,11 +244,6 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
         w_sat,
         factor,
         ruleset.min_valid_callbacks,
-        *(types * 7),
-        # Raw SQL gets no field conversion: SQLite stores UTC text, so adapt the bounds the way the
-        # ORM would.
-        connection.ops.adapt_datetimefield_value(snapshot.period_start),
-        connection.ops.adapt_datetimefield_value(snapshot.period_end),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -300,9 +325,18 @@ def _dashboard_stats(start: datetime, end: datetime) -> dict:
     return stats
 
 
+def snapshot_rows_compute(snapshot: Snapshot, ruleset: RuleSet) -> dict[str, int]:
+    """Every unit's rates, composite and ranks for the snapshot: one pass over the orders, then one
+    INSERT … SELECT per scope. Call inside the snapshot's transaction."""
+    _aggregate(snapshot, ruleset)
+    try:
+        return {scope: _insert_rows(snapshot, ruleset, scope) for scope in Scope.values}
+    finally:
+        _drop_aggregate()
+
+
 def _compute(snapshot: Snapshot, ruleset: RuleSet) -> None:
-    for scope in (Scope.STREET, Scope.DISTRICT, Scope.DEPARTMENT):
-        _insert_rows(snapshot, ruleset, scope)
+    snapshot_rows_compute(snapshot, ruleset)
     _set_movement(snapshot)
     snapshot.stats = _dashboard_stats(snapshot.period_start, snapshot.period_end)
     snapshot.save(update_fields=["stats"])
