@@ -146,14 +146,18 @@ def main():
             response_warn_at=now - timedelta(minutes=40),
         )
         t = time.perf_counter()
-        first = sweep.run(now=now)
+        first = {}
+        for phase in sweep.PHASES:
+            tp = time.perf_counter()
+            first[phase.name] = sweep._run_phase(phase, now, sweep.BATCH)
+            print(f"  {phase.name:20s} {first[phase.name]:6,} marked in {(time.perf_counter() - tp) * 1000:6.1f} ms")
         first_ms = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         second = sweep.run(now=now)
         second_ms = (time.perf_counter() - t) * 1000
         print(f"  first run:  {first_ms:7.1f} ms  {first}")
         print(f"  second run: {second_ms:7.1f} ms  {second}  (nothing left to do)")
-        print(f"  → newly overdue marked: {first['resolution_overdue']:,} in {first_ms:.0f} ms (target < 1 s)")
+        print(f"  → the whole sweep (every phase above) took {first_ms:.0f} ms (target < 1 s)")
         transaction.set_rollback(True)
 
 

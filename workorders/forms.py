@@ -159,4 +159,5 @@ class InboxFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["request_type"].choices = [("", _("全部")), *Call.RequestType.choices]
-        self.fields["category"].queryset = Category.objects.filter(is_active=True)
+        # The first two levels: choosing one includes everything under it (a short list to render).
+        self.fields["category"].queryset = Category.objects.filter(is_active=True, level__lte=2)

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +38,9 @@ class Phase:
     title: object  # lazy string with %(n)s and %(t)s
     notify: str  # "lead" or "district"
     skip_notify_if: str = ""  # don't notify warnings for orders already overdue
+    # columns also set (if still empty) in the same UPDATE: an order found overdue needs no
+    # separate warning any more
+    also: tuple[str, ...] = ()
 
 
 PHASES = [
@@ -48,6 +52,7 @@ PHASES = [
         Ev.RESPONSE_OVERDUE,
         _("响应超时：%(n)s %(t)s"),
         "lead",
+        also=("response_warned_at",),
     ),
     Phase(
         "resolution_overdue",
@@ -57,6 +62,7 @@ PHASES = [
         Ev.RESOLUTION_OVERDUE,
         _("办结超期：%(n)s %(t)s"),
         "lead",
+        also=("resolution_warned_at",),
     ),
     Phase(
         "response_warning",
@@ -95,9 +101,14 @@ def run(*, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     return {phase.name: _run_phase(phase, now, batch) for phase in PHASES}
 
 
+# The district is alerted when an order is still overdue this long after it was marked: the unit
+# hears first and has a moment to close or ask for an extension.
+ESCALATE_AFTER_MINUTES = 30
+
+
 def _due_before(phase: Phase, now: datetime) -> datetime:
     if phase.name == "escalation":
-        return now - timedelta(minutes=getattr(settings, "ESCALATE_AFTER_MINUTES", 0))
+        return now - timedelta(minutes=getattr(settings, "ESCALATE_AFTER_MINUTES", ESCALATE_AFTER_MINUTES))
     return now
 
 
@@ -119,7 +130,11 @@ def _run_phase(phase: Phase, now: datetime, batch: int) -> int:
                 break
             ids = [r["id"] for r in rows]
             # Conditional: only rows still unmarked; locked above, so the count is ours.
-            updated = WorkOrder.objects.filter(phase.condition, due, pk__in=ids).update(**{phase.mark: now})
+            values = {
+                phase.mark: now,
+                **{col: Coalesce(F(col), Value(now, output_field=DateTimeField())) for col in phase.also},
+            }
+            updated = WorkOrder.objects.filter(phase.condition, due, pk__in=ids).update(**values)
             if updated != len(rows):
                 # Should not happen under the row locks; be safe and only record what we marked.
                 marked = set(WorkOrder.objects.filter(pk__in=ids, **{phase.mark: now}).values_list("id", flat=True))

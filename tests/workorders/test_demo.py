@@ -46,4 +46,7 @@ def test_the_short_demo_order_is_warned_then_marked_overdue_by_the_sweep(demo_us
     assert short.resolution_warned_at and not short.resolution_overdue_at
     sweep.run(now=start + timedelta(minutes=6))
     short.refresh_from_db()
-    assert short.resolution_overdue_at and short.escalated_at
+    assert short.resolution_overdue_at and not short.escalated_at
+    sweep.run(now=start + timedelta(minutes=40))
+    short.refresh_from_db()
+    assert short.escalated_at

@@ -24,28 +24,31 @@ def test_it_warns_marks_overdue_and_escalates_once(make_order, xiluoyuan_handler
     soon = make_order(tier="T2H", ago=timedelta(minutes=100))
     fresh = make_order(tier="T2H")
     # when
-    first = sweep.run()
-    # then
+    now = timezone.now()
+    first = sweep.run(now=now)
+    # then (an order found overdue needs no separate warning; escalation waits for the unit first)
     assert first == {
         "response_overdue": 1,
         "resolution_overdue": 1,
-        "response_warning": 2,
-        "resolution_warning": 1,
-        "escalation": 1,
+        "response_warning": 1,
+        "resolution_warning": 0,
+        "escalation": 0,
     }
     late_marks, soon_marks = _marks(late), _marks(soon)
-    assert late_marks["resolution_overdue_at"] and late_marks["escalated_at"]
+    assert late_marks["resolution_overdue_at"] and late_marks["resolution_warned_at"]
     assert soon_marks["response_warned_at"] and not soon_marks["response_overdue_at"]
     assert not any(_marks(fresh).values())
     assert Notification.objects.filter(user=xiluoyuan_handler, kind="resolution_overdue", order=late).count() == 1
-    assert Notification.objects.filter(user=fengtai_manager, kind="escalation", order=late).count() == 1
-    # a warning is not sent for an order that is already overdue
-    assert not Notification.objects.filter(kind="response_warning", order=late).exists()
+    assert not Notification.objects.filter(kind__endswith="warning", order=late).exists()
     assert Notification.objects.filter(kind="response_warning", order=soon, user=xiluoyuan_handler).exists()
+    # when still overdue half an hour later: the district is alerted
+    later = sweep.run(now=now + timedelta(minutes=31))
+    assert later["escalation"] == 1 and _marks(late)["escalated_at"]
+    assert Notification.objects.filter(user=fengtai_manager, kind="escalation", order=late).count() == 1
     events = OrderEvent.objects.count()
     notes = Notification.objects.count()
     # when run again: nothing happens twice
-    assert sum(sweep.run().values()) == 0
+    assert sum(sweep.run(now=now + timedelta(minutes=31)).values()) == 0
     assert OrderEvent.objects.count() == events and Notification.objects.count() == notes
 
 
@@ -118,13 +121,15 @@ def test_a_real_worker_sweeps_and_a_second_concurrent_sweep_does_nothing_twice(l
     here = sweep.run(batch=5)
     # then every order is marked exactly once, whoever got there first
     wait_for(
-        lambda: not WorkOrder.objects.filter(pk__in=[o.pk for o in orders], escalated_at__isnull=True).exists(),
+        lambda: (
+            not WorkOrder.objects.filter(pk__in=[o.pk for o in orders], resolution_overdue_at__isnull=True).exists()
+        ),
         log=live_worker.log,
     )
     wait_for(lambda: live_worker.log.read_text().count("deadline_sweep") >= 4, log=live_worker.log)
     for o in orders:
         assert OrderEvent.objects.filter(order=o, kind="resolution_overdue").count() == 1
-        assert OrderEvent.objects.filter(order=o, kind="escalated").count() == 1
+        assert OrderEvent.objects.filter(order=o, kind="response_overdue").count() == 1
         assert Notification.objects.filter(order=o, user=handler, kind="resolution_overdue").count() == 1
     assert here["resolution_overdue"] <= 25
 
