@@ -136,7 +136,7 @@ def inbox_orders(user: User, *, tab: str, filters: dict | None = None, sort: str
         sort = "-dispatched"  # newest first, straight off the (unit, dispatched_at) index
     return (
         apply_filters(qs, filters)
-        .select_related("category", "lead_unit", "street", "community", "tier")
+        .select_related("category", "lead_unit", "community")
         .order_by(*SORTS.get(sort, SORTS["deadline"]))
     )
 
