@@ -136,3 +136,48 @@ def test_a_self_evaluation_link_works_once_on_a_phone(page, demo_data, browser, 
     citizen.goto(url)
     assert "该链接已使用过" in citizen.get_by_test_id("refused").inner_text()
     phone.close()
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_an_exclusion_goes_street_district_city_with_evidence(page, demo_data, browser, live_server):
+    password = demo_data
+    order = WorkOrder.objects.get(title=LAMP)
+
+    def as_user(username):
+        context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 860})
+        p = context.new_page()
+        login(p, username, password)
+        return context, p
+
+    # the street files it with evidence
+    login(page, "xiluoyuan", password)
+    page.goto(f"/exclusions/new/?order={order.number}")
+    page.select_option("select[name=reason]", "unreasonable")
+    page.fill("textarea[name=explanation]", "来电人要求街道承担其私家车维修费用，超出政府职责。")
+    page.set_input_files("input[name=evidence]", {"name": "现场照片.png", "mimeType": "image/png", "buffer": PNG})
+    page.get_by_role("button", name="提交申请").click()
+    page.get_by_test_id("exclusion-state").wait_for()
+    assert page.get_by_test_id("exclusion-state").inner_text() == "待区级审核"
+    assert page.get_by_test_id("evidence").inner_text() == "现场照片.png"
+    detail_url = page.url
+    # the district agrees
+    context, district = as_user("fengtai")
+    district.goto(detail_url)
+    district.fill("textarea[name=note]", "经核实属实")
+    district.get_by_test_id("approve").click()
+    district.wait_for_load_state()
+    assert district.get_by_test_id("exclusion-state").inner_text() == "待市级审核"
+    context.close()
+    # the city approves; the order is out of the assessment
+    context, city = as_user("city")
+    city.goto("/exclusions/")
+    city.get_by_test_id("exclusion-list").get_by_role("link", name=order.number).click()
+    city.get_by_test_id("approve").click()
+    city.wait_for_load_state()
+    assert city.get_by_test_id("exclusion-state").inner_text() == "已批准剔除"
+    assert city.get_by_test_id("order-excluded").is_visible()
+    context.close()
+    order.refresh_from_db()
+    assert order.excluded is True
