@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from hotline import access
+from hotline import access, selectors
 from hotline.errors import AccessDenied, DomainError
 from hotline.intake import Action, IntakeInvalid, call_intake
 from hotline.models import Call, Category
@@ -92,6 +92,7 @@ def workspace(request):
         "actions": Action.CHOICES,
         "action": data.get("action") or Action.ORDER,
         "i18n_strings": _js_strings(),
+        "today": selectors.intake_today(user=request.user),
     }
     return render(request, "intake/workspace.html", context, status=status)
 

@@ -59,6 +59,10 @@ def test_an_agent_logs_a_complaint_and_the_street_sees_it(page, people):
     assert page.get_by_test_id("order-unit").inner_text() == "西罗园街道"
     order = WorkOrder.objects.get(number=number)
     assert order.lead_unit.code == "110106003" and order.call.caller_phone == "13811012345"
+    # the live counter on the agent's home counts it (earlier order + this one)
+    page.goto("/")
+    page.wait_for_function("document.querySelector('[data-today-field=orders]').textContent === '2'")
+    assert page.get_by_test_id("today-calls").inner_text() == "2"
     # and the street's handler has it in the inbox
     page.context.clear_cookies()
     login(page, street_user.username, PASSWORD)
