@@ -115,17 +115,17 @@ def _backends() -> list[int]:
         return [r[0] for r in cur.fetchall()]
 
 
-def cpu_snapshot(server: Server) -> dict[int, float]:
-    pids = [server.proc.pid, *_children(server.proc.pid)]
+def cpu_snapshot(server: Server) -> dict[int, tuple[str, float]]:
+    pids = {pid: "web" for pid in [server.proc.pid, *_children(server.proc.pid)]}
     if connection.vendor == "postgresql":
-        pids += _backends()
-    snap = {pid: _cpu_of(pid) for pid in pids}
+        pids.update({pid: "db" for pid in _backends()})
+    snap = {pid: (kind, _cpu_of(pid)) for pid, kind in pids.items()}
     connection.close()
     return snap
 
 
-def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
-    return sum(after[pid] - before.get(pid, 0.0) for pid in after)
+def cpu_spent(before: dict, after: dict, kind: str | None = None) -> float:
+    return sum(cpu - before.get(pid, (k, 0.0))[1] for pid, (k, cpu) in after.items() if kind is None or k == kind)
 
 
 # --- the server --------------------------------------------------------------------------------
@@ -452,8 +452,8 @@ def ensure_orders(target: int) -> int:
     with connection.cursor() as cur:
         cur.execute("DROP TABLE IF EXISTS bench_places, bench_cats")
         cur.execute(
-            "CREATE TEMP TABLE bench_places AS SELECT (row_number() OVER (ORDER BY c.id)) - 1 AS rn, c.id AS community_id,"
-            " c.parent_id AS street_id, c.district_id, c.name AS cname, u.id AS unit_id"
+            "CREATE TEMP TABLE bench_places AS SELECT (row_number() OVER (ORDER BY c.id)) - 1 AS rn,"
+            " c.id AS community_id, c.parent_id AS street_id, c.district_id, c.name AS cname, u.id AS unit_id"
             " FROM districts_division c JOIN districts_unit u ON u.division_id = c.parent_id WHERE c.level = 4"
         )
         cur.execute(
@@ -608,13 +608,16 @@ def main() -> None:
             load_before = os.getloadavg()[0]
             cpu_before = cpu_snapshot(server)
             rate, lat, failed = throughput(server.port, token, bodies, args.clients)
-            cpu = cpu_spent(cpu_before, cpu_snapshot(server)) / max(1, args.n - failed)
+            cpu_after = cpu_snapshot(server)
+            done = max(1, args.n - failed)
+            cpu = cpu_spent(cpu_before, cpu_after) / done
+            web, db = (cpu_spent(cpu_before, cpu_after, k) / done for k in ("web", "db"))
             print(f"\n1. intake throughput, {args.n} POST /api/v1/intake/ from {args.clients} client threads")
             print(f"   load average before: {load_before:.1f} on {os.cpu_count()} cores")
             print(f"   {rate:,.0f} orders/s wall clock  ({failed} failed)")
             print("   " + show("latency (loaded)", lat))
             print(
-                f"   CPU per intake (gunicorn workers + their PostgreSQL backends): {cpu * 1000:.1f} ms"
+                f"   CPU per intake: {cpu * 1000:.1f} ms (gunicorn {web * 1000:.1f} + PostgreSQL {db * 1000:.1f})"
                 f"  → {(os.cpu_count() or 1) / cpu:,.0f} orders/s on {os.cpu_count()} idle cores"
             )
             plain = plain_insert(args.n, args.clients)
