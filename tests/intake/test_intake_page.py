@@ -81,3 +81,35 @@ def test_the_home_pages_carry_the_live_counter(client, agent, city_admin):
         client.force_login(user)
         html = client.get(reverse("home")).content.decode()
         assert "data-today-url" in html and "intake-counter.js" in html
+
+
+def test_linking_a_repeat_call_from_the_page_shows_the_order_it_joined(client, agent):
+    # given
+    login(client, agent)
+    client.post(reverse("intake"), intake_data())
+    order = WorkOrder.objects.get()
+    # when
+    resp = client.post(
+        reverse("intake"),
+        intake_data(phone="13900001111", action="duplicate", duplicate_of=order.number, description="电梯还是没修好"),
+    )
+    # then
+    assert resp.status_code == 302
+    page = client.get(resp["Location"]).content.decode()
+    assert "已关联为重复诉求" in page and order.number in page
+    order.refresh_from_db()
+    assert order.duplicate_count == 1 and WorkOrder.objects.count() == 1
+
+
+def test_a_consultation_answered_from_the_page_shows_the_answer(client, agent):
+    from hotline.models import KnowledgeArticle
+
+    login(client, agent)
+    article = KnowledgeArticle.objects.create(title="供暖时间", body="11月15日开始供暖。<b>以通知为准</b>")
+    resp = client.post(
+        reverse("intake"),
+        intake_data(request_type="consultation", category="020201", address="", action="answer", article=article.pk),
+    )
+    page = client.get(resp["Location"]).content.decode()
+    assert "已直接答复" in page and "11月15日开始供暖。&lt;b&gt;以通知为准&lt;/b&gt;" in page
+    assert not WorkOrder.objects.exists()
