@@ -161,6 +161,8 @@ class IntakeView(APIView):
         responses={201: IntakeResultSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [gettext("请求体应为 JSON 对象或表单。")]})
         try:
             result = call_intake(acting_user=request.user, data=request.data)
         except IntakeInvalid as exc:

@@ -182,3 +182,10 @@ def test_without_a_known_community_the_same_address_is_a_duplicate(agent):
         "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": address + "2单元"}
     )
     assert other.json() == []
+
+
+@pytest.mark.parametrize("body", [[1, 2], "text", 42])
+def test_a_body_that_is_not_an_object_is_a_400(agent, body):
+    resp = client_for(agent).post("/api/v1/intake/", body, format="json")
+    assert resp.status_code == 400
+    assert not Call.objects.exists()
