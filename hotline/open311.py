@@ -27,7 +27,7 @@ from hotline.intake import Action, IntakeInvalid, call_intake
 from hotline.models import ApiClient, Call, Category
 
 JURISDICTION = "beijing.12345"
-MAX_RESULTS = 1000
+MAX_RESULTS = 200  # per page; `page=2,3…` (a common GeoReport extension) for more
 DEFAULT_WINDOW_DAYS = 90
 OPEN_STATES = ("dispatched", "signed", "return_requested", "parked")
 # Our intake field → the Open311 parameter the client sent it as, for error messages.
@@ -245,7 +245,11 @@ def requests_view(request, fmt: str):
             qs = qs.filter(state__in=OPEN_STATES)
         elif statuses == {"closed"}:
             qs = qs.exclude(state__in=OPEN_STATES)
-    rows = [_request_row(o) for o in qs.order_by("-dispatched_at", "-id")[:MAX_RESULTS]]
+    page = params.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= 1000:
+        return _error(fmt, 400, _("page 应为 1 到 1000 之间的整数。"))
+    offset = (int(page) - 1) * MAX_RESULTS
+    rows = [_request_row(o) for o in qs.order_by("-dispatched_at", "-id")[offset : offset + MAX_RESULTS]]
     return _respond(fmt, rows, root="service_requests", item="request")
 
 

@@ -140,3 +140,11 @@ def test_xml_is_served_too(live_server, api_key):
 def test_errors_are_english_when_asked(live_server, api_key):
     code, _, body = post_request(live_server, "wrong-key")
     assert code == 403 and json.loads(body)[0]["description"]
+
+
+def test_requests_json_pages_and_refuses_a_bad_page(live_server, api_key):
+    post_request(live_server, api_key)
+    assert len(json.loads(http(live_server, "GET", "/open311/v2/requests.json?page=1")[2])) == 1
+    assert json.loads(http(live_server, "GET", "/open311/v2/requests.json?page=2")[2]) == []
+    status, _, body = http(live_server, "GET", "/open311/v2/requests.json?page=x")
+    assert status == 400 and json.loads(body)[0]["code"] == 400
