@@ -15,6 +15,20 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 _seq = itertools.count(1)
 
 
+def ensure_tiers() -> None:
+    """Transactional tests flush the tiers the data migration seeded; put the same rows back."""
+    import importlib
+
+    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
+    for code, name, r, ru, s, su, sort in seed.TIERS:
+        UrgencyTier.objects.get_or_create(
+            code=code,
+            defaults=dict(
+                name=name, response_limit=r, response_unit=ru, resolution_limit=s, resolution_unit=su, sort=sort
+            ),
+        )
+
+
 def bj(*args) -> datetime:
     return datetime(*args, tzinfo=BEIJING)
 
@@ -40,6 +54,7 @@ def make_order(
     district_code: str | None = None,
     state: str = "completed",
 ) -> WorkOrder:
+    ensure_tiers()
     unit = Unit.objects.select_related("division").get(code=unit_code)
     category = category or Category.objects.get_or_create(code="T-ASSESS", defaults={"name": "噪声扰民", "level": 3})[0]
     n = next(_seq)

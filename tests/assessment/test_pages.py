@@ -281,3 +281,31 @@ def test_the_dashboard_data_is_scoped(client, fengtai_manager, haidian_manager, 
     assert sum(data["by_hour"]) == sum(n for _, n in data["by_category"]) > 0
     assert login(client, xiluoyuan_handler).get("/assessment/dashboard/data/?period=2026-10").status_code == 403
     assert login(client, xiluoyuan_handler).get("/assessment/dashboard/").status_code == 403
+
+
+def test_a_department_sees_its_own_scorecard_only(client, water_dept_handler, city_admin, category):
+    # given: the water department's callbacks in October
+    services.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
+    make_orders("110106-water", at=bj(2026, 10, 5), contacted=3, resolved=2, satisfied=3, basic=0, unsatisfied=0)
+    make_orders("110106-housing", at=bj(2026, 10, 5), contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
+    snapshot = services.snapshot_compute_provisional(period="2026-10", now=bj(2026, 10, 31))
+    c = login(client, water_dept_handler)
+    # when / then
+    own = c.get(f"/assessment/units/{water_dept_handler.unit_id}/?period=2026-10")
+    assert own.status_code == 200 and own.context["row"].scope == "department"
+    assert own.context["lost"]["not_resolved"] == 1
+    housing = SnapshotRow.objects.get(snapshot=snapshot, unit__code="110106-housing").unit_id
+    assert c.get(f"/assessment/units/{housing}/?period=2026-10").status_code == 403
+    assert c.get(f"/assessment/orders/?snapshot={snapshot.pk}&unit={housing}&measure=valid").status_code == 403
+
+
+def test_a_district_figure_drills_down_to_the_districts_orders(client, fengtai_manager, haidian_manager, october):
+    fengtai = SnapshotRow.objects.get(snapshot=october, scope="district", unit__code="110106")
+    url = f"/assessment/orders/?snapshot={october.pk}&unit={fengtai.unit_id}&scope=district&measure=valid"
+    resp = login(client, fengtai_manager).get(url)
+    assert resp.status_code == 200 and resp.context["count"] == fengtai.valid == 8
+    assert login(client, haidian_manager).get(url).status_code == 403
+    # 海淀's manager sees the districts table but cannot open 丰台's orders from it
+    table = client.get(f"/assessment/rankings/districts/?snapshot={october.pk}")
+    row = next(r for r in table.context["rows"] if r.unit.code == "110106")
+    assert not row.drillable

@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def demo_history(reference_data):
     from assessment import demo
+    from tests.assessment.conftest import ensure_tiers
 
+    ensure_tiers()  # an earlier transactional test may have flushed the seeded tiers
     manager = UserFactory(username="fengtai-e2e", role="district", unit=unit("110106"))
     demo.setup(now=timezone.now())
     return manager
