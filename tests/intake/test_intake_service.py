@@ -190,3 +190,18 @@ def test_a_failure_inside_order_creation_rolls_the_call_back(agent):
         call_intake(acting_user=agent, data=intake_data())
     # then
     assert _counts() == before
+
+
+def test_a_name_in_two_districts_is_not_guessed(agent):
+    # given: 小黄庄社区 exists in 东城 (和平里街道) and 朝阳 (和平街街道)
+    before = _counts()
+    # when
+    with pytest.raises(IntakeInvalid) as exc:
+        call_intake(acting_user=agent, data=intake_data(address="小黄庄社区3号楼"))
+    # then: the agent is asked to choose, with both places named
+    message = exc.value.errors["street"][0]
+    assert "和平里街道" in message and "和平街街道" in message
+    assert _counts() == before
+    # and once the district is said, it goes through
+    result = call_intake(acting_user=agent, data=intake_data(address="朝阳区小黄庄社区3号楼"))
+    assert result.order.lead_unit.name == "和平街街道"
