@@ -112,4 +112,5 @@ def _js_strings() -> dict[str, str]:
         "deadline": _("办结时限"),
         "duplicates": _("重复"),
         "error": _("查询失败，请重试"),
+        "chooseStreet": _("同名地点在多个街乡镇，请选择一个"),
     }

@@ -87,15 +87,18 @@
     if (!data.candidates.length) {
       candidates.append(el("p", { class: "empty", "data-testid": "no-candidates" }, T.noCandidates));
     }
+    // Never pick for the agent between places that share a name: preselect only a clear winner.
+    const cs = data.candidates;
+    const clear = cs.length === 1 || (cs.length > 1 && cs[0].score > cs[1].score);
+    if (cs.length > 1 && !clear) candidates.append(el("p", { class: "field-error candidate", "data-testid": "choose-street" }, T.chooseStreet));
     data.candidates.forEach(function (c, i) {
       const input = el("input", { type: "radio", name: "street", value: c.street_code });
-      input.checked = keep ? keep === c.street_code : i === 0;
+      input.checked = keep ? keep === c.street_code : i === 0 && clear;
       input.addEventListener("change", refreshDispatch);
       candidates.append(el("label", { class: "candidate", "data-testid": "candidate" }, input,
         el("kbd", {}, String(i + 1)), " ", el("strong", {}, c.district_name + " " + c.street_name), " ",
         el("span", { class: "muted small" }, c.reason)));
     });
-    if (data.candidates.length && !chosenStreet()) form.querySelector('input[name="street"]').checked = true;
     candidates.dataset.selected = "";
     refreshDispatch();
   }, 200);

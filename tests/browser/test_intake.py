@@ -97,3 +97,17 @@ def test_bad_input_keeps_the_text_and_a_consultation_closes_from_the_knowledge_b
     call = Call.objects.get()
     assert call.outcome == "direct_answer" and "11月15日" in call.answer
     assert not WorkOrder.objects.exists()
+
+
+def test_the_page_does_not_choose_between_places_that_share_a_name(page, people):
+    agent, _ = people
+    login(page, agent.username, PASSWORD)
+    page.goto("/intake/")
+    page.fill("#id_address", "小黄庄社区3号楼")
+    page.get_by_test_id("choose-street").wait_for()
+    assert page.get_by_test_id("candidate").filter(has_text="和平里街道").count() == 1
+    assert page.locator('input[name="street"]:checked').count() == 0
+    # the agent picks with the keyboard: focus the list, press 2
+    page.locator('input[name="street"]').first.focus()
+    page.keyboard.press("2")
+    assert page.locator('input[name="street"]:checked').count() == 1
