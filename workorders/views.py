@@ -45,7 +45,9 @@ def _inbox_context(request):
     orders = selectors.inbox_orders(
         request.user, tab=tab, filters=filters, sort=filters.get("sort") or "deadline", now=now
     )
-    page = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(orders, PAGE_SIZE)
+    paginator.count = counts.get(tab, 0)  # already counted with the tabs: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
     rows = [(o, selectors.clock_of(o, now)) for o in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
