@@ -137,10 +137,37 @@ def intake_today(*, user: User, now=None) -> dict[str, int]:
     """Today's intake for the big-screen counter, within what the user may see."""
     from django.db.models import Count, Q
 
-    counts = access.visible_calls(user).filter(received_at__gte=day_start(now)).aggregate(
-        calls=Count("id"),
-        orders=Count("id", filter=Q(outcome="order")),
-        answered=Count("id", filter=Q(outcome="direct_answer")),
-        duplicates=Count("id", filter=Q(outcome="duplicate")),
+    counts = (
+        access.visible_calls(user)
+        .filter(received_at__gte=day_start(now))
+        .aggregate(
+            calls=Count("id"),
+            orders=Count("id", filter=Q(outcome="order")),
+            answered=Count("id", filter=Q(outcome="direct_answer")),
+            duplicates=Count("id", filter=Q(outcome="duplicate")),
+        )
     )
     return counts
+
+
+def desk_counts(*, user: User) -> dict[str, int]:
+    """The inbox tab counts for a handler's or district's home page (one aggregate query)."""
+    from workorders.selectors import inbox_counts
+
+    return inbox_counts(user)
+
+
+def approvals_waiting(*, user: User) -> dict[str, int]:
+    """What waits for a district manager's decision: returns and extensions, and exclusions at
+    the district stage, all within the manager's district."""
+    from workorders.models import ExclusionRequest, OrderRequest
+
+    district_id = user.unit.division_id
+    return {
+        "requests": OrderRequest.objects.filter(
+            state=OrderRequest.State.PENDING, order__district_id=district_id
+        ).count(),
+        "exclusions": ExclusionRequest.objects.filter(
+            state=ExclusionRequest.State.PENDING_DISTRICT, order__district_id=district_id
+        ).count(),
+    }

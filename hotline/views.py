@@ -39,8 +39,11 @@ def home(request):
         "recent_calls": selectors.calls_recent(user=request.user),
         "unit": request.user.unit,
     }
+    if role in (Role.STREET, Role.DEPARTMENT, Role.DISTRICT):
+        context["desk"] = selectors.desk_counts(user=request.user)
     if role == Role.DISTRICT:
         context["streets"] = division_selectors.streets_of_district(request.user.unit.division)
+        context["approvals"] = selectors.approvals_waiting(user=request.user)
     if role == Role.CITY:
         context["districts"] = division_selectors.districts_with_counts()
     return render(request, HOME_TEMPLATES[role], context)
