@@ -186,16 +186,15 @@ class WorkOrder(models.Model):
         ordering = ["-dispatched_at", "-id"]
         indexes = [
             # inbox tabs: a unit's orders in a state, by deadline
-            # (covering the warning point too, so the tab counts are an index-only scan)
+            # (the warning point as a last key column: the tab counts are an index-only scan; a key column
+            # rather than INCLUDE, which SQLite lacks)
             models.Index(
-                fields=["lead_unit", "state", "resolution_deadline"],
+                fields=["lead_unit", "state", "resolution_deadline", "resolution_warn_at"],
                 name="order_unit_state_due",
-                include=["resolution_warn_at"],
             ),
             models.Index(
-                fields=["district", "state", "resolution_deadline"],
+                fields=["district", "state", "resolution_deadline", "resolution_warn_at"],
                 name="order_district_state_due",
-                include=["resolution_warn_at"],
             ),
             # open orders of a unit / district by deadline, whatever the open state (tabs in progress,
             # due soon, overdue read the first page straight off the index)

@@ -244,7 +244,7 @@ def available_actions(order: WorkOrder, user: User) -> list[str]:
 def supervision(district_id: int, *, now: datetime | None = None, limit: int = 20) -> dict:
     now = now or timezone.now()
     orders = WorkOrder.objects.filter(district_id=district_id)
-    related = ("category", "lead_unit", "tier")
+    related = ("category", "lead_unit", "community")  # what the table shows
     overdue = (
         orders.filter(state__in=CLOCK_STATES, resolution_deadline__lte=now)
         .select_related(*related)

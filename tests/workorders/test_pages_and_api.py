@@ -319,3 +319,19 @@ def test_supervision_page_for_the_district(client, make_order, xiluoyuan_handler
     html = client.get("/orders/supervision/").content.decode()
     assert order.number in html and "西罗园街道" in html
     assert "clock-overdue" in html
+
+
+def test_lists_do_not_query_per_row(
+    client, make_order, xiluoyuan_handler, fengtai_manager, django_assert_max_num_queries
+):
+    from tests.factories import division as div
+
+    community = div("110106003").children.first()
+    for _ in range(6):
+        make_order(tier="T2H", ago=timedelta(hours=30), community=community)
+    client.force_login(xiluoyuan_handler)
+    with django_assert_max_num_queries(14):
+        assert client.get("/orders/?tab=overdue").status_code == 200
+    client.force_login(fengtai_manager)
+    with django_assert_max_num_queries(14):
+        assert client.get("/orders/supervision/").status_code == 200
