@@ -53,10 +53,23 @@ def assessment_home_panel(context):
     if snapshot is None:
         return data
     if role == Role.DISTRICT:
-        data["rows"] = list(selectors.ranking_rows(snapshot, scope=Scope.STREET, district=user.unit.division)[:8])
+        # the top five and the bottom of the table (the ones summoned for a talk)
+        rows = list(selectors.ranking_rows(snapshot, scope=Scope.STREET, district=user.unit.division))
+        data["rows"] = rows[:5] + [r for r in rows[5:] if r.bottom_in_district]
         data["row"] = selectors.unit_row(snapshot, user.unit)
     elif role == Role.CITY:
         data["rows"] = list(selectors.ranking_rows(snapshot, scope=Scope.DISTRICT)[:16])
     elif role in (Role.STREET, Role.DEPARTMENT) and user.unit is not None:
         data["row"] = selectors.unit_row(snapshot, user.unit)
     return data
+
+
+@register.filter
+def plain(value):
+    """A rule number as people write it: Decimal("0.9000") → 0.9, Decimal("1.0000") → 1."""
+    from decimal import Decimal
+
+    if not isinstance(value, Decimal):
+        return value
+    text = format(value.normalize(), "f")
+    return text

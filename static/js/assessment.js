@@ -47,11 +47,14 @@
     .then(function (d) {
       trendChart("chart-trend", d.trend, labels);
       var ranked = d.ranking.filter(function (r) { return r.composite !== null; });
+      // one readable line per unit: grow the chart with the table
+      document.getElementById("chart-ranking").style.height = Math.max(300, ranked.length * 18 + 40) + "px";
       chart("chart-ranking", {
         tooltip: { trigger: "axis" },
         grid: { left: 110, right: 24, top: 8, bottom: 24 },
         xAxis: { type: "value", scale: true },
-        yAxis: { type: "category", inverse: true, data: ranked.map(function (r) { return (r.rank ? r.rank + " " : "") + r.unit; }) },
+        yAxis: { type: "category", inverse: true, axisLabel: { interval: 0, fontSize: 11 },
+          data: ranked.map(function (r) { return (r.rank ? r.rank + " " : "") + r.unit; }) },
         series: [{ name: labels.composite, type: "bar", data: ranked.map(function (r) {
           return { value: r.composite, itemStyle: { color: r.flagged ? "#8a96a3" : "#1f5fa8" } };
         }) }],
@@ -71,16 +74,18 @@
       chart("chart-response", {
         tooltip: { trigger: "axis" },
         grid: { left: 40, right: 12, top: 12, bottom: 24 },
-        xAxis: { type: "category", data: labels.buckets },
+        xAxis: { type: "category", data: labels.buckets, axisLabel: { interval: 0 } },
         yAxis: { type: "value" },
         series: [{ name: labels.orders, type: "bar", data: keys.map(function (k) { return d.response[k] || 0; }) }],
       });
+      document.getElementById("chart-load").style.height = Math.max(300, d.load.length * 22 + 60) + "px";
       chart("chart-load", {
         tooltip: { trigger: "axis" },
         legend: { top: 0 },
         grid: { left: 110, right: 16, top: 28, bottom: 24 },
         xAxis: { type: "value" },
-        yAxis: { type: "category", inverse: true, data: d.load.map(function (r) { return r.unit; }) },
+        yAxis: { type: "category", inverse: true, axisLabel: { interval: 0, fontSize: 11 },
+          data: d.load.map(function (r) { return r.unit; }) },
         series: [
           { name: labels.open, type: "bar", data: d.load.map(function (r) { return r.open; }) },
           { name: labels.overdue, type: "bar", itemStyle: { color: "#c62828" }, data: d.load.map(function (r) { return r.overdue; }) },
