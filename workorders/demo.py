@@ -25,7 +25,7 @@ DEMO_TIER = dict(
     resolution_limit=5,
     resolution_unit=UrgencyTier.Unit.MINUTES,
     warn_ratio="0.50",
-    sort=99,
+    sort=0,  # first in lists, so "the last tier" stays the seeded 15-day one
 )
 
 # (key, street code, lead unit code, tier code, stage, phone, address, description)
