@@ -171,6 +171,7 @@ def _make_orders(*, now: datetime) -> int:
                         district_id=unit.district_id,
                         lead_unit=unit,
                         state=rng.choice([OrderState.DISPATCHED, OrderState.SIGNED, OrderState.SIGNED]),
+                        duplicate_count=rng.choice([0, 0, 0, 0, 2, 3, 5]),  # repeat calls linked to it
                         dispatched_at=dispatched,
                         response_deadline=dispatched + timedelta(days=1),
                         resolution_deadline=dispatched + timedelta(days=7),
@@ -193,7 +194,7 @@ def _surge(*, now: datetime) -> int:
     Call.objects.bulk_create(
         [
             Call(
-                caller_phone=f"1360000{i:04d}",
+                caller_phone=f"1360000{min(i, 3):04d}",  # the last four from one caller (a repeat caller)
                 request_type="complaint",
                 description=f"【演示爆单】{category.name}，第{i + 1}位来电",
                 address=f"{street.name}{community.name if community else ''}",
