@@ -246,7 +246,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return {**super().get_serializer_context(), "now": timezone.now()}
 
     def _filters(self):
-        form = InboxFilterForm(self.request.query_params or None)
+        form = InboxFilterForm(self.request.query_params or None, user=self.request.user)
         return form.cleaned_data if form.is_valid() else {}
 
     def get_queryset(self):

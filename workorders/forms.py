@@ -146,7 +146,7 @@ class InboxFilterForm(forms.Form):
         ("-dispatched", _("最新派单")),
     ]
     category = forms.ModelChoiceField(label=_("分类"), queryset=Category.objects.all(), required=False)
-    community = forms.IntegerField(label=_("社区/村"), required=False, widget=forms.HiddenInput)
+    community = forms.IntegerField(label=_("社区/村"), required=False, widget=forms.HiddenInput)  # see __init__
     request_type = forms.ChoiceField(label=_("诉求类型"), required=False)
     tier = forms.ModelChoiceField(label=_("时限档"), queryset=UrgencyTier.objects.all(), required=False)
     date_from = forms.DateField(label=_("派单日期从"), required=False, widget=DateInput())
@@ -154,10 +154,19 @@ class InboxFilterForm(forms.Form):
     q = forms.CharField(label=_("工单号/标题"), required=False, max_length=50)
     sort = forms.ChoiceField(label=_("排序"), choices=SORTS, required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
+        from districts.models import Division
         from hotline.models import Call
 
         super().__init__(*args, **kwargs)
+        unit = getattr(user, "unit", None)
+        if unit is not None and unit.kind == Unit.Kind.STREET and unit.division_id:
+            # A street picks one of its own communities; elsewhere the id can still be passed.
+            self.fields["community"] = forms.ModelChoiceField(
+                label=_("社区/村"),
+                required=False,
+                queryset=Division.objects.filter(parent_id=unit.division_id, level=Division.Level.COMMUNITY),
+            )
         self.fields["request_type"].choices = [("", _("全部")), *Call.RequestType.choices]
         # The first two levels: choosing one includes everything under it (a short list to render).
         self.fields["category"].queryset = Category.objects.filter(is_active=True, level__lte=2)

@@ -88,7 +88,7 @@ def apply_filters(qs: QuerySet, filters: dict) -> QuerySet:
     if filters.get("category"):
         qs = qs.filter(category_id__in=category_ids(filters["category"]))
     if filters.get("community"):
-        qs = qs.filter(community_id=filters["community"])
+        qs = qs.filter(community_id=getattr(filters["community"], "pk", filters["community"]))
     if filters.get("request_type"):
         qs = qs.filter(request_type=filters["request_type"])
     if filters.get("tier"):

@@ -35,7 +35,7 @@ def _require(user, *roles):
 
 
 def _inbox_context(request):
-    form = InboxFilterForm(request.GET or None)
+    form = InboxFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
     tab = request.GET.get("tab", "to_sign")
     if tab not in selectors.TAB_NAMES:

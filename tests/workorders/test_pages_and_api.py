@@ -335,3 +335,15 @@ def test_lists_do_not_query_per_row(
     client.force_login(fengtai_manager)
     with django_assert_max_num_queries(14):
         assert client.get("/orders/supervision/").status_code == 200
+
+
+def test_a_street_filters_by_one_of_its_communities(client, make_order, xiluoyuan_handler):
+    from tests.factories import division as div
+
+    first, second = list(div("110106003").children.order_by("code")[:2])
+    a = make_order(community=first)
+    b = make_order(community=second)
+    client.force_login(xiluoyuan_handler)
+    html = client.get(f"/orders/?community={first.pk}").content.decode()
+    assert a.number in html and b.number not in html
+    assert f'<option value="{second.pk}">' in html
