@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -134,15 +134,27 @@ def counted_orders(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) 
     return qs
 
 
-def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str) -> QuerySet:
+# Opening a rate lists the orders that cost points first.
+FOCUS_ORDER = {
+    "response": Case(When(contacted=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    "resolution": Case(When(solved="resolved", then=Value(1)), default=Value(0), output_field=IntegerField()),
+    "satisfaction": Case(
+        When(satisfaction="unsatisfied", then=Value(0)),
+        When(satisfaction="basic", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    ),
+}
+
+
+def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = "") -> QuerySet:
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
     qs = counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
-    return (
-        access.visible_orders(user, qs)
-        .select_related("category", "street", "assessed_unit", "call")
-        .order_by("callback_at", "id")
-    )
+    qs = access.visible_orders(user, qs).select_related("category", "street", "assessed_unit", "call")
+    if focus in FOCUS_ORDER:
+        return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
+    return qs.order_by("callback_at", "id")
 
 
 def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:

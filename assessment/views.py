@@ -275,10 +275,13 @@ def _drill_args(request):
 def orders(request):
     """The orders behind one figure of one unit in one snapshot."""
     snapshot, unit, scope, measure = _drill_args(request)
-    qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure)
+    focus = request.GET.get("focus", "")
+    qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure, focus=focus)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     row = selectors.unit_row(snapshot, unit) if scope == selectors.scope_of_unit(unit) else None
     query = {"snapshot": snapshot.pk, "unit": unit.pk, "scope": scope, "measure": measure}
+    if focus in selectors.FOCUS_ORDER:
+        query["focus"] = focus
     context = {
         "snapshot": snapshot,
         "ruleset": snapshot.ruleset,
@@ -291,7 +294,7 @@ def orders(request):
         "count": page.paginator.count,
         "row": row,
         "query": urlencode(query),
-        "base_query": urlencode({k: v for k, v in query.items() if k != "measure"}),
+        "base_query": urlencode({k: v for k, v in query.items() if k not in ("measure", "focus")}),
         "phone_in_full": access.sees_phone_in_full(request.user),
     }
     return render(request, "assessment/orders.html", context)

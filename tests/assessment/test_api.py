@@ -125,3 +125,30 @@ def test_the_city_freezes_and_recomputes_over_the_api(city_admin, fengtai_manage
         == 403
     )
     assert Snapshot.objects.filter(period="2026-10").count() == 2
+
+
+def test_reports_over_the_api_are_scoped(fengtai_manager, city_admin, xiluoyuan_handler, settings, tmp_path):
+    from assessment import governance
+
+    settings.MEDIA_ROOT = tmp_path
+    governance.reports_generate_due(now=bj(2026, 11, 20, 6))
+    fengtai = api(fengtai_manager).get("/api/v1/assessment/reports/")
+    assert fengtai.status_code == 200
+    assert {r["district_code"] for r in fengtai.data["results"]} == {"110106"}
+    assert fengtai.data["results"][0]["download"].endswith("/download/")
+    assert api(city_admin).get("/api/v1/assessment/reports/").data["count"] == 17
+    assert api(xiluoyuan_handler).get("/api/v1/assessment/reports/").status_code == 403
+
+
+def test_the_schema_documents_the_assessment_endpoints(city_admin):
+    schema = api(city_admin).get("/api/v1/schema/?format=json").json()
+    for path in (
+        "/api/v1/assessment/rankings/",
+        "/api/v1/assessment/rates/",
+        "/api/v1/assessment/orders/",
+        "/api/v1/assessment/rulesets/",
+        "/api/v1/assessment/snapshots/",
+        "/api/v1/assessment/snapshots/compute/",
+        "/api/v1/assessment/reports/",
+    ):
+        assert path in schema["paths"], path

@@ -309,3 +309,13 @@ def test_a_district_figure_drills_down_to_the_districts_orders(client, fengtai_m
     table = client.get(f"/assessment/rankings/districts/?snapshot={october.pk}")
     row = next(r for r in table.context["rows"] if r.unit.code == "110106")
     assert not row.drillable
+
+
+def test_opening_a_rate_lists_the_orders_that_cost_points_first(client, fengtai_manager, october):
+    row = _row(october, XILUOYUAN)
+    base = f"/assessment/orders/?snapshot={october.pk}&unit={row.unit_id}&scope=street&measure=valid"
+    c = login(client, fengtai_manager)
+    sat = [o.satisfaction for o in c.get(base + "&focus=satisfaction").context["page"]]
+    assert sat == ["unsatisfied", "basic", "satisfied", "satisfied", "satisfied"]
+    contacted = [o.contacted for o in c.get(base + "&focus=response").context["page"]]
+    assert contacted[0] is False and all(contacted[1:])
