@@ -286,8 +286,11 @@ RESPONSE_BUCKETS = [
 
 def _dashboard_stats(start: datetime, end: datetime) -> dict:
     """Intake by category and by hour, and response times, for orders dispatched in the period: per
-    district code and for the city. Stored with the snapshot so dashboards read, not aggregate."""
+    district code and for the city. Two GROUP BYs (district × category; district × hour × response
+    bucket), stored with the snapshot so dashboards read, not aggregate."""
     from django.db.models import Case, IntegerField, Value, When
+
+    from hotline.models import Category
 
     orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
     codes = dict(Division.objects.filter(level=Division.Level.DISTRICT).values_list("id", "code"))
@@ -296,32 +299,42 @@ def _dashboard_stats(start: datetime, end: datetime) -> dict:
     def bucket(key: str) -> dict:
         return stats.setdefault(key, {"by_category": {}, "by_hour": [0] * 24, "response": {}, "orders": 0})
 
-    for row in orders.values("district_id", "category__name").annotate(n=Count("id")):
+    by_category = list(orders.values("district_id", "category_id").annotate(n=Count("id")).order_by())
+    names = dict(Category.objects.filter(pk__in={r["category_id"] for r in by_category}).values_list("id", "name"))
+    for row in by_category:
         for key in ("city", codes.get(row["district_id"])):
             if key:
                 b = bucket(key)
-                name = row["category__name"] or "—"
+                name = names.get(row["category_id"], "—")
                 b["by_category"][name] = b["by_category"].get(name, 0) + row["n"]
                 b["orders"] += row["n"]
-    for row in orders.annotate(h=ExtractHour("dispatched_at")).values("district_id", "h").annotate(n=Count("id")):
-        for key in ("city", codes.get(row["district_id"])):
-            if key and row["h"] is not None:
-                bucket(key)["by_hour"][row["h"]] += row["n"]
     elapsed = ExpressionWrapper(F("responded_at") - F("dispatched_at"), output_field=DurationField())
     whens = [When(elapsed__lt=limit, then=Value(i)) for i, (_name, limit) in enumerate(RESPONSE_BUCKETS)]
-    response = (
-        orders.filter(responded_at__isnull=False)
-        .annotate(elapsed=elapsed)
-        .annotate(b=Case(*whens, default=Value(len(RESPONSE_BUCKETS)), output_field=IntegerField()))
-        .values("district_id", "b")
+    rows = (
+        orders.annotate(elapsed=elapsed, h=ExtractHour("dispatched_at"))
+        .annotate(
+            b=Case(
+                When(responded_at__isnull=True, then=Value(-1)),
+                *whens,
+                default=Value(len(RESPONSE_BUCKETS)),
+                output_field=IntegerField(),
+            )
+        )
+        .values("district_id", "h", "b")
         .annotate(n=Count("id"))
+        .order_by()
     )
-    names = [name for name, _limit in RESPONSE_BUCKETS] + ["ge7d"]
-    for row in response:
+    bucket_names = [name for name, _limit in RESPONSE_BUCKETS] + ["ge7d"]
+    for row in rows:
         for key in ("city", codes.get(row["district_id"])):
-            if key:
-                r = bucket(key)["response"]
-                r[names[row["b"]]] = r.get(names[row["b"]], 0) + row["n"]
+            if not key:
+                continue
+            b = bucket(key)
+            if row["h"] is not None:
+                b["by_hour"][row["h"]] += row["n"]
+            if row["b"] >= 0:
+                name = bucket_names[row["b"]]
+                b["response"][name] = b["response"].get(name, 0) + row["n"]
     return stats
 
 
