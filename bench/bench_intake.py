@@ -133,7 +133,9 @@ class Server:
     def __init__(self, workers: int):
         self.port = free_port()
         env = dict(os.environ)
-        env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="WARNING")
+        # Persistent connections for the whole run, so each worker keeps one PostgreSQL backend
+        # (production does the same; it also keeps the backends' CPU accounting complete).
+        env.update(DEBUG="0", ALLOWED_HOSTS="127.0.0.1,localhost", LOG_LEVEL="WARNING", DB_CONN_MAX_AGE="3600")
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.proc = subprocess.Popen(
             [
