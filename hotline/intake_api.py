@@ -21,7 +21,7 @@ from hotline import access, refcache, selectors
 from hotline.api import RolePermission
 from hotline.dispatch import dispatch_resolve
 from hotline.intake import Action, IntakeInvalid, call_intake, normalize_phone
-from hotline.models import Call, Category, KnowledgeArticle, Role
+from hotline.models import Call, Category, DispatchRule, KnowledgeArticle, Role
 
 TAKE_CALLS = RolePermission.for_roles(Role.AGENT, Role.CITY)
 
@@ -313,3 +313,53 @@ class KnowledgeArticleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
         category = Category.objects.filter(code=code).first() if code else None
         articles = selectors.knowledge_search(query=query, category=category)
         return Response(self.get_serializer(articles, many=True).data)
+
+
+class DispatchRuleSerializer(serializers.ModelSerializer):
+    category = serializers.CharField(source="category.code")
+    category_path = serializers.CharField(source="category.path")
+    district = serializers.CharField(source="district.code", default=None)
+    street = serializers.CharField(source="street.code", default=None)
+    unit = serializers.CharField(source="unit.code", default=None)
+    co_units = serializers.SlugRelatedField(many=True, read_only=True, slug_field="code")
+
+    class Meta:
+        model = DispatchRule
+        fields = [
+            "id",
+            "category",
+            "category_path",
+            "district",
+            "street",
+            "target",
+            "department_slug",
+            "unit",
+            "co_street",
+            "co_department_slugs",
+            "co_units",
+            "priority",
+            "is_active",
+            "note",
+        ]
+
+
+class DispatchRuleFilter(django_filters.FilterSet):
+    category = django_filters.CharFilter(field_name="category__code", label=_("分类编码"))
+    district = django_filters.CharFilter(field_name="district__code", label=_("区代码"))
+    street = django_filters.CharFilter(field_name="street__code", label=_("街乡镇代码"))
+
+    class Meta:
+        model = DispatchRule
+        fields = ["target", "is_active"]
+
+
+class DispatchRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The dispatch catalogue (reference data, readable by every role; edited in the admin)."""
+
+    queryset = (
+        DispatchRule.objects.select_related("category__parent__parent", "district", "street", "unit")
+        .prefetch_related("co_units")
+        .order_by("category__code", "-priority", "id")
+    )
+    serializer_class = DispatchRuleSerializer
+    filterset_class = DispatchRuleFilter

@@ -6,6 +6,7 @@ from hotline import intake_api
 router = SimpleRouter()
 router.register("categories", intake_api.CategoryViewSet, basename="api-category")
 router.register("knowledge", intake_api.KnowledgeArticleViewSet, basename="api-knowledge")
+router.register("dispatch-rules", intake_api.DispatchRuleViewSet, basename="api-dispatch-rule")
 
 urlpatterns = [
     path("intake/", intake_api.IntakeView.as_view(), name="api-intake"),

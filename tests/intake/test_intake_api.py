@@ -152,6 +152,7 @@ def test_the_intake_endpoints_are_documented(city_admin):
         "/api/v1/intake/dispatch-preview/",
         "/api/v1/categories/",
         "/api/v1/knowledge/",
+        "/api/v1/dispatch-rules/",
     ]:
         assert path in schema["paths"], path
 
@@ -189,3 +190,17 @@ def test_a_body_that_is_not_an_object_is_a_400(agent, body):
     resp = client_for(agent).post("/api/v1/intake/", body, format="json")
     assert resp.status_code == 400
     assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_reads_the_dispatch_catalogue(request, role):
+    resp = client_for(request.getfixturevalue(role)).get("/api/v1/dispatch-rules/", {"category": "020102"})
+    assert resp.status_code == 200
+    [rule] = resp.json()["results"]
+    assert rule["target"] == "department" and rule["department_slug"] == "water" and rule["co_street"] is True
+    assert rule["category_path"] == "公共服务→供水→水管爆裂"
+
+
+def test_the_dispatch_catalogue_is_read_only_over_the_api(city_admin):
+    resp = client_for(city_admin).post("/api/v1/dispatch-rules/", {"category": "010102"}, format="json")
+    assert resp.status_code == 405
