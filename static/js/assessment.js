@@ -49,7 +49,7 @@
       var ranked = d.ranking.filter(function (r) { return r.composite !== null; });
       // one readable line per unit: grow the chart with the table
       document.getElementById("chart-ranking").style.height = Math.max(300, ranked.length * 18 + 40) + "px";
-      chart("chart-ranking", {
+      var rankingChart = chart("chart-ranking", {
         tooltip: { trigger: "axis" },
         grid: { left: 110, right: 24, top: 8, bottom: 24 },
         xAxis: { type: "value", scale: true },
@@ -58,6 +58,12 @@
         series: [{ name: labels.composite, type: "bar", data: ranked.map(function (r) {
           return { value: r.composite, itemStyle: { color: r.flagged ? "#8a96a3" : "#1f5fa8" } };
         }) }],
+      });
+      // a bar opens that unit's scorecard (and from there the orders behind each figure)
+      rankingChart.on("click", function (p) {
+        var r = ranked[p.dataIndex];
+        if (r) window.location.href = root.dataset.scorecardUrl.replace("/0/", "/" + r.unit_id + "/") +
+          (d.snapshot ? "?snapshot=" + d.snapshot : "");
       });
       chart("chart-category", {
         tooltip: { trigger: "item" },
