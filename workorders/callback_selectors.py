@@ -11,7 +11,7 @@ from django.utils import timezone
 from hotline import access
 from hotline.errors import AccessDenied
 from hotline.models import User
-from workorders.callbacks import EVENT_LABELS, awaiting_callback_q, done_callback_exists
+from workorders.callbacks import awaiting_callback_q, done_callback_exists
 from workorders.models import (
     Callback,
     CallbackAttempt,
@@ -21,6 +21,7 @@ from workorders.models import (
     SelfEvaluationLink,
     WorkOrder,
 )
+from workorders.transitions import EVENT_LABELS
 
 QUEUE_KINDS = ("closed", "overdue")
 
@@ -95,12 +96,8 @@ def current_callback(order: WorkOrder) -> Callback | None:
 
 def history(order: WorkOrder) -> list[OrderEvent]:
     events = list(OrderEvent.objects.filter(order=order).select_related("actor", "actor_unit").order_by("at", "id"))
-    from workorders import transitions
-
-    labels = dict(getattr(transitions, "EVENT_LABELS", None) or {})
-    labels.update(EVENT_LABELS)
     for event in events:
-        event.label = labels.get(event.kind) or event.kind
+        event.label = EVENT_LABELS.get(event.kind) or event.kind
     return events
 
 

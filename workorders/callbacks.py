@@ -34,7 +34,6 @@ from django.db.models import Exists, OuterRef, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from districts.models import Unit
 from hotline import access
@@ -53,40 +52,11 @@ from workorders.models import (
     WorkOrder,
 )
 from workorders.notifications import notify_units
-from workorders.transitions import lock, record, require_state, supervisor_unit
+from workorders.transitions import Ev, lock, record, require_state, supervisor_unit
 
+# Event kinds and their labels live with every other kind in the transition module.
+CbEv = Ev
 
-class CbEv:
-    """Event kinds (OrderEvent.kind) written by this module."""
-
-    CALLBACK_ATTEMPT = "callback_attempt"
-    CALLBACK_UNREACHABLE = "callback_unreachable"
-    CALLBACK_VALID = "callback_valid"
-    REDISPATCHED = "redispatched"
-    SELF_EVALUATION_LINK = "self_evaluation_link"
-    SENT_BACK = "sent_back"
-    EXCLUSION_REQUESTED = "exclusion_requested"
-    EXCLUSION_DISTRICT_APPROVED = "exclusion_district_approved"
-    EXCLUSION_DISTRICT_REJECTED = "exclusion_district_rejected"
-    EXCLUSION_APPROVED = "exclusion_approved"
-    EXCLUSION_REJECTED = "exclusion_rejected"
-    EXCLUSION_REVOKED = "exclusion_revoked"
-
-
-EVENT_LABELS = {
-    CbEv.CALLBACK_ATTEMPT: gettext_lazy("回访尝试"),
-    CbEv.CALLBACK_UNREACHABLE: gettext_lazy("回访无法联系"),
-    CbEv.CALLBACK_VALID: gettext_lazy("有效回访，工单完成"),
-    CbEv.REDISPATCHED: gettext_lazy("回访不满意/未解决，再派件"),
-    CbEv.SELF_EVALUATION_LINK: gettext_lazy("生成市民自评链接"),
-    CbEv.SENT_BACK: gettext_lazy("办结不合格，退回承办单位"),
-    CbEv.EXCLUSION_REQUESTED: gettext_lazy("申请剔除"),
-    CbEv.EXCLUSION_DISTRICT_APPROVED: gettext_lazy("区级同意剔除，报市级审核"),
-    CbEv.EXCLUSION_DISTRICT_REJECTED: gettext_lazy("区级驳回剔除申请"),
-    CbEv.EXCLUSION_APPROVED: gettext_lazy("市级批准剔除"),
-    CbEv.EXCLUSION_REJECTED: gettext_lazy("市级驳回剔除申请"),
-    CbEv.EXCLUSION_REVOKED: gettext_lazy("市级撤销剔除"),
-}
 
 # Open orders past their resolution limit are called back too (the clock runs in these states).
 OVERDUE_CALLBACK_STATES = (OrderState.DISPATCHED, OrderState.SIGNED)

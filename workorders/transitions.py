@@ -66,6 +66,19 @@ class Ev:
     RESPONSE_OVERDUE = "response_overdue"
     RESOLUTION_OVERDUE = "resolution_overdue"
     ESCALATED = "escalated"
+    # the callback stage (workorders/callbacks.py)
+    CALLBACK_ATTEMPT = "callback_attempt"
+    CALLBACK_UNREACHABLE = "callback_unreachable"
+    CALLBACK_VALID = "callback_valid"
+    REDISPATCHED = "redispatched"
+    SELF_EVALUATION_LINK = "self_evaluation_link"
+    SENT_BACK = "sent_back"
+    EXCLUSION_REQUESTED = "exclusion_requested"
+    EXCLUSION_DISTRICT_APPROVED = "exclusion_district_approved"
+    EXCLUSION_DISTRICT_REJECTED = "exclusion_district_rejected"
+    EXCLUSION_APPROVED = "exclusion_approved"
+    EXCLUSION_REJECTED = "exclusion_rejected"
+    EXCLUSION_REVOKED = "exclusion_revoked"
 
 
 EVENT_LABELS = {
@@ -92,6 +105,18 @@ EVENT_LABELS = {
     Ev.RESPONSE_OVERDUE: gettext_lazy("响应超时"),
     Ev.RESOLUTION_OVERDUE: gettext_lazy("办结超期"),
     Ev.ESCALATED: gettext_lazy("超期升级督办"),
+    Ev.CALLBACK_ATTEMPT: gettext_lazy("回访尝试"),
+    Ev.CALLBACK_UNREACHABLE: gettext_lazy("回访无法联系"),
+    Ev.CALLBACK_VALID: gettext_lazy("有效回访，工单完成"),
+    Ev.REDISPATCHED: gettext_lazy("回访不满意/未解决，再派件"),
+    Ev.SELF_EVALUATION_LINK: gettext_lazy("生成市民自评链接"),
+    Ev.SENT_BACK: gettext_lazy("办结不合格，退回承办单位"),
+    Ev.EXCLUSION_REQUESTED: gettext_lazy("申请剔除"),
+    Ev.EXCLUSION_DISTRICT_APPROVED: gettext_lazy("区级同意剔除，报市级审核"),
+    Ev.EXCLUSION_DISTRICT_REJECTED: gettext_lazy("区级驳回剔除申请"),
+    Ev.EXCLUSION_APPROVED: gettext_lazy("市级批准剔除"),
+    Ev.EXCLUSION_REJECTED: gettext_lazy("市级驳回剔除申请"),
+    Ev.EXCLUSION_REVOKED: gettext_lazy("市级撤销剔除"),
 }
 
 HANDLER_ROLES = (Role.STREET, Role.DEPARTMENT, Role.DISTRICT)
