@@ -7,8 +7,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
     # hotline/__init__ imports the Celery app, which loads the settings and exits with one clear
     # line if the environment is wrong.
-    import hotline  # noqa: F401
     from django.core.management import execute_from_command_line
+
+    import hotline  # noqa: F401
 
     execute_from_command_line(sys.argv)
 

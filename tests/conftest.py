@@ -24,6 +24,9 @@ def ensure_reference_data() -> None:
         with open(os.devnull, "w") as devnull:
             call_command("load_divisions", verbosity=0, stdout=devnull)
     Unit.objects.get_or_create(code=CENTER_CODE, defaults={"name": "北京市民热线服务中心", "kind": "center"})
+    from workorders.reference import ensure_default_tiers
+
+    ensure_default_tiers()
 
 
 @pytest.fixture(scope="session")

@@ -115,22 +115,9 @@ ORDERS = [
 
 def _ensure_tiers() -> None:
     """The demo tier, and the seeded ones if a test database was flushed of them."""
-    import importlib
+    from workorders.reference import ensure_default_tiers
 
-    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
-    for code, name, r, ru, s, su, sort in seed.TIERS:
-        UrgencyTier.objects.get_or_create(
-            code=code,
-            defaults=dict(
-                name=name,
-                response_limit=r,
-                response_unit=ru,
-                resolution_limit=s,
-                resolution_unit=su,
-                warn_ratio="0.75",
-                sort=sort,
-            ),
-        )
+    ensure_default_tiers()
     UrgencyTier.objects.get_or_create(code=DEMO_TIER["code"], defaults=DEMO_TIER)
 
 

@@ -216,6 +216,17 @@ class WorkOrder(models.Model):
             models.Index(fields=["-dispatched_at"], name="order_recent"),
             # assessment: valid callbacks per unit and period
             models.Index(fields=["callback_at", "assessed_unit"], name="order_assessment"),
+            # The callback queue, oldest waiting first (closed: since closing; still open: since the
+            # resolution limit ran out). Same expression as callback_selectors.callback_queue orders by.
+            models.Index(
+                models.Case(
+                    models.When(state="closed", then=models.F("closed_at")),
+                    default=models.F("resolution_deadline"),
+                ),
+                models.F("id"),
+                name="order_callback_queue",
+                condition=models.Q(state__in=["closed", "dispatched", "signed"]),
+            ),
             # The deadline sweep: partial indexes hold only the orders still to act on, so a sweep
             # costs in proportion to the due orders, not the table.
             models.Index(

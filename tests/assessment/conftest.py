@@ -17,16 +17,9 @@ _seq = itertools.count(1)
 
 def ensure_tiers() -> None:
     """Transactional tests flush the tiers the data migration seeded; put the same rows back."""
-    import importlib
+    from workorders.reference import ensure_default_tiers
 
-    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
-    for code, name, r, ru, s, su, sort in seed.TIERS:
-        UrgencyTier.objects.get_or_create(
-            code=code,
-            defaults=dict(
-                name=name, response_limit=r, response_unit=ru, resolution_limit=s, resolution_unit=su, sort=sort
-            ),
-        )
+    ensure_default_tiers()
 
 
 def bj(*args) -> datetime:

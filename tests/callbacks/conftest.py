@@ -11,22 +11,9 @@ from workorders.models import OrderEvent, OrderState, UrgencyTier, WorkOrder
 
 def ensure_tiers() -> None:
     """Transactional tests flush the tiers the data migration seeded; put the same rows back."""
-    import importlib
+    from workorders.reference import ensure_default_tiers
 
-    seed = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
-    for code, name, r, ru, s, su, sort in seed.TIERS:
-        UrgencyTier.objects.get_or_create(
-            code=code,
-            defaults=dict(
-                name=name,
-                response_limit=r,
-                response_unit=ru,
-                resolution_limit=s,
-                resolution_unit=su,
-                warn_ratio="0.75",
-                sort=sort,
-            ),
-        )
+    ensure_default_tiers()
 
 
 def category() -> Category:

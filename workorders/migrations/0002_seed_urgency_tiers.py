@@ -2,23 +2,12 @@
 
 from django.db import migrations
 
-TIERS = [
-    # code, name, response, unit, resolution, unit, sort
-    ("T2H", "紧急（2小时响应）", 2, "hours", 24, "hours", 1),
-    ("T24H", "水电气热（24小时）", 24, "hours", 3, "workdays", 2),
-    ("T7D", "一般（7个工作日）", 24, "hours", 7, "workdays", 3),
-    ("T15D", "复杂（15个工作日）", 2, "workdays", 15, "workdays", 4),
-]
+from workorders.reference import DEFAULT_TIERS as TIERS  # noqa: F401 - kept importable by name
+from workorders.reference import ensure_default_tiers
 
 
 def seed(apps, schema_editor):
-    UrgencyTier = apps.get_model("workorders", "UrgencyTier")
-    for code, name, r, ru, s, su, sort in TIERS:
-        UrgencyTier.objects.get_or_create(
-            code=code,
-            defaults=dict(name=name, response_limit=r, response_unit=ru, resolution_limit=s,
-                          resolution_unit=su, warn_ratio="0.75", sort=sort),
-        )
+    ensure_default_tiers(apps.get_model("workorders", "UrgencyTier"))
 
 
 class Migration(migrations.Migration):

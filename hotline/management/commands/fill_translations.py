@@ -51,13 +51,18 @@ class Command(BaseCommand):
             nonlocal filled
             msgid = _unquote(match["msgid"])
             current = _unquote(match["msgstr"])
-            if not msgid or (current and not overwrite):
+            # makemessages guesses a translation for a changed string and marks it fuzzy: a guess
+            # is not a translation, so fuzzy entries are filled like empty ones.
+            fuzzy = re.search(r"^#,.*\bfuzzy\b", match["head"], re.M) is not None
+            if not msgid or (current and not fuzzy and not overwrite):
                 return match.group(0)
             if msgid not in glossary:
                 missing.append(msgid)
                 return match.group(0)
             filled += 1
-            head = match["head"].replace("#, fuzzy\n", "")
+            head = re.sub(r"^#, fuzzy\n", "", match["head"], flags=re.M)
+            head = re.sub(r"^(#,.*?)\bfuzzy, ", r"\1", head, flags=re.M)
+            head = re.sub(r"^(#,.*?), fuzzy\b", r"\1", head, flags=re.M)
             return f"{head}msgid {match['msgid']}msgstr {_quote(glossary[msgid])}\n"
 
         text = ENTRY.sub(replace, text)
