@@ -353,9 +353,12 @@ def order_create(
     now = _as_now(now)
     district = (street.district if street else None) or lead_unit.district
     with transaction.atomic():
-        call = Call.objects.select_for_update().get(pk=call.pk)
-        if call.outcome != Call.Outcome.PENDING or WorkOrder.objects.filter(call=call).exists():
+        # Claim the call with one conditional UPDATE: a second dispatch of the same call finds it
+        # no longer pending (and WorkOrder.call is unique besides).
+        claimed = Call.objects.filter(pk=call.pk, outcome=Call.Outcome.PENDING).update(outcome=Call.Outcome.ORDER)
+        if claimed != 1:
             raise DomainError(_("该来电已处理，不能重复派单。"), code="call_done")
+        call.outcome = Call.Outcome.ORDER
         order = WorkOrder(
             number=next_order_number(now),
             call=call,
@@ -382,8 +385,6 @@ def order_create(
         if supervisor is not None and supervisor.pk != lead_unit.pk:
             participants.append(OrderParticipant(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR))
         OrderParticipant.objects.bulk_create(participants)
-        call.outcome = Call.Outcome.ORDER
-        call.save(update_fields=["outcome"])
         record(
             order,
             kind=Ev.CREATED,
