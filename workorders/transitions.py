@@ -173,8 +173,15 @@ def record(
 
 
 def supervisor_unit(district: Division | None) -> Unit | None:
+    """The district office that gets the supervision copy. Read from the per-process unit cache
+    (reloaded on any unit change): every order creation and ruling asks for it."""
     if district is None:
         return None
+    from hotline import refcache
+
+    unit = refcache.unit_of_division(district.pk)
+    if unit is not None and unit.kind == Unit.Kind.DISTRICT:
+        return unit
     return Unit.objects.filter(division=district, kind=Unit.Kind.DISTRICT).first()
 
 
