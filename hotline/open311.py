@@ -3,7 +3,10 @@
 Third-party 311 apps list our services (service_code = a leaf category's code), submit requests
 (POST, form-encoded, with an api_key issued in the admin) that go through the same intake function
 as the agent's form (address_string → routing → dispatch catalogue), and track them by the order
-number. GET answers carry no personal data: never the caller's phone or name.
+number. Reading requests needs the app's api_key too and shows only the requests that app
+submitted: a citizen's description and address are personal data (北京市接诉即办工作条例 protects
+the caller's privacy), so they are never published to anyone who asks. GET answers never carry
+the caller's phone or name either.
 JSON and XML; errors in the spec's format: [{"code": 400, "description": "..."}].
 """
 
@@ -218,7 +221,10 @@ def requests_view(request, fmt: str):
     if request.method == "POST":
         return _create(request, fmt)
     params = request.GET
-    qs = _orders()
+    client = client_for_key(params.get("api_key", ""))
+    if client is None:
+        return _error(fmt, 403, _("查询诉求需要有效的 api_key。"))
+    qs = _orders().filter(call__api_client=client)
     ids = [i.strip() for i in params.get("service_request_id", "").split(",") if i.strip()][:MAX_RESULTS]
     if ids:
         qs = qs.filter(number__in=ids)
@@ -257,7 +263,10 @@ def requests_view(request, fmt: str):
 def request_detail(request, request_id: str, fmt: str):
     if bad := _bad_format(fmt):
         return bad
-    order = _orders().filter(number=request_id[:30]).first()
+    client = client_for_key(request.GET.get("api_key", ""))
+    if client is None:
+        return _error(fmt, 403, _("查询诉求需要有效的 api_key。"))
+    order = _orders().filter(number=request_id[:30], call__api_client=client).first()
     if order is None:
         return _error(fmt, 404, _("没有编号为“%(id)s”的诉求。") % {"id": request_id[:30]})
     return _respond(fmt, [_request_row(order)], root="service_requests", item="request")

@@ -68,7 +68,7 @@ def test_a_311_app_lists_services_posts_a_request_and_tracks_it(live_server, api
     call = Call.objects.get(order__number=number)
     assert call.channel == "app" and call.caller_phone == "13612345678" and call.api_client.name == "测试应用"
     # and reads it back
-    status, _, body = http(live_server, "GET", f"/open311/v2/requests/{number}.json")
+    status, _, body = http(live_server, "GET", f"/open311/v2/requests/{number}.json?api_key={KEY}")
     assert status == 200
     [req] = json.loads(body)
     assert req["agency_responsible"] == "丰台区水务局"
@@ -81,14 +81,18 @@ def test_a_311_app_lists_services_posts_a_request_and_tracks_it(live_server, api
 def test_requests_json_filters(live_server, api_key):
     post_request(live_server, api_key)
     post_request(live_server, api_key, service_code="010303", description="楼前路灯一周不亮了，晚上很黑。")
-    status, _, body = http(live_server, "GET", "/open311/v2/requests.json?service_code=010303&status=open")
+    status, _, body = http(
+        live_server, "GET", f"/open311/v2/requests.json?service_code=010303&status=open&api_key={KEY}"
+    )
     rows = json.loads(body)
     assert status == 200 and [r["service_code"] for r in rows] == ["010303"]
-    assert json.loads(http(live_server, "GET", "/open311/v2/requests.json?status=closed")[2]) == []
+    assert json.loads(http(live_server, "GET", f"/open311/v2/requests.json?status=closed&api_key={KEY}")[2]) == []
     far = "start_date=2001-01-01T00:00:00Z&end_date=2001-02-01T00:00:00Z"
-    assert json.loads(http(live_server, "GET", f"/open311/v2/requests.json?{far}")[2]) == []
+    assert json.loads(http(live_server, "GET", f"/open311/v2/requests.json?{far}&api_key={KEY}")[2]) == []
     number = rows[0]["service_request_id"]
-    one = json.loads(http(live_server, "GET", f"/open311/v2/requests.json?service_request_id={number}")[2])
+    one = json.loads(
+        http(live_server, "GET", f"/open311/v2/requests.json?service_request_id={number}&api_key={KEY}")[2]
+    )
     assert [r["service_request_id"] for r in one] == [number]
 
 
@@ -120,7 +124,7 @@ def test_an_inactive_client_is_refused(live_server, api_key):
 
 
 def test_unknown_request_and_service_answer_404_in_the_error_format(live_server, api_key):
-    status, _, body = http(live_server, "GET", "/open311/v2/requests/20990101000001.json")
+    status, _, body = http(live_server, "GET", f"/open311/v2/requests/20990101000001.json?api_key={KEY}")
     assert status == 404 and json.loads(body)[0]["code"] == 404
     status, _, body = http(live_server, "GET", "/open311/v2/services/nope.json")
     assert status == 404 and json.loads(body)[0]["code"] == 404
@@ -133,7 +137,7 @@ def test_xml_is_served_too(live_server, api_key):
     assert root.tag == "services" and root.find("service/service_code") is not None
     status, _, body = post_request(live_server, api_key)
     number = json.loads(body)[0]["service_request_id"]
-    status, _, body = http(live_server, "GET", f"/open311/v2/requests/{number}.xml")
+    status, _, body = http(live_server, "GET", f"/open311/v2/requests/{number}.xml?api_key={KEY}")
     assert ET.fromstring(body.encode()).find("request/agency_responsible").text == "丰台区水务局"
 
 
@@ -144,7 +148,30 @@ def test_errors_are_english_when_asked(live_server, api_key):
 
 def test_requests_json_pages_and_refuses_a_bad_page(live_server, api_key):
     post_request(live_server, api_key)
-    assert len(json.loads(http(live_server, "GET", "/open311/v2/requests.json?page=1")[2])) == 1
-    assert json.loads(http(live_server, "GET", "/open311/v2/requests.json?page=2")[2]) == []
-    status, _, body = http(live_server, "GET", "/open311/v2/requests.json?page=x")
+    assert len(json.loads(http(live_server, "GET", f"/open311/v2/requests.json?page=1&api_key={KEY}")[2])) == 1
+    assert json.loads(http(live_server, "GET", f"/open311/v2/requests.json?page=2&api_key={KEY}")[2]) == []
+    status, _, body = http(live_server, "GET", f"/open311/v2/requests.json?page=x&api_key={KEY}")
     assert status == 400 and json.loads(body)[0]["code"] == 400
+
+
+def test_reading_requests_needs_the_apps_key_and_shows_only_its_own(live_server, api_key):
+    # given: a request posted by this app, and another app with its own key
+    status, _, body = post_request(live_server, api_key)
+    number = json.loads(body)[0]["service_request_id"]
+    other_key = "other-311-key-9876543210"
+    other = UserFactory(role="agent", unit=unit("11-center"), username="other-app")
+    ApiClient.objects.create(
+        name="另一应用", key_prefix=other_key[:10], key_hash=hash_key(other_key), acting_user=other
+    )
+    # when / then: no key, a wrong key → 403 in the spec's error format
+    for path in ("/open311/v2/requests.json", f"/open311/v2/requests/{number}.json"):
+        status, _, body = http(live_server, "GET", path)
+        assert status == 403 and json.loads(body)[0]["code"] == 403
+        assert http(live_server, "GET", path + "?api_key=wrong")[0] == 403
+    # another app sees nothing of it
+    assert json.loads(http(live_server, "GET", f"/open311/v2/requests.json?api_key={other_key}")[2]) == []
+    status, _, _ = http(live_server, "GET", f"/open311/v2/requests/{number}.json?api_key={other_key}")
+    assert status == 404
+    # the app that posted it reads it back
+    status, _, body = http(live_server, "GET", f"/open311/v2/requests/{number}.json?api_key={KEY}")
+    assert status == 200 and json.loads(body)[0]["service_request_id"] == number
