@@ -131,6 +131,8 @@ class Alias(models.Model):
     )
     note = models.CharField(_("备注"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # Part of routing's freshness fingerprint: an edit in another process is seen within seconds.
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("地名别名")

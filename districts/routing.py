@@ -39,8 +39,9 @@ The index lives in memory, one per process, built on first use (~7,900 divisions
 (signals) and, for changes made by other processes or by bulk loads, when a cheap fingerprint of both
 tables (counts, max ids, sums of name lengths, first/last code points and parents) changes; the
 fingerprint (two aggregate queries, ~3 ms on SQLite) is checked at most every STAMP_CHECK_SECONDS.
-A rename that keeps length and first and last character in another process is caught by the
-unconditional rebuild after MAX_AGE_SECONDS.
+Aliases carry updated_at, so any alias edit in another process changes the fingerprint; a division
+renamed in place without changing its length or first character (the loader's bulk update) is
+caught by the unconditional rebuild after MAX_AGE_SECONDS.
 """
 
 from __future__ import annotations
@@ -230,6 +231,7 @@ def _stamp() -> tuple:
         lasts=Sum(Ord(Reverse("name"))),
         targets=Sum("division_id"),
         kinds=Sum(Ord("kind")),
+        updated=Max("updated_at"),
     )
     divisions = Division.objects.aggregate(
         n=Count("id"),

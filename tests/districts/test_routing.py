@@ -202,6 +202,22 @@ def test_it_sees_aliases_written_without_signals_once_the_stamp_is_checked(monke
     assert route_address("玉林小区")[0].street_name == "右安门街道"
 
 
+def test_it_sees_a_same_length_rename_made_elsewhere_once_the_stamp_is_checked(monkeypatch):
+    # given: an alias the index knows
+    alias = Alias.objects.create(name="玉林小区", kind=Alias.Kind.COMPOUND, division=street("右安门街道", "110106"))
+    assert route_address("玉林小区")[0].street_name == "右安门街道"
+    # when: another process renames it keeping length, first and last character (no signal here)
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    Alias.objects.filter(pk=alias.pk).update(name="玉泉小区", updated_at=timezone.now() + timedelta(seconds=1))
+    monkeypatch.setattr(routing, "STAMP_CHECK_SECONDS", 0.0)
+    # then: the old name is gone and the new one routes
+    assert route_address("玉林小区") == []
+    assert route_address("玉泉小区")[0].street_name == "右安门街道"
+
+
 @pytest.mark.parametrize("text", ["", "   ", "啊啊啊啊", "asdf 1234 !!!", "今天天气很好请尽快处理", "北京市", "丰台区"])
 def test_it_returns_nothing_for_text_without_a_place(text):
     assert route_address(text) == []
