@@ -40,5 +40,16 @@ def login_failures_clear(*, username: str) -> None:
     LoginFailure.objects.filter(Q(username__iexact=username)).delete()
 
 
+def login_failures_prune(*, older_than_days: int = 7, batch: int = 5000) -> int:
+    """Delete failed-login rows older than the given age, in batches. Safe to run twice."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    deleted = 0
+    while True:
+        ids = list(LoginFailure.objects.filter(at__lt=cutoff).values_list("id", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += LoginFailure.objects.filter(id__in=ids).delete()[0]
+
+
 def heartbeat_touch(*, name: str = "worker") -> None:
     WorkerHeartbeat.objects.update_or_create(name=name, defaults={"last_seen": timezone.now()})

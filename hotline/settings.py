@@ -190,6 +190,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_IMPORTS = ["workorders.callback_tasks"]
 CELERY_BEAT_SCHEDULE: dict = {
     "heartbeat": {"task": "hotline.tasks.heartbeat", "schedule": 60.0},
+    # Failed-login rows are only needed for the throttle window; keep a week for investigations.
+    "prune-login-failures": {"task": "hotline.tasks.prune_login_failures", "schedule": 24 * 3600.0},
     # Callback stage: expired, unused self-evaluation links are purged (batched, idempotent).
     "purge-self-evaluation-links": {
         "task": "workorders.callback_tasks.purge_self_evaluation_links",

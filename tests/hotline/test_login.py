@@ -55,3 +55,22 @@ def test_logout_needs_post_and_ends_the_session(client, agent):
     resp = client.post(reverse("logout"))
     assert resp.status_code == 302
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_old_failed_logins_are_pruned_and_recent_ones_kept():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hotline.services import login_failures_prune
+
+    # given
+    old = LoginFailure.objects.create(username="a", ip_address="10.0.0.1")
+    LoginFailure.objects.filter(pk=old.pk).update(at=timezone.now() - timedelta(days=8))
+    recent = LoginFailure.objects.create(username="b", ip_address="10.0.0.1")
+    # when
+    deleted = login_failures_prune(older_than_days=7)
+    # then
+    assert deleted == 1
+    assert list(LoginFailure.objects.values_list("pk", flat=True)) == [recent.pk]
+    assert login_failures_prune(older_than_days=7) == 0
