@@ -150,24 +150,15 @@ def intake_today(*, user: User, now=None) -> dict[str, int]:
     return counts
 
 
-def desk_counts(*, user: User) -> dict[str, int]:
-    """The inbox tab counts for a handler's or district's home page (one aggregate query)."""
-    from workorders.selectors import inbox_counts
-
-    return inbox_counts(user)
-
-
 def approvals_waiting(*, user: User) -> dict[str, int]:
     """What waits for a district manager's decision: returns and extensions, and exclusions at
     the district stage, all within the manager's district."""
-    from workorders.models import ExclusionRequest, OrderRequest
+    from workorders.models import ExclusionRequest
+    from workorders.selectors import pending_approvals
 
-    district_id = user.unit.division_id
     return {
-        "requests": OrderRequest.objects.filter(
-            state=OrderRequest.State.PENDING, order__district_id=district_id
-        ).count(),
-        "exclusions": ExclusionRequest.objects.filter(
-            state=ExclusionRequest.State.PENDING_DISTRICT, order__district_id=district_id
-        ).count(),
+        "requests": pending_approvals(user.unit.division_id).count(),
+        "exclusions": access.visible_exclusion_requests(user)
+        .filter(state=ExclusionRequest.State.PENDING_DISTRICT)
+        .count(),
     }

@@ -12,6 +12,7 @@ from hotline import access, selectors, services
 from hotline.errors import AccessDenied
 from hotline.forms import ThrottledLoginForm, client_ip
 from hotline.models import Role
+from workorders.selectors import inbox_counts
 
 
 class LoginView(auth_views.LoginView):
@@ -40,7 +41,7 @@ def home(request):
         "unit": request.user.unit,
     }
     if role in (Role.STREET, Role.DEPARTMENT, Role.DISTRICT):
-        context["desk"] = selectors.desk_counts(user=request.user)
+        context["desk"] = inbox_counts(request.user)
     if role == Role.DISTRICT:
         context["streets"] = division_selectors.streets_of_district(request.user.unit.division)
         context["approvals"] = selectors.approvals_waiting(user=request.user)

@@ -241,6 +241,11 @@ def available_actions(order: WorkOrder, user: User) -> list[str]:
 
 
 # --- district supervision -----------------------------------------------------------------------
+def pending_approvals(district_id: int) -> QuerySet:
+    """Returns and extensions in a district waiting for a ruling."""
+    return OrderRequest.objects.filter(state=OrderRequest.State.PENDING, order__district_id=district_id)
+
+
 def supervision(district_id: int, *, now: datetime | None = None, limit: int = 20) -> dict:
     now = now or timezone.now()
     orders = WorkOrder.objects.filter(district_id=district_id)
@@ -256,9 +261,7 @@ def supervision(district_id: int, *, now: datetime | None = None, limit: int = 2
         .order_by("resolution_deadline", "id")[:limit]
     )
     approvals = (
-        OrderRequest.objects.filter(state=OrderRequest.State.PENDING, order__district_id=district_id)
-        .select_related("order", "unit", "requested_by")
-        .order_by("requested_at")[:100]
+        pending_approvals(district_id).select_related("order", "unit", "requested_by").order_by("requested_at")[:100]
     )
     # Each unit's open load in one GROUP BY.
     load = (
