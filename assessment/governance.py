@@ -356,7 +356,9 @@ def topic_create(
 def topics_progress(*, user: User, period: str | None = None) -> list[dict]:
     """Each topic with its orders (dispatched in the topic's month, visible to the viewer): total,
     open, completed, and the resolution rate of those called back."""
-    topics = MonthlyTopic.objects.select_related("category", "district").order_by("-period", "id")
+    topics = access.visible_topics(user, MonthlyTopic.objects.select_related("category", "district")).order_by(
+        "-period", "id"
+    )
     if period:
         topics = topics.filter(period=period)
     out = []

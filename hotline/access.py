@@ -191,3 +191,14 @@ def may_view_unit_figures(user: User, unit) -> bool:
     if role == Role.DISTRICT:
         return unit.pk == own.pk or (unit.district_id is not None and unit.district_id == own.division_id)
     return unit.pk == own.pk
+
+
+def visible_topics(user: User, queryset: QuerySet) -> QuerySet:
+    """每月一题: the city sees every topic; everyone else the city-wide ones and their own
+    district's (another district's topic would show them only empty figures)."""
+    if role_of(user) in (Role.CITY, Role.AGENT):
+        return queryset
+    district = district_of(user)
+    if district is None:
+        return queryset.filter(district__isnull=True)
+    return queryset.filter(Q(district__isnull=True) | Q(district=district))

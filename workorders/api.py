@@ -308,8 +308,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             cleaned=form.cleaned_data,
             files=request.FILES.getlist("files") if name == "note" else (),
         )
-        order = WorkOrder.objects.select_related("category", "lead_unit").get(pk=order.pk)
-        return Response({"ok": True, "order": OrderListSerializer(order, context={"now": timezone.now()}).data})
+        # Read back through the scope, like the page: a return ruling may have moved the order out
+        # of the actor's sight.
+        order = selectors.order_for(request.user, order.pk)
+        data = OrderListSerializer(order, context={"now": timezone.now()}).data if order is not None else None
+        return Response({"ok": True, "order": data})
 
 
 def _make_action(name):

@@ -187,3 +187,22 @@ def test_governance_pages_per_role(client, request, fixture, status):
     assert client.login(username=user.username, password=PASSWORD)
     for url in ("/assessment/governance/", "/assessment/reports/", "/assessment/topics/"):
         assert client.get(url).status_code == status, url
+
+
+def test_a_district_sees_city_wide_topics_and_its_own_but_not_another_districts(
+    category, other_category, city_admin, fengtai_manager, haidian_manager
+):
+    # given: one city-wide topic and one for 海淀 only
+    governance.topic_create(acting_user=city_admin, period="2026-11", category_id=category.pk, title="全市噪声专项")
+    governance.topic_create(
+        acting_user=city_admin,
+        period="2026-11",
+        category_id=other_category.pk,
+        title="海淀专项",
+        district_code="110108",
+    )
+    # when / then
+    titles = lambda user: {row["topic"].title for row in governance.topics_progress(user=user)}  # noqa: E731
+    assert titles(city_admin) == {"全市噪声专项", "海淀专项"}
+    assert titles(haidian_manager) == {"全市噪声专项", "海淀专项"}
+    assert titles(fengtai_manager) == {"全市噪声专项"}
