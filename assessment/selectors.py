@@ -37,12 +37,6 @@ def published_snapshot(period: str) -> Snapshot | None:
     return final or qs.filter(kind=Snapshot.Kind.PROVISIONAL).first()
 
 
-def snapshot_for(*, period: str | None = None, snapshot_id: int | None = None) -> Snapshot | None:
-    if snapshot_id is not None:
-        return Snapshot.objects.select_related("ruleset").filter(pk=snapshot_id).first()
-    return published_snapshot(period or current_period())
-
-
 def available_periods(limit: int = 24) -> list[str]:
     return list(Snapshot.objects.values_list("period", flat=True).distinct().order_by("-period")[:limit])
 

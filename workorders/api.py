@@ -295,7 +295,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = selectors.order_for(request.user, pk)
         if order is None:
             raise Http404
-        form = services.api_action_form(name, order, request.data)
+        form = services.action_form(name, order, request.data, prefix=None)
         if not form.is_valid():
             return Response(
                 {"detail": str(_("请检查填写的内容。")), "code": "invalid", "errors": form.errors},

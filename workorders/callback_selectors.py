@@ -90,10 +90,6 @@ def callbacks_of(order: WorkOrder) -> QuerySet:
     )
 
 
-def current_callback(order: WorkOrder) -> Callback | None:
-    return next((c for c in callbacks_of(order) if c.round == order.round), None)
-
-
 def history(order: WorkOrder) -> list[OrderEvent]:
     events = list(OrderEvent.objects.filter(order=order).select_related("actor", "actor_unit").order_by("at", "id"))
     for event in events:

@@ -39,7 +39,7 @@ from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
-from workorders.deadlines import deadlines_for
+from workorders import transitions
 from workorders.models import (
     Callback,
     CallbackAttempt,
@@ -53,10 +53,6 @@ from workorders.models import (
 )
 from workorders.notifications import notify_units
 from workorders.transitions import Ev, lock, record, require_state, supervisor_unit
-
-# Event kinds and their labels live with every other kind in the transition module.
-CbEv = Ev
-
 
 # Open orders past their resolution limit are called back too (the clock runs in these states).
 OVERDUE_CALLBACK_STATES = (OrderState.DISPATCHED, OrderState.SIGNED)
@@ -201,7 +197,7 @@ def callback_attempt(
         )
         data = {"callback": callback.pk, "result": result, "failed_attempts": len(failed), "days": len(days)}
         if not unreachable:
-            record(order, kind=CbEv.CALLBACK_ATTEMPT, actor=actor, note=note, data=data, at=now)
+            record(order, kind=Ev.CALLBACK_ATTEMPT, actor=actor, note=note, data=data, at=now)
             return callback
         callback.status = Callback.Status.UNREACHABLE
         callback.completed_at = now
@@ -214,7 +210,7 @@ def callback_attempt(
             order.save(update_fields=["state", "completed_at"])
         record(
             order,
-            kind=CbEv.CALLBACK_UNREACHABLE,
+            kind=Ev.CALLBACK_UNREACHABLE,
             actor=actor,
             from_state=from_state if order.state != from_state else "",
             to_state=order.state if order.state != from_state else "",
@@ -298,7 +294,7 @@ def callback_record(
             order.save(update_fields=[*outcome_fields, "state", "completed_at"])
             record(
                 order,
-                kind=CbEv.CALLBACK_VALID,
+                kind=Ev.CALLBACK_VALID,
                 actor=actor,
                 from_state=from_state,
                 to_state=order.state,
@@ -312,7 +308,7 @@ def callback_record(
         # The event closes round N with its result; the order then starts round N + 1.
         record(
             order,
-            kind=CbEv.REDISPATCHED,
+            kind=Ev.REDISPATCHED,
             actor=actor,
             from_state=from_state,
             to_state=OrderState.DISPATCHED,
@@ -320,7 +316,8 @@ def callback_record(
             data=data,
             at=now,
         )
-        fields = _start_new_round(order, unit=unit, now=now)
+        # A new round with `unit` as lead; the previous round stays in the events and its Callback.
+        fields = transitions._start_round(order, unit=unit, now=now)
         order.save(update_fields=[*outcome_fields, *fields])
         _notify_lead(
             order,
@@ -334,56 +331,6 @@ def callback_record(
             },
         )
     return callback
-
-
-def _start_new_round(order: WorkOrder, *, unit: Unit, now: datetime) -> list[str]:
-    """Set the order up for a new round with `unit` as lead; return the fields changed. The previous
-    round stays in the events and its Callback row."""
-    from workorders import transitions
-
-    helper = getattr(transitions, "_start_round", None)
-    if helper is not None:  # the handling capability's own helper, when it exists
-        return list(helper(order, unit=unit, now=now))
-    response_deadline, resolution_deadline = deadlines_for(order.tier, now)
-    values = {
-        "round": order.round + 1,
-        "state": OrderState.DISPATCHED,
-        "lead_unit": unit,
-        "dispatched_at": now,
-        "signed_at": None,
-        "responded_at": None,
-        "closed_at": None,
-        "completed_at": None,
-        "response_deadline": response_deadline,
-        "resolution_deadline": resolution_deadline,
-        "response_warned_at": None,
-        "resolution_warned_at": None,
-        "response_overdue_at": None,
-        "resolution_overdue_at": None,
-        "escalated_at": None,
-        "parked_until": None,
-        "responded_in_time": None,
-        "result": "",
-        "result_note": "",
-        "action_taken": "",
-    }
-    field_names = {f.name for f in WorkOrder._meta.get_fields()}
-    if "response_warn_at" in field_names:
-        from workorders.deadlines import warn_point
-
-        values["response_warn_at"] = warn_point(now, response_deadline, order.tier.warn_ratio)
-        values["resolution_warn_at"] = warn_point(now, resolution_deadline, order.tier.warn_ratio)
-    if "parked_at" in field_names:
-        values["parked_at"] = None
-    for name, value in values.items():
-        setattr(order, name, value)
-    if order.district_id:
-        from workorders.models import OrderParticipant
-
-        supervisor = supervisor_unit(order.district)
-        if supervisor is not None and supervisor.pk != unit.pk:
-            OrderParticipant.objects.get_or_create(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR)
-    return list(values)
 
 
 def order_send_back(order: WorkOrder | int, *, actor: User, reason: str, now: datetime | None = None) -> WorkOrder:
@@ -404,7 +351,7 @@ def order_send_back(order: WorkOrder | int, *, actor: User, reason: str, now: da
         order.save(update_fields=["state", "closed_at"])
         record(
             order,
-            kind=CbEv.SENT_BACK,
+            kind=Ev.SENT_BACK,
             actor=actor,
             from_state=OrderState.CLOSED,
             to_state=OrderState.SIGNED,
@@ -452,7 +399,7 @@ def self_evaluation_link_create(
         )
         record(
             order,
-            kind=CbEv.SELF_EVALUATION_LINK,
+            kind=Ev.SELF_EVALUATION_LINK,
             actor=actor,
             data={"link": link.pk, "expires_at": link.expires_at.isoformat()},
             at=now,
@@ -593,7 +540,7 @@ def exclusion_request(
             )
         record(
             order,
-            kind=CbEv.EXCLUSION_REQUESTED,
+            kind=Ev.EXCLUSION_REQUESTED,
             actor=actor,
             note=explanation,
             data={"request": request.pk, "reason": reason, "evidence": len(checked)},
@@ -633,7 +580,7 @@ def exclusion_decide_district(
         request.save(update_fields=["state", "district_decided_by", "district_decided_at", "district_note"])
         record(
             order,
-            kind=CbEv.EXCLUSION_DISTRICT_APPROVED if approve else CbEv.EXCLUSION_DISTRICT_REJECTED,
+            kind=Ev.EXCLUSION_DISTRICT_APPROVED if approve else Ev.EXCLUSION_DISTRICT_REJECTED,
             actor=actor,
             note=note,
             data={"request": request.pk},
@@ -685,7 +632,7 @@ def exclusion_decide_city(
             order.save(update_fields=["excluded"])
         record(
             order,
-            kind=CbEv.EXCLUSION_APPROVED if approve else CbEv.EXCLUSION_REJECTED,
+            kind=Ev.EXCLUSION_APPROVED if approve else Ev.EXCLUSION_REJECTED,
             actor=actor,
             note=note,
             data={"request": request.pk, "excluded": order.excluded},
@@ -729,7 +676,7 @@ def exclusion_revoke(
         order.save(update_fields=["excluded"])
         record(
             order,
-            kind=CbEv.EXCLUSION_REVOKED,
+            kind=Ev.EXCLUSION_REVOKED,
             actor=actor,
             note=note,
             data={"request": request.pk, "excluded": False},

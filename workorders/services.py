@@ -34,16 +34,12 @@ ACTIONS = {
 ORDER_FORMS = {"co", "whistle", "rule_return"}
 
 
-def action_form(action: str, order: WorkOrder, data=None):
+def action_form(action: str, order: WorkOrder, data=None, *, prefix: str | None = ""):
+    """The form for an action; pages prefix field names with the action (several forms on one
+    page), the API passes prefix=None."""
     form_class = ACTIONS[action][1]
     kwargs = {"order": order} if action in ORDER_FORMS else {}
-    return form_class(data=data, prefix=action, **kwargs) if data is not None else form_class(prefix=action, **kwargs)
-
-
-def api_action_form(action: str, order: WorkOrder, data):
-    form_class = ACTIONS[action][1]
-    kwargs = {"order": order} if action in ORDER_FORMS else {}
-    return form_class(data=data, **kwargs)
+    return form_class(data=data, prefix=action if prefix == "" else prefix, **kwargs)
 
 
 def order_perform(

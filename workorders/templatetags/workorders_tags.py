@@ -5,11 +5,6 @@ from workorders import selectors
 register = template.Library()
 
 
-@register.filter
-def clock(order):
-    return selectors.clock_of(order)
-
-
 @register.inclusion_tag("workorders/_notification_badge.html", takes_context=True)
 def notification_badge(context):
     request = context.get("request")
