@@ -17,7 +17,7 @@ from assessment.models import Report, RuleSet, Scope, Snapshot, SnapshotRow
 from districts.models import Division, Unit
 from hotline import access
 from hotline.api import RolePermission
-from hotline.errors import AccessDenied, DomainError
+from hotline.errors import AccessDenied
 from hotline.models import Role
 
 MANAGERS = RolePermission.for_roles(Role.CITY, Role.DISTRICT)
@@ -110,20 +110,14 @@ class SnapshotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def compute(self, request):
         """City: `provisional` recomputes an open period, `freeze` freezes a finished one,
         `recompute` makes a labelled recomputation of a frozen one."""
-        access.require_role(request.user, Role.CITY)
         data = SnapshotActionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        period, kind = data.validated_data["period"], data.validated_data["action"]
-        if kind == "freeze":
-            snapshot = services.snapshot_freeze(period=period, acting_user=request.user)
-        elif kind == "recompute":
-            snapshot = services.snapshot_recompute(
-                period=period, acting_user=request.user, label=data.validated_data["label"]
-            )
-        else:
-            snapshot = services.snapshot_compute_provisional(period=period)
-            if snapshot is None:
-                raise DomainError(_("该周期已冻结，临时结果不再计算。"), code="frozen")
+        snapshot = services.snapshot_run(
+            action=data.validated_data["action"],
+            period=data.validated_data["period"],
+            acting_user=request.user,
+            label=data.validated_data["label"],
+        )
         return Response(SnapshotDetailSerializer(snapshot, context={"request": request}).data, status=201)
 
 

@@ -18,7 +18,8 @@ from workorders.models import OrderState, WorkOrder
 OPEN_STATES = [OrderState.DISPATCHED, OrderState.SIGNED, OrderState.RETURN_REQUESTED, OrderState.PARKED]
 
 
-def _rates(sums: dict, factor: float) -> dict:
+def rates(sums: dict, factor: float) -> dict:
+    """Response, resolution and satisfaction rates from summed callback answers."""
     valid = sums.get("valid") or 0
     if not valid:
         return {"response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
@@ -46,7 +47,7 @@ def _trend(district: Division | None, period: str, months: int = 6) -> list[dict
                 satisfied=Sum("satisfied"),
                 basic=Sum("basic"),
             )
-            point.update(_rates(sums, float(snap.ruleset.basic_factor)))
+            point.update(rates(sums, float(snap.ruleset.basic_factor)))
         out.append(point)
     return out
 

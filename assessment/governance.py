@@ -15,7 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment import periods
+from assessment.dashboards import rates
 from assessment.models import Alert, MonthlyTopic, Report
+from assessment.services import ruleset_active
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import DomainError
@@ -212,15 +214,13 @@ def _report_content(start: datetime, end: datetime, district: Division | None) -
     surges = Alert.objects.filter(raised_at__gte=start, raised_at__lt=end)
     if district is not None:
         surges = surges.filter(district=district)
-    valid = cb["valid"] or 0
     return {
         "calls": calls.count(),
         "orders": orders.count(),
         "completed": orders.filter(state=OrderState.COMPLETED).count(),
         "callbacks": cb,
-        "response_rate": cb["contacted"] / valid if valid else None,
-        "resolution_rate": cb["resolved"] / valid if valid else None,
-        "satisfaction_rate": (cb["satisfied"] + 0.9 * cb["basic"]) / valid if valid else None,
+        # The same formulas as the rankings, with the active rule set's factor for 基本满意.
+        **rates(cb, float(ruleset_active().basic_factor)),
         "top_categories": [[r["category__name"] or "—", r["n"]] for r in top],
         "top_streets": [[r["street__name"] or "—", r["n"]] for r in by_street],
         "surges": surges.count(),

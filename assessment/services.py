@@ -494,3 +494,20 @@ def snapshot_freeze_due(*, now: datetime | None = None) -> Snapshot | None:
     if now < start + timedelta(days=ruleset.freeze_after_days):
         return None
     return snapshot_freeze(period=previous, now=now)
+
+
+def snapshot_run(*, action: str, period: str, acting_user: User, label: str = "") -> Snapshot:
+    """The city's snapshot actions, for the page and the API alike: `provisional` recomputes an
+    open period, `freeze` freezes a finished one, `recompute` makes a labelled recomputation of a
+    frozen one."""
+    access.require_role(acting_user, Role.CITY)
+    if action == "freeze":
+        return snapshot_freeze(period=period, acting_user=acting_user)
+    if action == "recompute":
+        return snapshot_recompute(period=period, acting_user=acting_user, label=label)
+    if action == "provisional":
+        snapshot = snapshot_compute_provisional(period=period)
+        if snapshot is None:
+            raise DomainError(_("该周期已冻结，临时结果不再计算。"), code="frozen")
+        return snapshot
+    raise DomainError(_("未知操作。"), code="unknown_action")

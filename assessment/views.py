@@ -387,24 +387,17 @@ def snapshot_detail(request, pk: int):
 @_guard
 def snapshot_action(request):
     """City: freeze a finished period, or recompute a frozen one under the active rules."""
-    access.require_role(request.user, Role.CITY)
-    action = request.POST.get("action")
+    action = request.POST.get("action", "")
     period = request.POST.get("period", "")
+    snapshot = services.snapshot_run(
+        action=action, period=period, acting_user=request.user, label=request.POST.get("label", "")
+    )
     if action == "freeze":
-        snapshot = services.snapshot_freeze(period=period, acting_user=request.user)
         messages.success(request, _("%(period)s 已冻结。") % {"period": period})
     elif action == "recompute":
-        snapshot = services.snapshot_recompute(
-            period=period, acting_user=request.user, label=request.POST.get("label", "")
-        )
         messages.success(request, _("已重算，差异 %(n)s 项。") % {"n": len(snapshot.differences)})
-    elif action == "provisional":
-        snapshot = services.snapshot_compute_provisional(period=period)
-        if snapshot is None:
-            raise DomainError(_("该周期已冻结，临时结果不再计算。"), code="frozen")
-        messages.success(request, _("已更新临时结果。"))
     else:
-        return HttpResponseBadRequest(_("未知操作。"))
+        messages.success(request, _("已更新临时结果。"))
     return redirect("assessment-snapshot", pk=snapshot.pk)
 
 
