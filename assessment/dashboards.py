@@ -13,9 +13,7 @@ from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied
 from hotline.models import Role, User
-from workorders.models import OrderState, WorkOrder
-
-OPEN_STATES = [OrderState.DISPATCHED, OrderState.SIGNED, OrderState.RETURN_REQUESTED, OrderState.PARKED]
+from workorders.models import OPEN_STATES, WorkOrder
 
 
 def rates(sums: dict, factor: float) -> dict:

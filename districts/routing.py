@@ -267,6 +267,14 @@ class _Cache:
             return index
         with self.lock:
             generation = self.generation
+            now = time.monotonic()
+            if (  # another thread checked while this one waited for the lock
+                self.index is not None
+                and self.built_generation == generation
+                and now - self.checked_at < STAMP_CHECK_SECONDS
+                and now - self.built_at < MAX_AGE_SECONDS
+            ):
+                return self.index
             stamp = _stamp()  # before reading the rows: a change in between only costs a rebuild
             if (
                 self.index is not None

@@ -28,11 +28,11 @@ from django.views.decorators.http import require_http_methods
 from hotline.errors import AccessDenied, DomainError
 from hotline.intake import Action, IntakeInvalid, call_intake
 from hotline.models import ApiClient, Call, Category
+from workorders.models import OPEN_STATES
 
 JURISDICTION = "beijing.12345"
 MAX_RESULTS = 200  # per page; `page=2,3…` (a common GeoReport extension) for more
 DEFAULT_WINDOW_DAYS = 90
-OPEN_STATES = ("dispatched", "signed", "return_requested", "parked")
 # Our intake field → the Open311 parameter the client sent it as, for error messages.
 FIELD_NAMES = {
     "category": "service_code",
@@ -59,8 +59,10 @@ def client_for_key(key: str) -> ApiClient | None:
     client = (
         ApiClient.objects.select_related("acting_user__unit").filter(key_hash=hash_key(key), is_active=True).first()
     )
-    if client is not None:
-        ApiClient.objects.filter(pk=client.pk).update(last_used_at=timezone.now())
+    now = timezone.now()
+    if client is not None and (client.last_used_at is None or now - client.last_used_at > timedelta(minutes=1)):
+        # "last used" to the minute is enough: a polling app does not write a row on every GET.
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
     return client
 
 

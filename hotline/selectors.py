@@ -5,15 +5,12 @@ from django.utils import timezone
 
 from hotline import access
 from hotline.models import User, WorkerHeartbeat
+from workorders.models import OPEN_STATES
 
 
 def day_start(now: datetime | None = None) -> datetime:
     now = timezone.localtime(now)
     return timezone.make_aware(datetime.combine(now.date(), time.min))
-
-
-def calls_today_count(*, user: User) -> int:
-    return access.visible_calls(user).filter(received_at__gte=day_start()).count()
 
 
 def calls_recent(*, user: User, limit: int = 10):
@@ -53,7 +50,6 @@ def worker_last_seen():
 
 # --- Call intake --------------------------------------------------------------------------------
 DUPLICATE_WINDOW_DAYS = 30
-OPEN_ORDER_STATES = ("dispatched", "signed", "return_requested", "parked")
 
 
 def caller_history(*, user: User, phone: str, limit: int = 10) -> dict:
@@ -70,7 +66,7 @@ def caller_history(*, user: User, phone: str, limit: int = 10) -> dict:
     )
     open_orders = list(
         access.visible_orders(user)
-        .filter(call__caller_phone=phone, state__in=OPEN_ORDER_STATES)
+        .filter(call__caller_phone=phone, state__in=OPEN_STATES)
         .select_related("lead_unit", "category")
         .order_by("-dispatched_at", "-id")[:limit]
     )
@@ -101,7 +97,7 @@ def possible_duplicates(
     return list(
         access.visible_orders(user)
         .filter(place, category=category)
-        .filter(Q(state__in=OPEN_ORDER_STATES) | Q(dispatched_at__gte=since))
+        .filter(Q(state__in=OPEN_STATES) | Q(dispatched_at__gte=since))
         .select_related("lead_unit", "category", "community")
         .order_by("-dispatched_at", "-id")[:limit]
     )

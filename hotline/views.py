@@ -36,7 +36,7 @@ def home(request):
     if role is None:
         return render(request, "home/no_role.html", status=403)
     context = {
-        "today_calls": selectors.calls_today_count(user=request.user),
+        "today_calls": selectors.intake_today(user=request.user)["calls"],
         "recent_calls": selectors.calls_recent(user=request.user),
         "unit": request.user.unit,
     }
