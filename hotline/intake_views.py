@@ -46,10 +46,20 @@ def _done(request, call_id: str):
         if call.outcome == Call.Outcome.ORDER:
             order = WorkOrder.objects.filter(call=call).select_related("lead_unit", "tier").first()
         else:
-            event = (
-                OrderEvent.objects.filter(kind="duplicate_linked", data__call=call.pk).select_related("order").first()
+            # The order the call was linked to comes in the redirect; the event proves the link
+            # (looked up through the order's index, not by scanning every event's data).
+            order_id = request.GET.get("order", "")
+            linked = (
+                order_id.isdigit()
+                and OrderEvent.objects.filter(
+                    order_id=int(order_id), kind="duplicate_linked", data__call=call.pk
+                ).exists()
             )
-            order = event.order if event else None
+            order = (
+                access.visible_orders(request.user).filter(pk=int(order_id)).select_related("lead_unit", "tier").first()
+                if linked
+                else None
+            )
         if order is not None:
             order.co_names = list(
                 OrderParticipant.objects.filter(order=order, role=OrderParticipant.Role.CO_HANDLER).values_list(
@@ -79,7 +89,10 @@ def workspace(request):
         except DomainError as exc:
             errors, status = {"__all__": [str(exc.message)]}, 400
         else:
-            return redirect(f"{reverse('intake')}?done={result.call.pk}")
+            done = f"done={result.call.pk}"
+            if result.outcome == Call.Outcome.DUPLICATE and result.order is not None:
+                done += f"&order={result.order.pk}"
+            return redirect(f"{reverse('intake')}?{done}")
     context = {
         "data": data,
         "errors": errors,
