@@ -155,3 +155,37 @@ def test_a_department_may_reveal_the_caller_of_an_order_it_handles_and_no_other(
     with pytest.raises(AccessDenied):
         services.call_reveal_phone(call=other, acting_user=water_dept_handler, via="page")
     assert PersonalDataAccess.objects.filter(user=water_dept_handler).count() == 1
+
+
+@pytest.mark.parametrize("who", ["xiluoyuan_handler", "water_dept_handler", "fengtai_manager", "haidian_manager"])
+def test_the_inbox_halves_together_are_exactly_what_the_user_may_see(request, agent, who):
+    from hotline import access
+    from hotline.models import Category
+    from tests.factories import unit
+    from workorders import transitions
+    from workorders.models import UrgencyTier
+
+    # given: orders led by 西罗园 (one co-handled by the water bureau), by the water bureau, and in 海淀
+    category = Category.objects.create(code="T-HALVES", name="水管爆裂", level=3)
+    tier = UrgencyTier.objects.get(code="T24H")
+    for lead, street_code, co in [
+        ("110106003", "110106003", ["110106-water"]),
+        ("110106-water", "110106001", []),
+        ("110108010", "110108010", []),
+    ]:
+        transitions.order_create(
+            call=CallFactory(street=division(street_code)),
+            category=category,
+            tier=tier,
+            lead_unit=unit(lead),
+            actor=agent,
+            title="t",
+            street=division(street_code),
+            co_units=[unit(c) for c in co],
+        )
+    user = request.getfixturevalue(who)
+    # when
+    halves = set(access.led_orders(user)) | set(access.assisting_orders(user))
+    # then
+    assert halves == set(access.visible_orders(user))
+    assert halves  # every one of these users has something
