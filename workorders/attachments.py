@@ -89,3 +89,16 @@ def check_uploads(uploads) -> list[tuple[object, str]]:
     if len(uploads) > MAX_FILES:
         raise DomainError(_("一次最多上传 %(n)s 个文件。") % {"n": MAX_FILES}, code="file_count")
     return [(u, check_upload(u)) for u in uploads]
+
+
+def file_response(file, *, name: str, content_type: str, inline_allowed: bool = True):
+    """Serve a stored attachment or evidence file: images and PDFs inline (when allowed), anything
+    else as a download; never cached by shared caches, and sandboxed by CSP so a crafted file cannot
+    run script in our origin."""
+    from django.http import FileResponse
+
+    inline = inline_allowed and (content_type.startswith("image/") or content_type == "application/pdf")
+    response = FileResponse(file.open("rb"), content_type=content_type, as_attachment=not inline, filename=name)
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, no-store"
+    return response

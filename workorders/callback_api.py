@@ -3,7 +3,7 @@ through hotline.access. Domain errors become 400/403 in hotline.api.exception_ha
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -15,8 +15,8 @@ from districts.models import Unit
 from hotline import access
 from hotline.api import RolePermission
 from hotline.models import Role
+from workorders import attachments, callbacks
 from workorders import callback_selectors as selectors
-from workorders import callbacks
 from workorders.callbacks import REDISPATCH_UNIT_KINDS, Answers
 from workorders.models import (
     Callback,
@@ -451,8 +451,6 @@ class ExclusionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         evidence = exclusion.evidence.filter(pk=evidence_id).first()
         if evidence is None:
             raise Http404
-        response = FileResponse(
-            evidence.file.open("rb"), content_type=evidence.content_type, as_attachment=True, filename=evidence.name
+        return attachments.file_response(
+            evidence.file, name=evidence.name, content_type=evidence.content_type, inline_allowed=False
         )
-        response["Cache-Control"] = "private, no-store"
-        return response

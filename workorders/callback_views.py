@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from districts.models import Division
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
+from workorders import attachments, callbacks
 from workorders import callback_selectors as selectors
-from workorders import callbacks
 from workorders.callback_forms import (
     AnswersForm,
     AttemptForm,
@@ -359,10 +359,4 @@ def exclusion_evidence(request, pk: int):
     )
     if evidence is None:
         raise Http404
-    inline = evidence.content_type.startswith("image/") or evidence.content_type == "application/pdf"
-    response = FileResponse(
-        evidence.file.open("rb"), content_type=evidence.content_type, as_attachment=not inline, filename=evidence.name
-    )
-    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.file_response(evidence.file, name=evidence.name, content_type=evidence.content_type)

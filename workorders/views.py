@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +20,7 @@ from hotline.errors import AccessDenied, DomainError
 from hotline.forms import client_ip
 from hotline.models import Role
 from hotline.privacy import mask_phone
-from workorders import selectors, services
+from workorders import attachments, selectors, services
 from workorders.forms import InboxFilterForm
 from workorders.models import Notification, OrderAttachment, OrderParticipant, OrderRequest, Whistle
 from workorders.transitions import EVENT_LABELS
@@ -178,13 +178,7 @@ def attachment_download(request, pk: int):
     att = get_object_or_404(
         OrderAttachment.objects.filter(order__in=access.visible_orders(request.user).values("pk")), pk=pk
     )
-    response = FileResponse(att.file.open("rb"), content_type=att.content_type)
-    disposition = "inline" if att.is_image or att.content_type == "application/pdf" else "attachment"
-    from django.utils.http import content_disposition_header
-
-    response["Content-Disposition"] = content_disposition_header(disposition == "attachment", att.name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.file_response(att.file, name=att.name, content_type=att.content_type)
 
 
 @login_required
