@@ -93,8 +93,8 @@ def check_uploads(uploads) -> list[tuple[object, str]]:
 
 def file_response(file, *, name: str, content_type: str, inline_allowed: bool = True):
     """Serve a stored attachment or evidence file: images and PDFs inline (when allowed), anything
-    else as a download; never cached by shared caches, and sandboxed by CSP so a crafted file cannot
-    run script in our origin."""
+    else as a download; never cached by shared caches, and under a CSP that lets no script run in our
+    origin (a crafted SVG or HTML file stays inert)."""
     from django.http import FileResponse
 
     inline = inline_allowed and (content_type.startswith("image/") or content_type == "application/pdf")
