@@ -45,6 +45,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections, transaction  # noqa: E402
 
@@ -206,6 +207,30 @@ def bench_agent() -> tuple[User, str]:
     return user, token.key
 
 
+def unit_staff(per_unit: int) -> int:
+    """Every street office and department gets `per_unit` active handler accounts with an e-mail
+    address (usernames bench-<unit code>-<i>), so each order notifies real people and queues their
+    e-mail on commit, as in production. Returns how many accounts were created."""
+    role_of = {"street": "street", "department": "department"}
+    have = set(User.objects.filter(username__startswith="bench-").values_list("username", flat=True))
+    new = []
+    for unit in Unit.objects.filter(kind__in=list(role_of), is_active=True):
+        for i in range(per_unit):
+            name = f"bench-{unit.code}-{i}"
+            if name not in have:
+                new.append(
+                    User(
+                        username=name,
+                        role=role_of[unit.kind],
+                        unit=unit,
+                        email=f"{name}@example.invalid",
+                        password="!",  # unusable
+                    )
+                )
+    User.objects.bulk_create(new, batch_size=1000)
+    return len(new)
+
+
 def addresses(rng: random.Random, count: int) -> list[tuple[str, str]]:
     """(address, street code) that route to exactly one best street, like an agent's confirmed pick."""
     rows = list(
@@ -271,8 +296,9 @@ def throughput(port: int, token: str, bodies: list[dict], clients: int) -> tuple
 
 
 def plain_insert(rows: int, clients: int) -> float:
-    """The same rows (call, order, supervision copy, event) as bare INSERTs, one transaction per
-    order, from the same number of concurrent connections: what the database alone costs."""
+    """The same rows (call, order, supervision copy, event, the unit's notifications) as bare
+    INSERTs, one transaction per order, from the same number of concurrent connections: what the
+    database alone costs."""
     places = list(
         Division.objects.filter(level=Division.Level.COMMUNITY).values_list("id", "parent_id", "district_id")[:400]
     )
@@ -347,6 +373,12 @@ def plain_insert(rows: int, clients: int) -> float:
                         "INSERT INTO workorders_orderevent (order_id, at, kind, actor_id, from_state, to_state, round,"
                         " note, data) VALUES (%s, now(), 'created', %s, '', 'dispatched', 1, '', '{}')",
                         [order_id, agent.pk],
+                    )
+                    cur.execute(
+                        "INSERT INTO workorders_notification (user_id, kind, title, body, url, order_id, created_at)"
+                        " SELECT id, 'new_order', %s, '', '', %s, now() FROM hotline_user"
+                        " WHERE unit_id = %s AND is_active",
+                        [f"新工单 {prefix}{i:09d}", order_id, street_units[street]],
                     )
         connection.close()
 
@@ -586,6 +618,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000, help="existing orders for the round-trip run")
     parser.add_argument("--round-trips", type=int, default=300)
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--staff", type=int, default=3, help="handler accounts per street office and department")
     parser.add_argument("--skip", default="", help="comma list of phases to skip: throughput,steady,roundtrips")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -595,7 +628,10 @@ def main() -> None:
     if not Division.objects.filter(level=Division.Level.COMMUNITY).exists():
         sys.exit("load the divisions first: manage.py load_divisions")
     _, token = bench_agent()
+    unit_staff(args.staff)
+    staffed = User.objects.filter(username__startswith="bench-", is_active=True).exclude(role="agent").count()
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; cpus: {os.cpu_count()}")
+    print(f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}; {staffed:,} handler accounts with e-mail")
     connections.close_all()
 
     server = Server(args.workers)
@@ -624,7 +660,8 @@ def main() -> None:
             )
             plain = plain_insert(args.n, args.clients)
             print(
-                f"   plain INSERT of the same rows (call, order, supervision copy, event; {args.clients} connections):"
+                f"   plain INSERT of the same rows (call, order, supervision copy, event, notifications;"
+                f" {args.clients} connections):"
             )
             print(f"   {plain:,.0f} orders/s   → the API path costs {plain / rate:.1f}× a bare INSERT")
 

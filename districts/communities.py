@@ -2,8 +2,9 @@
 
 Routing answers "which street"; the order also records the community (duplicate detection and
 hot-spot reports group by it). Once the street is chosen, the search is among its few dozen
-communities and their aliases, cached per process for a few minutes (community names change
-rarely and a stale answer only leaves the field empty).
+communities and their aliases. The keys of every street are built at once (two queries, ~7,500
+communities) and kept per process for a few minutes (community names change rarely and a stale
+answer only leaves the field empty); a save in this process clears them at once.
 """
 
 from __future__ import annotations
@@ -12,32 +13,42 @@ import threading
 import time
 import unicodedata
 
+from django.db.models.signals import post_delete, post_save
+
 from districts.models import Alias, Division
 
 TTL_SECONDS = 300.0
 _lock = threading.Lock()
-_cache: dict[int, tuple[float, list[tuple[str, Division]]]] = {}
+# street id → [(key, community)], longest key first; built for the whole city at once (one query
+# for ~7,500 communities, one for their aliases) so no intake waits on a per-street query.
+_cache: tuple[float, dict[int, list[tuple[str, Division]]]] | None = None
+
+
+def _build() -> dict[int, list[tuple[str, Division]]]:
+    communities = {d.pk: d for d in Division.objects.filter(level=Division.Level.COMMUNITY)}
+    keys: dict[int, dict[str, Division]] = {}
+    for division in communities.values():
+        street_keys = keys.setdefault(division.parent_id, {})
+        street_keys.setdefault(division.name, division)
+        if len(division.core_name) >= 2:
+            street_keys.setdefault(division.core_name, division)
+    aliases = Alias.objects.filter(division__level=Division.Level.COMMUNITY).values_list("name", "division_id")
+    for alias, division_id in aliases:
+        division = communities[division_id]
+        keys[division.parent_id].setdefault(unicodedata.normalize("NFKC", alias).replace(" ", ""), division)
+    return {street: sorted(found.items(), key=lambda kv: -len(kv[0])) for street, found in keys.items()}
 
 
 def _keys_for_street(street_id: int) -> list[tuple[str, Division]]:
+    global _cache
     now = time.monotonic()
-    hit = _cache.get(street_id)
-    if hit is not None and now - hit[0] < TTL_SECONDS:
-        return hit[1]
-    keys: dict[str, Division] = {}
-    communities = {d.pk: d for d in Division.objects.filter(parent_id=street_id, level=Division.Level.COMMUNITY)}
-    for division in communities.values():
-        keys.setdefault(division.name, division)
-        if len(division.core_name) >= 2:
-            keys.setdefault(division.core_name, division)
-    for alias, division_id in Alias.objects.filter(division_id__in=list(communities)).values_list(
-        "name", "division_id"
-    ):
-        keys.setdefault(unicodedata.normalize("NFKC", alias).replace(" ", ""), communities[division_id])
-    ordered = sorted(keys.items(), key=lambda kv: -len(kv[0]))
-    with _lock:
-        _cache[street_id] = (now, ordered)
-    return ordered
+    cache = _cache
+    if cache is None or now - cache[0] >= TTL_SECONDS:
+        with _lock:
+            cache = _cache
+            if cache is None or now - cache[0] >= TTL_SECONDS:
+                cache = _cache = (time.monotonic(), _build())
+    return cache[1].get(street_id, [])
 
 
 def community_for(text: str, street_id: int) -> Division | None:
@@ -57,6 +68,14 @@ def community_in_text(text: str, street_id: int) -> int | None:
     return division.pk if division else None
 
 
-def clear_cache() -> None:
+def clear_cache(**_signal_kwargs) -> None:
+    global _cache
     with _lock:
-        _cache.clear()
+        _cache = None
+
+
+# Names edited in this process show at once; other processes pick them up within TTL_SECONDS.
+post_save.connect(clear_cache, sender=Alias, dispatch_uid="communities-alias-saved")
+post_delete.connect(clear_cache, sender=Alias, dispatch_uid="communities-alias-deleted")
+post_save.connect(clear_cache, sender=Division, dispatch_uid="communities-division-saved")
+post_delete.connect(clear_cache, sender=Division, dispatch_uid="communities-division-deleted")

@@ -199,6 +199,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Deadline enforcement: warn, mark overdue, escalate (idempotent; a missed run is caught up).
     "deadline-sweep": {"task": "workorders.tasks.deadline_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # New notifications → e-mail / webhook delivery, batched (requests never talk to the broker).
+    "queue-outbound-notifications": {
+        "task": "workorders.tasks.queue_outbound",
+        "schedule": float(env_int("NOTIFY_QUEUE_SECONDS", 5, minimum=1)),
+        "options": {"expires": 30},
+    },
 }
 # Outbound notifications: a global signed webhook (per-unit endpoints are set in the admin).
 NOTIFY_WEBHOOK_URL = env_str("NOTIFY_WEBHOOK_URL", "")
@@ -224,7 +230,7 @@ WORKER_HEARTBEAT_STALE_SECONDS = env_int("WORKER_HEARTBEAT_STALE_SECONDS", 300, 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "hotline.api_auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -357,12 +357,18 @@ class Notification(models.Model):
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     # Outbound delivery (e-mail, webhook) done by a Celery task; set once it went out.
     sent_at = models.DateTimeField(_("外发时间"), null=True, blank=True)
+    # Set when notifications.queue_outbound has looked at the row (queued it for delivery or found
+    # no channel for it); the partial index holds only the few seconds' worth not yet looked at.
+    queued_at = models.DateTimeField(_("外发排队时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox")]
+        indexes = [
+            models.Index(fields=["user", "read_at", "-created_at"], name="notification_inbox"),
+            models.Index(fields=["id"], name="notification_to_queue", condition=models.Q(queued_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -154,8 +154,6 @@ def _run_phase(phase: Phase, now: datetime, batch: int) -> int:
 def _notify(phase: Phase, rows: list[dict]) -> None:
     if not rows:
         return
-    from workorders.notifications import outbound_wanted
-
     if phase.notify == "district":
         district_units = dict(
             Unit.objects.filter(kind=Unit.Kind.DISTRICT, division_id__in={r["district_id"] for r in rows}).values_list(
@@ -167,18 +165,16 @@ def _notify(phase: Phase, rows: list[dict]) -> None:
     else:
         target = {r["id"]: r["lead_unit_id"] for r in rows}
         roles = [Role.STREET, Role.DEPARTMENT, Role.DISTRICT]
-    members: dict[int, list[tuple[int, str]]] = {}
-    for uid, unit_id, email in User.objects.filter(
+    members: dict[int, list[int]] = {}
+    for uid, unit_id in User.objects.filter(
         unit_id__in={u for u in target.values() if u}, is_active=True, role__in=roles
-    ).values_list("id", "unit_id", "email"):
-        members.setdefault(unit_id, []).append((uid, email))
+    ).values_list("id", "unit_id"):
+        members.setdefault(unit_id, []).append(uid)
     if not members:
         return
     notes = []
-    any_email = False
     for r in rows:
-        for uid, email in members.get(target[r["id"]], []):
-            any_email = any_email or bool(email)
+        for uid in members.get(target[r["id"]], []):
             notes.append(
                 Notification(
                     user_id=uid,
@@ -188,9 +184,5 @@ def _notify(phase: Phase, rows: list[dict]) -> None:
                     url=reverse("order-detail", args=[r["id"]]),
                 )
             )
-    created = Notification.objects.bulk_create(notes, batch_size=1000)
-    if created and outbound_wanted(any_email):
-        ids = [n.pk for n in created if n.pk]
-        from workorders.notifications import _queue_delivery
-
-        transaction.on_commit(lambda: _queue_delivery(ids))
+    # Outbound delivery (e-mail, webhooks) is queued by notifications.queue_outbound.
+    Notification.objects.bulk_create(notes, batch_size=1000)

@@ -10,6 +10,15 @@ def deadline_sweep() -> dict:
     return sweep.run()
 
 
+@shared_task(name="workorders.tasks.queue_outbound", ignore_result=True)
+def queue_outbound() -> int:
+    """Hand new notifications to delivery, batch after batch until a batch comes back short."""
+    total = 0
+    while (claimed := notifications.queue_outbound()) == notifications.QUEUE_BATCH:
+        total += claimed
+    return total + claimed
+
+
 @shared_task(
     name="workorders.tasks.deliver_notifications",
     ignore_result=True,

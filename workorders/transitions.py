@@ -359,57 +359,79 @@ def order_create(
         raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": lead_unit.name}, code="invalid_unit")
     now = _as_now(now)
     district = (street.district if street else None) or lead_unit.district
-    with transaction.atomic():
+    # No savepoint inside the caller's transaction (intake): one round trip less each way. A refusal
+    # is raised after the block, so a caller's transaction stays usable; a database error inside
+    # fails the caller's whole transaction, as it should.
+    with transaction.atomic(savepoint=False):
         # Claim the call with one conditional UPDATE: a second dispatch of the same call finds it
         # no longer pending (and WorkOrder.call is unique besides).
         claimed = Call.objects.filter(pk=call.pk, outcome=Call.Outcome.PENDING).update(outcome=Call.Outcome.ORDER)
-        if claimed != 1:
-            raise DomainError(_("该来电已处理，不能重复派单。"), code="call_done")
-        call.outcome = Call.Outcome.ORDER
-        order = WorkOrder(
-            number=next_order_number(now),
-            call=call,
-            category=category,
-            request_type=call.request_type,
-            tier=tier,
-            title=title[:120],
-            address=call.address,
-            community=community,
-            street=street,
-            district=district,
-            lead_unit=lead_unit,
-            state=OrderState.DISPATCHED,
-            created_by=actor,
-            dispatched_at=now,
-        )
-        _set_deadlines(order, now)
-        order.save(force_insert=True)
-        participants = [
-            OrderParticipant(order=order, unit=u, role=OrderParticipant.Role.CO_HANDLER)
-            for u in {u.pk: u for u in co_units if u.pk != lead_unit.pk}.values()
-        ]
-        supervisor = supervisor_unit(district)
-        if supervisor is not None and supervisor.pk != lead_unit.pk:
-            participants.append(OrderParticipant(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR))
-        OrderParticipant.objects.bulk_create(participants)
-        record(
-            order,
-            kind=Ev.CREATED,
-            actor=actor,
-            to_state=OrderState.DISPATCHED,
-            at=now,
-            data={
-                "lead_unit": lead_unit.pk,
-                "co_units": [p.unit_id for p in participants if p.role == OrderParticipant.Role.CO_HANDLER],
-            },
-        )
-        co = [p.unit for p in participants if p.role == OrderParticipant.Role.CO_HANDLER]
-        _notify(
-            [lead_unit, *co],
-            kind="new_order",
-            title=_("新工单 %(n)s：%(t)s") % {"n": order.number, "t": order.title},
-            order=order,
-        )
+        if claimed == 1:
+            order = _insert_order(
+                call=call,
+                category=category,
+                tier=tier,
+                lead_unit=lead_unit,
+                actor=actor,
+                title=title,
+                street=street,
+                community=community,
+                district=district,
+                co_units=co_units,
+                now=now,
+            )
+    if claimed != 1:
+        raise DomainError(_("该来电已处理，不能重复派单。"), code="call_done")
+    return order
+
+
+def _insert_order(*, call, category, tier, lead_unit, actor, title, street, community, district, co_units, now):
+    """The rows of a new, dispatched order (inside order_create's transaction, call already claimed)."""
+    call.outcome = Call.Outcome.ORDER
+    order = WorkOrder(
+        number=next_order_number(now),
+        call=call,
+        category=category,
+        request_type=call.request_type,
+        tier=tier,
+        title=title[:120],
+        address=call.address,
+        community=community,
+        street=street,
+        district=district,
+        lead_unit=lead_unit,
+        state=OrderState.DISPATCHED,
+        created_by=actor,
+        dispatched_at=now,
+    )
+    _set_deadlines(order, now)
+    order.save(force_insert=True)
+    participants = [
+        OrderParticipant(order=order, unit=u, role=OrderParticipant.Role.CO_HANDLER)
+        for u in {u.pk: u for u in co_units if u.pk != lead_unit.pk}.values()
+    ]
+    supervisor = supervisor_unit(district)
+    if supervisor is not None and supervisor.pk != lead_unit.pk:
+        participants.append(OrderParticipant(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR))
+    OrderParticipant.objects.bulk_create(participants)
+    record(
+        order,
+        kind=Ev.CREATED,
+        actor=actor,
+        to_state=OrderState.DISPATCHED,
+        at=now,
+        data={
+            "lead_unit": lead_unit.pk,
+            "co_units": [p.unit_id for p in participants if p.role == OrderParticipant.Role.CO_HANDLER],
+        },
+    )
+    co = [p.unit for p in participants if p.role == OrderParticipant.Role.CO_HANDLER]
+    _notify(
+        [lead_unit, *co],
+        kind="new_order",
+        title=_("新工单 %(n)s：%(t)s") % {"n": order.number, "t": order.title},
+        order=order,
+    )
     return order
 
 

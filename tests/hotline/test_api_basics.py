@@ -18,6 +18,31 @@ def test_token_authentication_works(agent):
     assert resp.json()["role"] == "agent" and resp.json()["username"] == agent.username
 
 
+def test_an_unknown_or_inactive_token_is_refused(agent):
+    token = Token.objects.create(user=agent)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    unknown = client.get("/api/v1/me/")
+    # 403 rather than 401: session authentication comes first and sends no WWW-Authenticate
+    assert unknown.status_code == 403 and "username" not in unknown.json()
+    assert unknown.json()["detail"] == "认证令牌无效。"
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    inactive = client.get("/api/v1/me/")
+    assert inactive.status_code == 403 and inactive.json()["detail"] == "用户未激活或者已删除。"
+
+
+def test_a_token_acts_as_its_own_user_only(agent, xiluoyuan_handler):
+    mine = Token.objects.create(user=xiluoyuan_handler)
+    Token.objects.create(user=agent)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {mine.key}")
+    assert client.get("/api/v1/me/").json()["username"] == xiluoyuan_handler.username
+    # a street handler's token cannot take calls
+    assert client.post("/api/v1/intake/", {}, format="json").status_code == 403
+
+
 def test_the_root_lists_the_endpoints(agent):
     client = APIClient()
     client.force_authenticate(agent)

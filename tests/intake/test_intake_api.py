@@ -204,3 +204,54 @@ def test_every_role_reads_the_dispatch_catalogue(request, role):
 def test_the_dispatch_catalogue_is_read_only_over_the_api(city_admin):
     resp = client_for(city_admin).post("/api/v1/dispatch-rules/", {"category": "010102"}, format="json")
     assert resp.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},  # an order to the street
+        {"category": "020102"},  # burst main: the water authority leads, the street co-handles
+        {"action": "answer", "answer": "已告知物业报修电话。", "request_type": "consultation"},
+    ],
+)
+def test_the_intake_answer_has_exactly_the_documented_shape(agent, overrides):
+    from hotline.intake_api import IntakeResultSerializer
+
+    resp = client_for(agent).post("/api/v1/intake/", intake_data(**overrides), format="json")
+    assert resp.status_code == 201, resp.content
+    call = Call.objects.get(pk=resp.json()["call_id"])
+    order = WorkOrder.objects.filter(call=call).select_related("category", "lead_unit").first()
+
+    class Result:  # what call_intake returned, rebuilt from the database
+        pass
+
+    result = Result()
+    result.call, result.outcome, result.order = call, call.outcome, order
+    from hotline.dispatch import dispatch_resolve
+
+    result.dispatch = dispatch_resolve(category=call.category, street=call.street) if order else None
+    assert resp.json() == IntakeResultSerializer(result).data
+
+
+def test_a_repeat_call_answer_has_the_documented_shape(agent):
+    from hotline.intake_api import IntakeResultSerializer
+
+    first = client_for(agent).post("/api/v1/intake/", intake_data(), format="json").json()
+    resp = client_for(agent).post(
+        "/api/v1/intake/",
+        intake_data(action="duplicate", duplicate_of=first["order"]["number"], category=None, address=None),
+        format="json",
+    )
+    assert resp.status_code == 201, resp.content
+    body = resp.json()
+    assert body["outcome"] == "duplicate" and body["order"]["duplicate_count"] == 1
+    assert body["co_units"] == [] and body["dispatch_reason"] is None
+    call = Call.objects.get(pk=body["call_id"])
+
+    class Result:
+        pass
+
+    result = Result()
+    result.call, result.outcome, result.dispatch = call, call.outcome, None
+    result.order = WorkOrder.objects.select_related("category", "lead_unit").get(number=first["order"]["number"])
+    assert body == IntakeResultSerializer(result).data
