@@ -131,7 +131,7 @@ def cpu_spent(before: dict, after: dict, kind: str | None = None) -> float:
 
 # --- the server --------------------------------------------------------------------------------
 class Server:
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, threads: int = 1, access_log: bool = False, preload: bool = False):
         self.port = free_port()
         env = dict(os.environ)
         # Persistent connections for the whole run, so each worker keeps one PostgreSQL backend
@@ -147,7 +147,11 @@ class Server:
                 "--workers",
                 str(workers),
                 "--worker-class",
-                "sync",
+                "sync" if threads == 1 else "gthread",
+                "--threads",
+                str(threads),
+                *(["--access-logfile", "-"] if access_log else []),
+                *(["--preload"] if preload else []),
                 "--backlog",
                 "2048",
                 "--log-level",
@@ -156,6 +160,7 @@ class Server:
             cwd=ROOT,
             env=env,
             start_new_session=True,
+            stdout=subprocess.DEVNULL if access_log else None,
         )
 
     def wait(self, token: str) -> None:
@@ -613,6 +618,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000, help="intakes for the throughput run")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1: gthread, as docker-compose)")
+    parser.add_argument("--access-log", action="store_true", help="gunicorn access log on (to /dev/null)")
+    parser.add_argument("--preload", action="store_true", help="gunicorn --preload, as docker-compose")
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--orders", type=int, default=1_000_000, help="existing orders for the round-trip run")
@@ -634,10 +642,12 @@ def main() -> None:
     print(f"broker: {settings.CELERY_BROKER_URL.split('://')[0]}; {staffed:,} handler accounts with e-mail")
     connections.close_all()
 
-    server = Server(args.workers)
+    server = Server(args.workers, args.threads, args.access_log, args.preload)
     try:
         server.wait(token)
-        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{server.port}")
+        kind = "sync" if args.threads == 1 else f"gthread ×{args.threads} threads"
+        extras = "".join([", --preload" if args.preload else "", ", access log" if args.access_log else ""])
+        print(f"gunicorn: {args.workers} {kind} workers{extras} on 127.0.0.1:{server.port}")
         # warm every worker (routing index, catalogue) before timing
         throughput(server.port, token, payloads(rng, args.workers * 20), args.clients)
 
