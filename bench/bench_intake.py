@@ -14,7 +14,7 @@ DRF token like an integration would, and measures:
    INSERT … SELECT generate_series when missing.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hl_bench .venv/bin/python bench/bench_intake.py
-        [--n 3000] [--clients 16] [--workers 4] [--rate 30] [--seconds 20] [--orders 1000000]
+        [--n 3000] [--clients 16] [--workers <cores>] [--threads 1] [--rate 30] [--seconds 20] [--orders 1000000]
 
 The database needs the divisions (`manage.py load_divisions`); the script migrates it first.
 Rows it creates are marked (caller name "bench", order numbers starting with G for generated ones).
@@ -617,7 +617,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=3000, help="intakes for the throughput run")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    # One sync worker per core: measured faster than 2×cores or gthread on a CPU-bound box, where
+    # every extra process only adds context switches (see bench/README.md).
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1: gthread, as docker-compose)")
     parser.add_argument("--access-log", action="store_true", help="gunicorn access log on (to /dev/null)")
     parser.add_argument("--preload", action="store_true", help="gunicorn --preload, as docker-compose")

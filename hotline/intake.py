@@ -271,6 +271,18 @@ class IntakeForm(forms.Form):
             data["category"] = order.category
 
 
+class _SharedFields(dict):
+    """IntakeForm only validates (it is never rendered) and nothing changes one of its fields per
+    instance, so its instances share the field objects instead of deep-copying all sixteen for
+    every call, as Django does by default (a measurable share of an intake's CPU)."""
+
+    def __deepcopy__(self, memo):
+        return dict(self)
+
+
+IntakeForm.base_fields = _SharedFields(IntakeForm.base_fields)
+
+
 @dataclass(frozen=True)
 class IntakeResult:
     call: Call
