@@ -195,6 +195,33 @@ def request(port: int, method: str, path: str, token: str, body: dict | None = N
         conn.close()
 
 
+def raw_post(port: int, path: str, token: str, body: dict) -> bytes:
+    """A whole HTTP/1.1 POST, built before the clock starts: the load generator shares the
+    server's two cores, so it should spend as little of them as it can (http.client per request
+    cost about 0.5 ms of CPU)."""
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Token {token}\r\n"
+        f"Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+def send_raw(port: int, raw: bytes) -> tuple[int, bytes]:
+    """Send a prepared request, read the answer to the end; (status, first bytes of the answer)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(raw)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    try:
+        return int(answer[9:12]), answer[:400]
+    except ValueError:
+        return 0, answer[:400]
+
+
 # --- data --------------------------------------------------------------------------------------
 def bench_agent() -> tuple[User, str]:
     from rest_framework.authtoken.models import Token
@@ -282,18 +309,19 @@ def throughput(port: int, token: str, bodies: list[dict], clients: int) -> tuple
     failures = []
     lock = threading.Lock()
 
-    def one(body: dict) -> None:
+    def one(raw: bytes) -> None:
         t0 = time.perf_counter()
-        status, content = request(port, "POST", "/api/v1/intake/", token, body)
+        status, content = send_raw(port, raw)
         dt = time.perf_counter() - t0
         with lock:
             latencies.append(dt)
             if status != 201:
                 failures.append((status, content[:200]))
 
+    prepared = [raw_post(port, "/api/v1/intake/", token, body) for body in bodies]
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        list(pool.map(one, bodies))
+        list(pool.map(one, prepared))
     wall = time.perf_counter() - start
     if failures:
         print(f"  failures: {len(failures)}, e.g. {failures[0]}")
@@ -453,25 +481,36 @@ def _values(columns: dict[str, str], **given) -> list:
     return out
 
 
+def drain_outbound() -> tuple[int, int]:
+    from workorders import notifications
+
+    claimed = batches = 0
+    while n := notifications.queue_outbound():
+        claimed, batches = claimed + n, batches + 1
+    connection.close()
+    return claimed, batches
+
+
 # --- 2. latency at a fixed rate ----------------------------------------------------------------
 def steady(port: int, token: str, bodies: list[dict], rate: float) -> list[float]:
     latencies: list[float] = []
     lock = threading.Lock()
     interval = 1.0 / rate
+    prepared = [raw_post(port, "/api/v1/intake/", token, body) for body in bodies]
     start = time.perf_counter() + 0.2
 
-    def one(i: int, body: dict) -> None:
+    def one(i: int, body: bytes) -> None:
         delay = start + i * interval - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
         t0 = time.perf_counter()
-        status, _ = request(port, "POST", "/api/v1/intake/", token, body)
+        status, _ = send_raw(port, body)
         if status == 201:
             with lock:
                 latencies.append(time.perf_counter() - t0)
 
     with ThreadPoolExecutor(max_workers=64) as pool:
-        list(pool.map(one, range(len(bodies)), bodies))
+        list(pool.map(one, range(len(prepared)), prepared))
     return latencies
 
 
@@ -620,9 +659,9 @@ def main() -> None:
     # One sync worker per core: measured faster than 2×cores or gthread on a CPU-bound box, where
     # every extra process only adds context switches (see bench/README.md).
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1: gthread, as docker-compose)")
-    parser.add_argument("--access-log", action="store_true", help="gunicorn access log on (to /dev/null)")
-    parser.add_argument("--preload", action="store_true", help="gunicorn --preload, as docker-compose")
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (>1: gthread)")
+    parser.add_argument("--no-access-log", dest="access_log", action="store_false", help="(default: on, as production)")
+    parser.add_argument("--no-preload", dest="preload", action="store_false", help="(default: preload, as production)")
     parser.add_argument("--rate", type=float, default=30.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--orders", type=int, default=1_000_000, help="existing orders for the round-trip run")
@@ -655,9 +694,12 @@ def main() -> None:
 
         if "throughput" not in skip:
             bodies = payloads(rng, args.n)
+            drain_outbound()  # notifications left by earlier runs are not this run's
             load_before = os.getloadavg()[0]
             cpu_before = cpu_snapshot(server)
+            client_cpu = time.process_time()
             rate, lat, failed = throughput(server.port, token, bodies, args.clients)
+            client_cpu = time.process_time() - client_cpu
             cpu_after = cpu_snapshot(server)
             done = max(1, args.n - failed)
             cpu = cpu_spent(cpu_before, cpu_after) / done
@@ -669,6 +711,16 @@ def main() -> None:
             print(
                 f"   CPU per intake: {cpu * 1000:.1f} ms (gunicorn {web * 1000:.1f} + PostgreSQL {db * 1000:.1f})"
                 f"  → {(os.cpu_count() or 1) / cpu:,.0f} orders/s on {os.cpu_count()} idle cores"
+            )
+            print(f"   load generator (client threads): {client_cpu * 1000 / done:.2f} ms CPU per request")
+            # What the beat task then does with the notifications those intakes wrote.
+            t0, c0 = time.perf_counter(), time.process_time()
+            claimed, batches = drain_outbound()
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+            print(
+                f"   then the outbound queue (beat task): {claimed:,} notifications handed to delivery in {batches}"
+                f" batches, {wall * 1000:.0f} ms ({wall * 1e6 / max(1, claimed):.0f} µs wall,"
+                f" {cpu * 1e6 / max(1, claimed):.0f} µs of its own CPU per notification)"
             )
             plain = plain_insert(args.n, args.clients)
             print(

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 from districts.communities import community_for
 from districts.models import Division
 from districts.routing import route_address
-from hotline import access, refcache
+from hotline import access, refcache, sqlinsert
 from hotline.dispatch import Dispatch, dispatch_resolve
 from hotline.errors import DomainError
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, User
@@ -324,7 +324,7 @@ def call_intake(
     article = cleaned.get("article")
     answer = cleaned.get("answer") or (article.body if article else "")
     with transaction.atomic():
-        call = Call.objects.create(
+        call = Call(
             caller_phone=cleaned["phone"],
             caller_name=cleaned["caller_name"],
             channel=cleaned["channel"],
@@ -333,7 +333,9 @@ def call_intake(
             tier=tier,
             address=cleaned["address"],
             description=cleaned["description"],
-            outcome=Call.Outcome.DIRECT_ANSWER if action == Action.ANSWER else Call.Outcome.PENDING,
+            # An order's call is written as dispatched straight away (order_create below, same
+            # transaction); a repeat call stays pending until order_link_duplicate links it.
+            outcome=INITIAL_OUTCOME[action],
             answer=answer if action == Action.ANSWER else "",
             answer_article=article if action == Action.ANSWER else None,
             community=cleaned.get("community"),
@@ -343,9 +345,10 @@ def call_intake(
             api_client=api_client,
             received_at=now,
         )
+        sqlinsert.insert(call)
         order = None
         if action == Action.ORDER:
-            order = call_dispatch(call=call, acting_user=acting_user, dispatch=dispatch, now=now)
+            order = call_dispatch(call=call, acting_user=acting_user, dispatch=dispatch, now=now, new_call=True)
         elif action == Action.DUPLICATE:
             from workorders import transitions
 
@@ -354,6 +357,11 @@ def call_intake(
     return IntakeResult(call=call, outcome=call.outcome, order=order, dispatch=dispatch)
 
 
+INITIAL_OUTCOME = {
+    Action.ORDER: Call.Outcome.ORDER,
+    Action.ANSWER: Call.Outcome.DIRECT_ANSWER,
+    Action.DUPLICATE: Call.Outcome.PENDING,
+}
 OUTCOME_OF_ACTION = {
     Action.ORDER: Call.Outcome.ORDER,
     Action.ANSWER: Call.Outcome.DIRECT_ANSWER,
@@ -361,8 +369,16 @@ OUTCOME_OF_ACTION = {
 }
 
 
-def call_dispatch(*, call: Call, acting_user: User, dispatch: Dispatch | None = None, now: datetime | None = None):
-    """Create and dispatch the order for a registered call (category, tier and street set)."""
+def call_dispatch(
+    *,
+    call: Call,
+    acting_user: User,
+    dispatch: Dispatch | None = None,
+    now: datetime | None = None,
+    new_call: bool = False,
+):
+    """Create and dispatch the order for a registered call (category, tier and street set).
+    `new_call`: the call was just inserted, already marked "order", in the open transaction."""
     from workorders import transitions
 
     if call.category_id is None or call.street_id is None:
@@ -379,6 +395,7 @@ def call_dispatch(*, call: Call, acting_user: User, dispatch: Dispatch | None = 
         community=call.community,
         co_units=dispatch.co_units,
         now=now,
+        new_call=new_call,
     )
 
 

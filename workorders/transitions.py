@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from districts.models import Division, Unit
+from hotline import sqlinsert
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category, Role, User
 from workorders import attachments
@@ -158,7 +159,7 @@ def record(
     data: dict | None = None,
     at: datetime | None = None,
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    event = OrderEvent(
         order=order,
         at=at or timezone.now(),
         kind=kind,
@@ -170,6 +171,8 @@ def record(
         note=note,
         data=data or {},
     )
+    sqlinsert.insert(event)
+    return event
 
 
 def supervisor_unit(district: Division | None) -> Unit | None:
@@ -348,9 +351,12 @@ def order_create(
     community: Division | None = None,
     co_units: Iterable[Unit] = (),
     now: datetime | None = None,
+    new_call: bool = False,
 ) -> WorkOrder:
     """Create an order from a call and dispatch it to its lead unit, in one transaction. The order
-    is in the unit's inbox the moment this commits; the district gets a supervision copy."""
+    is in the unit's inbox the moment this commits; the district gets a supervision copy.
+    `new_call=True`: the caller inserted the call, outcome already "order", in the transaction that
+    is still open — no other transaction can see it, so there is nothing to claim."""
     from hotline import access
 
     if not access.has_role(actor, "agent", "city"):
@@ -362,10 +368,15 @@ def order_create(
     # No savepoint inside the caller's transaction (intake): one round trip less each way. A refusal
     # is raised after the block, so a caller's transaction stays usable; a database error inside
     # fails the caller's whole transaction, as it should.
+    if new_call and (not transaction.get_connection().in_atomic_block or call.outcome != Call.Outcome.ORDER):
+        raise RuntimeError("new_call=True needs the call inserted as 'order' in the open transaction")
     with transaction.atomic(savepoint=False):
         # Claim the call with one conditional UPDATE: a second dispatch of the same call finds it
         # no longer pending (and WorkOrder.call is unique besides).
-        claimed = Call.objects.filter(pk=call.pk, outcome=Call.Outcome.PENDING).update(outcome=Call.Outcome.ORDER)
+        if new_call:
+            claimed = 1
+        else:
+            claimed = Call.objects.filter(pk=call.pk, outcome=Call.Outcome.PENDING).update(outcome=Call.Outcome.ORDER)
         if claimed == 1:
             order = _insert_order(
                 call=call,
@@ -405,7 +416,7 @@ def _insert_order(*, call, category, tier, lead_unit, actor, title, street, comm
         dispatched_at=now,
     )
     _set_deadlines(order, now)
-    order.save(force_insert=True)
+    sqlinsert.insert(order)
     participants = [
         OrderParticipant(order=order, unit=u, role=OrderParticipant.Role.CO_HANDLER)
         for u in {u.pk: u for u in co_units if u.pk != lead_unit.pk}.values()
@@ -413,7 +424,7 @@ def _insert_order(*, call, category, tier, lead_unit, actor, title, street, comm
     supervisor = supervisor_unit(district)
     if supervisor is not None and supervisor.pk != lead_unit.pk:
         participants.append(OrderParticipant(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR))
-    OrderParticipant.objects.bulk_create(participants)
+    sqlinsert.insert(*participants)
     record(
         order,
         kind=Ev.CREATED,

@@ -94,3 +94,18 @@ def test_working_days_skip_the_national_day_holiday_and_count_make_up_days():
 
 def test_the_four_default_tiers_exist():
     assert list(UrgencyTier.objects.values_list("code", flat=True)) == ["T2H", "T24H", "T7D", "T15D"]
+
+
+def test_new_call_is_only_for_a_call_inserted_as_dispatched_in_the_open_transaction(agent, category):
+    pending = CallFactory()  # committed and still pending: it must be claimed, not assumed
+    with pytest.raises(RuntimeError):
+        transitions.order_create(
+            call=pending,
+            category=category,
+            tier=category.default_tier,
+            lead_unit=unit("110106003"),
+            actor=agent,
+            title="t",
+            new_call=True,
+        )
+    assert not WorkOrder.objects.exists()
