@@ -34,8 +34,11 @@ def _build() -> dict[int, list[tuple[str, Division]]]:
             street_keys.setdefault(division.core_name, division)
     aliases = Alias.objects.filter(division__level=Division.Level.COMMUNITY).values_list("name", "division_id")
     for alias, division_id in aliases:
-        division = communities[division_id]
-        keys[division.parent_id].setdefault(unicodedata.normalize("NFKC", alias).replace(" ", ""), division)
+        division = communities.get(division_id)
+        if division is None:  # created between the two queries: next build has it
+            continue
+        key = unicodedata.normalize("NFKC", alias).replace(" ", "")
+        keys.setdefault(division.parent_id, {}).setdefault(key, division)
     return {street: sorted(found.items(), key=lambda kv: -len(kv[0])) for street, found in keys.items()}
 
 

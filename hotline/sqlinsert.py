@@ -7,8 +7,10 @@ field's own `pre_save(add=True)` (auto_now_add, defaults already on the instance
 `get_db_prep_save()` (JSON, datetimes, foreign keys) — in one `INSERT … VALUES … RETURNING id`,
 and marks the instances saved, as `save()` would.
 
-It falls back to the ORM whenever the shortcut could differ from it: a pre_save/post_save receiver
-for the model, a primary key already set, an expression as a value, a model with inheritance or
+It falls back to the ORM whenever the shortcut could differ from it: a model that overrides
+`save()` (unless it declares `plain_insert_ok = True`: its override does nothing for a new row), a
+pre_save/post_save receiver for the model, a primary key already set, an expression as a value,
+a generated field or one with its own SQL placeholder, a model with inheritance or
 `order_with_respect_to`, or a database that cannot return ids from an INSERT.
 """
 
@@ -28,6 +30,10 @@ def _plan(model: type[Model], alias: str, rows: int) -> tuple[str, list] | None:
         meta = model._meta
         connection = connections[alias]
         if meta.parents or meta.order_with_respect_to or not connection.features.can_return_columns_from_insert:
+            return None
+        if model.save is not Model.save and not getattr(model, "plain_insert_ok", False):
+            return None
+        if any(f.generated or hasattr(f, "get_placeholder") for f in meta.local_concrete_fields):
             return None
         if not meta.pk.auto_created and not getattr(meta.pk, "db_returning", False):
             return None
@@ -75,7 +81,9 @@ def insert(*objs: Model) -> None:
             params.append(field.get_db_prep_save(value, connection=connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        ids = [row[0] for row in cursor.fetchall()]
+        # Both databases number the rows of one INSERT in VALUES order; the order RETURNING lists
+        # them in is not promised, so pair them up by value.
+        ids = sorted(row[0] for row in cursor.fetchall())
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
         obj._state.adding = False

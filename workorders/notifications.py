@@ -52,7 +52,8 @@ def notify_units(
         f" SELECT id, %s, %s, %s, %s, %s, %s FROM {u}"
         f" WHERE is_active = %s AND unit_id IN ({', '.join(['%s'] * len(unit_ids))})"
     )
-    params = [kind, str(title)[:200], str(body), url, order.pk if order is not None else None, timezone.now(), True]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # stored exactly as the ORM would
+    params = [kind, str(title)[:200], str(body), url, order.pk if order is not None else None, now, True]
     params += unit_ids
     if role_list is not None:
         sql += f" AND role IN ({', '.join(['%s'] * len(role_list))})"
@@ -84,9 +85,11 @@ def queue_outbound(limit: int = QUEUE_BATCH) -> int:
             wanted = [pk for pk, email in rows if email]
         else:
             wanted = []
+        # Published inside the claim's transaction: if the broker refuses, the claim rolls back and
+        # the next run tries again (delivery reads rows committed long before; it skips any
+        # already sent, so a chunk published twice after a failed commit is not sent twice).
         for i in range(0, len(wanted), DELIVERY_CHUNK):
-            chunk = wanted[i : i + DELIVERY_CHUNK]
-            transaction.on_commit(lambda chunk=chunk: _queue_delivery(chunk))
+            _queue_delivery(wanted[i : i + DELIVERY_CHUNK])
     return len(rows)
 
 

@@ -365,9 +365,9 @@ def order_create(
         raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": lead_unit.name}, code="invalid_unit")
     now = _as_now(now)
     district = (street.district if street else None) or lead_unit.district
-    # No savepoint inside the caller's transaction (intake): one round trip less each way. A refusal
-    # is raised after the block, so a caller's transaction stays usable; a database error inside
-    # fails the caller's whole transaction, as it should.
+    # No savepoint inside the caller's transaction (intake): one round trip less each way. The
+    # "already dispatched" refusal is raised after the block, so a caller that catches it can go on;
+    # any error inside the block fails the caller's whole transaction, as it should.
     if new_call and (not transaction.get_connection().in_atomic_block or call.outcome != Call.Outcome.ORDER):
         raise RuntimeError("new_call=True needs the call inserted as 'order' in the open transaction")
     with transaction.atomic(savepoint=False):

@@ -108,3 +108,14 @@ def _order(agent):
         title="电梯停运",
         street=division("110106003"),
     )
+
+
+def test_a_model_that_overrides_save_goes_through_it_unless_it_says_inserts_are_plain():
+    from hotline.models import User
+
+    assert sqlinsert._plan(User, "default", 1) is None  # AbstractBaseUser.save does more
+    assert sqlinsert._plan(OrderEvent, "default", 1) is not None  # its save() only refuses updates
+    user = User(username="sqlinsert-user", role="")
+    user.set_password("x-long-password-123")
+    sqlinsert.insert(user)
+    assert User.objects.get(pk=user.pk).check_password("x-long-password-123")
