@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from assessment import governance, periods, selectors, services
 from assessment.models import Report, RuleSet, Scope, Snapshot, SnapshotRow
-from districts.models import Division, Unit
+from districts.models import Unit
 from hotline import access
 from hotline.api import RolePermission
 from hotline.errors import AccessDenied
@@ -183,7 +183,13 @@ class RankingView(APIView):
         parameters=[
             *PERIOD_PARAMS,
             OpenApiParameter("scope", str, enum=Scope.values, description="street | district | department"),
-            OpenApiParameter("district", str, description="district code; streets: within that district"),
+            OpenApiParameter(
+                "district",
+                str,
+                description="streets and departments within this district (code), or `city` for the whole city; "
+                "default: a district manager's own district, the whole city for the city center. "
+                "The districts table is always the whole city's.",
+            ),
         ],
         responses=inline_serializer(
             "Ranking",
@@ -195,24 +201,16 @@ class RankingView(APIView):
         ),
     )
     def get(self, request):
-        snapshot = _snapshot_from(request)
         scope = request.query_params.get("scope", Scope.STREET)
         if scope not in Scope.values:
             raise ValidationError({"scope": _("范围只能是 street、district 或 department。")})
-        district = None
-        code = request.query_params.get("district")
-        if code:
-            district = Division.objects.filter(code=code, level=Division.Level.DISTRICT).first()
-            if district is None:
-                raise NotFound()
-        elif scope == Scope.STREET and access.role_of(request.user) == Role.DISTRICT:
-            district = request.user.unit.division
-        rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=scope, district=district)
+        table = selectors.ranking_for(request.user, scope=scope, district=request.query_params.get("district", ""))
+        snapshot = _snapshot_from(request)
         return Response(
             {
                 "snapshot": SnapshotSerializer(snapshot).data,
                 "min_valid_callbacks": snapshot.ruleset.min_valid_callbacks,
-                "rows": RowSerializer(rows, many=True).data,
+                "rows": RowSerializer(table.rows(snapshot), many=True).data,
             }
         )
 

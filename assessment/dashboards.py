@@ -4,7 +4,7 @@ a live, indexed GROUP BY over open orders."""
 
 from __future__ import annotations
 
-from django.db.models import Case, Count, IntegerField, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Sum, Value, When
 from django.utils import timezone
 
 from assessment import periods, selectors
@@ -29,23 +29,33 @@ def rates(sums: dict, factor: float) -> dict:
 
 
 def _trend(district: Division | None, period: str, months: int = 6) -> list[dict]:
+    """The three rates of the city (or one district) over the last `months` published snapshots:
+    one GROUP BY over the snapshots' district rows, each period with its own rule set's factor."""
+    labels = [periods.shift(period, -i) for i in range(months - 1, -1, -1)]
+    rows = SnapshotRow.objects.filter(
+        scope=Scope.DISTRICT,
+        snapshot__period__in=labels,
+        snapshot_id=selectors.published_id(OuterRef("snapshot__period")),
+    )
+    if district is not None:
+        rows = rows.filter(district=district)
+    sums = {
+        r["snapshot__period"]: r
+        for r in rows.values("snapshot__period", "snapshot__ruleset__basic_factor")
+        .annotate(
+            valid=Sum("valid"),
+            contacted=Sum("contacted"),
+            resolved=Sum("resolved"),
+            satisfied=Sum("satisfied"),
+            basic=Sum("basic"),
+        )
+        .order_by()
+    }
     out = []
-    for i in range(months - 1, -1, -1):
-        label = periods.shift(period, -i)
-        snap = selectors.published_snapshot(label)
+    for label in labels:
         point = {"period": label, "response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
-        if snap is not None:
-            rows = SnapshotRow.objects.filter(snapshot=snap, scope=Scope.DISTRICT)
-            if district is not None:
-                rows = rows.filter(district=district)
-            sums = rows.aggregate(
-                valid=Sum("valid"),
-                contacted=Sum("contacted"),
-                resolved=Sum("resolved"),
-                satisfied=Sum("satisfied"),
-                basic=Sum("basic"),
-            )
-            point.update(rates(sums, float(snap.ruleset.basic_factor)))
+        if label in sums:
+            point.update(rates(sums[label], float(sums[label]["snapshot__ruleset__basic_factor"])))
         out.append(point)
     return out
 

@@ -29,6 +29,9 @@ def _setting(name: str, default: int) -> int:
     return int(getattr(settings, name, default))
 
 
+BULK = 1000  # rows per INSERT
+
+
 # --- Surge warnings (爆单) --------------------------------------------------------------------------
 def surge_clusters(*, now: datetime, window: timedelta, min_calls: int) -> QuerySet:
     """Category × place clusters with at least `min_calls` calls in the window (place = the
@@ -46,56 +49,96 @@ def surge_clusters(*, now: datetime, window: timedelta, min_calls: int) -> Query
 
 def surge_detect(*, now: datetime | None = None) -> list[Alert]:
     """Raise one alert per cluster per window and notify the district's people. Safe to run often
-    and twice: the unique key (cluster, window) admits one row; a cluster alerted within the last
-    window is not alerted again."""
-    from workorders.notifications import notify_units
+    and twice: a cluster alerted within the last window is not alerted again, and the unique key
+    (cluster, window) admits one row even when two runs race. A fixed number of queries however
+    many clusters surge: the clusters, the recent alerts, the names and recipients, then the
+    alerts and their notifications inserted in bulk in one transaction."""
+    from workorders.models import Notification
 
     now = now or timezone.now()
     window = timedelta(minutes=_setting("SURGE_WINDOW_MINUTES", 60))
     min_calls = _setting("SURGE_MIN_CALLS", 5)
     seconds = int(window.total_seconds())
     bucket = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo or timezone.utc)
-    raised = []
-    for c in surge_clusters(now=now, window=window, min_calls=min_calls):
-        community_key = c["community_id"] or 0
-        recent = Alert.objects.filter(
+    clusters = list(surge_clusters(now=now, window=window, min_calls=min_calls))
+    if not clusters:
+        return []
+
+    # A cluster's key: (category, street, community or 0), as in the alerts' unique key.
+    streets = {c["street_id"] for c in clusters}
+    recent = set(
+        Alert.objects.filter(kind=Alert.Kind.SURGE, street_id__in=streets, raised_at__gt=now - window)
+        .values_list("category_id", "street_id", "community_key")
+        .order_by()
+    )
+    new = [c for c in clusters if (c["category_id"], c["street_id"], c["community_id"] or 0) not in recent]
+    if not new:
+        return []
+    places = dict(
+        Division.objects.filter(pk__in={c["community_id"] or c["street_id"] for c in new}).values_list("id", "name")
+    )
+    categories = dict(Category.objects.filter(pk__in={c["category_id"] for c in new}).values_list("id", "name"))
+    # Unit.division is one-to-one: a district has one district unit. Its active members are told,
+    # as notify_units() would tell them (that function takes one title; these are one per alert).
+    district_units = dict(
+        Unit.objects.filter(kind=Unit.Kind.DISTRICT, division_id__in={c["district_id"] for c in new}).values_list(
+            "division_id", "id"
+        )
+    )
+    recipients: dict[int, list[int]] = {}
+    for user_id, unit_id in User.objects.filter(is_active=True, unit_id__in=district_units.values()).values_list(
+        "id", "unit_id"
+    ):
+        recipients.setdefault(unit_id, []).append(user_id)
+
+    candidates = {}
+    for c in new:
+        if (c["category_id"], c["street_id"], c["community_id"] or 0) in candidates:
+            continue  # calls of one street filed under two districts: one alert, as the unique key wants
+        unit_id = district_units.get(c["district_id"])
+        title = _("爆单预警：%(place)s “%(category)s” %(minutes)s 分钟内 %(n)s 件来电") % {
+            "place": places.get(c["community_id"] or c["street_id"], ""),
+            "category": categories.get(c["category_id"], ""),
+            "minutes": seconds // 60,
+            "n": c["n"],
+        }
+        alert = Alert(
             kind=Alert.Kind.SURGE,
             category_id=c["category_id"],
+            district_id=c["district_id"],
             street_id=c["street_id"],
-            community_key=community_key,
-            raised_at__gt=now - window,
+            community_id=c["community_id"],
+            community_key=c["community_id"] or 0,
+            window_start=bucket,
+            window_end=now,
+            calls=c["n"],
+            raised_at=now,
+            notified=len(recipients.get(unit_id, [])),
         )
-        if recent.exists():
-            continue
-        try:
-            with transaction.atomic():
-                alert = Alert.objects.create(
-                    kind=Alert.Kind.SURGE,
-                    category_id=c["category_id"],
-                    district_id=c["district_id"],
-                    street_id=c["street_id"],
-                    community_id=c["community_id"],
-                    community_key=community_key,
-                    window_start=bucket,
-                    window_end=now,
-                    calls=c["n"],
-                    raised_at=now,
-                )
-                district_unit = Unit.objects.filter(division_id=c["district_id"], kind=Unit.Kind.DISTRICT).first()
-                if district_unit is not None:
-                    place = Division.objects.get(pk=c["community_id"] or c["street_id"]).name
-                    category = Category.objects.get(pk=c["category_id"]).name
-                    alert.notified = notify_units(
-                        units=[district_unit],
-                        kind="surge",
-                        title=_("爆单预警：%(place)s “%(category)s” %(minutes)s 分钟内 %(n)s 件来电")
-                        % {"place": place, "category": category, "minutes": seconds // 60, "n": c["n"]},
-                        url="/assessment/governance/",
-                    )
-                    alert.save(update_fields=["notified"])
-        except IntegrityError:
-            continue  # another run got there first
-        raised.append(alert)
+        candidates[(alert.category_id, alert.street_id, alert.community_key)] = (alert, str(title)[:200], unit_id)
+
+    with transaction.atomic():
+        # A race with another run on the same window loses its rows to the unique key, silently;
+        # the rows raised at this run's `now` are then exactly the ones this run inserted.
+        Alert.objects.bulk_create(
+            [alert for alert, _title, _unit in candidates.values()], ignore_conflicts=True, batch_size=BULK
+        )
+        inserted = {
+            (a.category_id, a.street_id, a.community_key): a
+            for a in Alert.objects.filter(
+                kind=Alert.Kind.SURGE, window_start=bucket, raised_at=now, street_id__in=streets
+            )
+        }
+        raised = [inserted[k] for k in candidates if k in inserted]
+        Notification.objects.bulk_create(
+            [
+                Notification(user_id=user_id, kind="surge", title=title, url="/assessment/governance/")
+                for k, (_alert, title, unit_id) in candidates.items()
+                if k in inserted
+                for user_id in recipients.get(unit_id, [])
+            ],
+            batch_size=BULK,
+        )
     return raised
 
 

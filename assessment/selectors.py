@@ -4,9 +4,10 @@ hotline/access.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -29,12 +30,24 @@ def current_period(now: datetime | None = None) -> str:
     return periods.period_of(now or timezone.now(), active_ruleset().period_start_day)
 
 
+# What a period's pages show: the latest recomputation or the frozen result once the month is
+# frozen (each labelled), the provisional figures before that.
+PUBLISHED_FIRST = (
+    Case(When(kind=Snapshot.Kind.PROVISIONAL, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    "-computed_at",
+    "-id",
+)
+
+
 def published_snapshot(period: str) -> Snapshot | None:
-    """What a period's pages show: the latest recomputation or the frozen result once the month is
-    frozen (each labelled), the provisional figures before that."""
-    qs = Snapshot.objects.filter(period=period).select_related("ruleset")
-    final = qs.exclude(kind=Snapshot.Kind.PROVISIONAL).order_by("-computed_at", "-id").first()
-    return final or qs.filter(kind=Snapshot.Kind.PROVISIONAL).first()
+    """The snapshot a period's pages show (PUBLISHED_FIRST), or None."""
+    return Snapshot.objects.filter(period=period).select_related("ruleset").order_by(*PUBLISHED_FIRST).first()
+
+
+def published_id(period) -> Subquery:
+    """The id of the published snapshot of `period` (a label or an OuterRef), for filtering many
+    periods in one query."""
+    return Subquery(Snapshot.objects.filter(period=period).order_by(*PUBLISHED_FIRST).values("pk")[:1])
 
 
 def available_periods(limit: int = 24) -> list[str]:
@@ -52,16 +65,28 @@ def ranking_rows(snapshot: Snapshot, *, scope: str, district: Division | None = 
     return rows.order_by(F(rank_field).asc(nulls_last=True), "-valid", "unit__code")
 
 
-def ranking_for(user: User, *, snapshot: Snapshot, scope: str, district: Division | None = None) -> QuerySet:
-    """The ranking table the user may see, or AccessDenied."""
-    if scope == Scope.STREET and district is None and not access.may_view_ranking(user, scope="street_city"):
-        raise AccessDenied(_("全市街乡镇排名仅市级可见。"))
-    if not access.may_view_ranking(user, scope=scope, district=district):
-        raise AccessDenied()
-    rows = ranking_rows(snapshot, scope=scope, district=district)
-    if scope == Scope.DEPARTMENT and access.role_of(user) != "city":
-        rows = rows.filter(district_id=user.unit.division_id)
-    return rows
+@dataclass(frozen=True)
+class RankingTable:
+    """One ranking table as access.ranking_scope granted it: the rows of `scope`, of one district
+    (ranked within it) or of the whole city."""
+
+    scope: str
+    district: Division | None
+
+    @property
+    def within_district(self) -> bool:
+        return self.district is not None
+
+    def rows(self, snapshot: Snapshot | None) -> QuerySet | list:
+        return ranking_rows(snapshot, scope=self.scope, district=self.district) if snapshot is not None else []
+
+
+def ranking_for(user: User, *, scope: str, district: str | None = None) -> RankingTable:
+    """The ranking table a user asks for (`district`: a code, access.RANKING_CITYWIDE or empty for
+    the user's default), as the pages, the exports and the API all serve it; AccessDenied, or
+    Http404 for an unknown district code."""
+    scope, division = access.ranking_scope(user, scope=scope, district=district)
+    return RankingTable(scope=scope, district=division)
 
 
 def unit_row(snapshot: Snapshot, unit: Unit) -> SnapshotRow | None:
@@ -74,23 +99,19 @@ def scope_of_unit(unit: Unit) -> str:
 
 
 def trend(unit: Unit, *, until: str, months: int = 6) -> list[dict]:
-    """The unit's published figures over the last `months` periods (oldest first)."""
+    """The unit's published figures over the last `months` periods (oldest first), in one query."""
     labels = [periods.shift(until, -i) for i in range(months - 1, -1, -1)]
-    out = []
-    for label in labels:
-        snap = published_snapshot(label)
-        row = unit_row(snap, unit) if snap else None
-        out.append(
-            {
-                "period": label,
-                "response_rate": row.response_rate if row else None,
-                "resolution_rate": row.resolution_rate if row else None,
-                "satisfaction_rate": row.satisfaction_rate if row else None,
-                "composite": row.composite if row else None,
-                "rank_in_district": row.rank_in_district if row else None,
-            }
-        )
-    return out
+    fields = ("response_rate", "resolution_rate", "satisfaction_rate", "composite", "rank_in_district")
+    found = {
+        r["snapshot__period"]: r
+        for r in SnapshotRow.objects.filter(
+            unit=unit,
+            scope=scope_of_unit(unit),
+            snapshot__period__in=labels,
+            snapshot_id=published_id(OuterRef("snapshot__period")),
+        ).values("snapshot__period", *fields)
+    }
+    return [{"period": label, **{f: found.get(label, {}).get(f) for f in fields}} for label in labels]
 
 
 # --- The orders behind a figure -----------------------------------------------------------------

@@ -128,47 +128,42 @@ def index(request):
     raise PermissionDenied
 
 
-def _district_param(request) -> Division | None:
-    code = request.GET.get("district")
-    if code:
-        return Division.objects.filter(code=code, level=Division.Level.DISTRICT).first() or _raise404()
-    if access.role_of(request.user) == Role.DISTRICT:
-        return request.user.unit.division
-    return None
+# The tables as the page and export URLs name them; which one a user gets, and for which district,
+# is decided by access.ranking_scope (through selectors.ranking_for), as for the API.
+TABLES = {
+    "district-streets": Scope.STREET,
+    "city-streets": Scope.STREET,
+    "districts": Scope.DISTRICT,
+    "departments": Scope.DEPARTMENT,
+}
 
 
-def _raise404():
-    raise Http404
+def _table(request, name: str) -> selectors.RankingTable:
+    district = access.RANKING_CITYWIDE if name == "city-streets" else request.GET.get("district", "")
+    return selectors.ranking_for(request.user, scope=TABLES[name], district=district)
 
 
 @login_required
 @_guard
 def district_streets(request):
     """Streets within one district (a district manager's own by default)."""
-    district = _district_param(request)
-    if district is None:
-        if not access.has_role(request.user, Role.CITY):
-            raise AccessDenied()
-        return redirect("assessment-city-streets")
+    table = _table(request, "district-streets")
+    if table.district is None:  # the city's default: the whole city, for the period asked for
+        query = request.GET.copy()
+        query.pop("district", None)
+        return redirect(reverse("assessment-city-streets") + (f"?{query.urlencode()}" if query else ""))
     period, snapshot = _snapshot(request)
-    if not access.may_view_ranking(request.user, scope=Scope.STREET, district=district):
-        raise AccessDenied()
-    rows = (
-        selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET, district=district)
-        if snapshot
-        else []
-    )
     is_city = access.has_role(request.user, Role.CITY)
     return _ranking_page(
         request,
         period,
         snapshot,
-        rows=rows,
+        rows=table.rows(snapshot),
         scope=Scope.STREET,
-        within_district=True,
+        within_district=table.within_district,
         export_scope="district-streets",
-        district=district,
-        title=_("%(district)s 街乡镇排名") % {"district": district.name},
+        district=table.district,
+        title=_("%(district)s 街乡镇排名") % {"district": table.district.name},
         districts=Division.objects.filter(level=Division.Level.DISTRICT) if is_city else [],
         show_citywide_rank=True,
     )
@@ -178,17 +173,15 @@ def district_streets(request):
 @_guard
 def city_streets(request):
     """All ranked streets of the city (the city center only)."""
+    table = _table(request, "city-streets")
     period, snapshot = _snapshot(request)
-    if not access.may_view_ranking(request.user, scope="street_city"):
-        raise AccessDenied(_("全市街乡镇排名仅市级可见。"))
-    rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET) if snapshot else []
     return _ranking_page(
         request,
         period,
         snapshot,
-        rows=rows,
+        rows=table.rows(snapshot),
         scope=Scope.STREET,
-        within_district=False,
+        within_district=table.within_district,
         export_scope="city-streets",
         title=_("全市街乡镇排名"),
     )
@@ -197,15 +190,13 @@ def city_streets(request):
 @login_required
 @_guard
 def districts(request):
+    table = _table(request, "districts")
     period, snapshot = _snapshot(request)
-    if not access.may_view_ranking(request.user, scope=Scope.DISTRICT):
-        raise AccessDenied()
-    rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DISTRICT) if snapshot else []
     return _ranking_page(
         request,
         period,
         snapshot,
-        rows=rows,
+        rows=table.rows(snapshot),
         scope=Scope.DISTRICT,
         within_district=False,
         export_scope="districts",
@@ -216,19 +207,17 @@ def districts(request):
 @login_required
 @_guard
 def departments(request):
+    table = _table(request, "departments")
     period, snapshot = _snapshot(request)
-    if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
-        raise AccessDenied()
-    rows = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DEPARTMENT) if snapshot else []
-    within = access.role_of(request.user) == Role.DISTRICT
     return _ranking_page(
         request,
         period,
         snapshot,
-        rows=rows,
+        rows=table.rows(snapshot),
         scope=Scope.DEPARTMENT,
-        within_district=within,
+        within_district=table.within_district,
         export_scope="departments",
+        district=table.district,
         title=_("部门排名"),
     )
 
@@ -317,41 +306,23 @@ def export_orders(request, fmt: str):
 @login_required
 @_guard
 def export_ranking(request, scope: str, fmt: str):
-    if fmt not in ("csv", "xlsx"):
+    if fmt not in ("csv", "xlsx") or scope not in TABLES:
         raise Http404
+    table = _table(request, scope)
     _period, snapshot = _snapshot(request)
     if snapshot is None:
         raise Http404
-    district = None
-    if scope == "district-streets":
-        district = _district_param(request)
-        if district is None:
-            raise Http404
-        rows, within, kind = (
-            selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET, district=district),
-            True,
-            district.code,
-        )
-    elif scope == "city-streets":
-        rows, within, kind = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.STREET), False, "city"
-    elif scope == "districts":
-        rows, within, kind = (
-            selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DISTRICT),
-            False,
-            "districts",
-        )
-    elif scope == "departments":
-        if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
-            raise AccessDenied()
-        within = access.role_of(request.user) == Role.DISTRICT
-        rows, kind = selectors.ranking_for(request.user, snapshot=snapshot, scope=Scope.DEPARTMENT), "departments"
+    if table.scope == Scope.STREET:
+        kind = table.district.code if table.district else "city"
+    elif table.scope == Scope.DISTRICT:
+        kind = "districts"
     else:
-        raise Http404
-    table = exports.ranking_table(rows, within_district=within)
+        kind = f"departments-{table.district.code}" if table.district else "departments"
+    rows = exports.ranking_table(table.rows(snapshot), within_district=table.within_district)
     name = f"ranking-{snapshot.period}-{kind}"
     if fmt == "csv":
-        return exports.stream_csv(name, table)
-    return exports.stream_xlsx(name, table, title=_("排名"))
+        return exports.stream_csv(name, rows)
+    return exports.stream_xlsx(name, rows, title=_("排名"))
 
 
 @login_required

@@ -232,3 +232,52 @@ def visible_topics(user: User, queryset: QuerySet) -> QuerySet:
     if district is None:
         return queryset.filter(district__isnull=True)
     return queryset.filter(Q(district__isnull=True) | Q(district=district))
+
+
+# Asks for the whole city's table where a district would otherwise be the default.
+RANKING_CITYWIDE = "city"
+
+
+def ranking_scope(user: User, *, scope: str, district: str | None = None):
+    """Which ranking table a request gets, decided here for the pages, the exports and the API alike:
+    `(scope, district)` — the snapshot rows of `scope` ("street", "district" or "department"), either
+    of one district (a Division; they are then ranked within it) or of the whole city (None).
+
+    `district` is what the request names: a district code, RANKING_CITYWIDE, or nothing for the
+    user's default. The city sees every table: streets and departments of the whole city (its
+    default) or of any one district, and the districts. A district manager sees its own district's
+    streets and departments (its default, and the only district it may name) and the city-published
+    table of the districts. The districts table is always the whole city's. Nobody else sees a
+    ranking: a street or department has its own scorecard. Raises AccessDenied, DomainError for an
+    unknown scope, Http404 for an unknown district code (looked up only once the role may see some
+    ranking)."""
+    from django.http import Http404
+    from django.utils.translation import gettext
+
+    from districts.models import Division
+    from hotline.errors import DomainError
+
+    if scope not in ("street", "district", "department"):
+        raise DomainError(gettext("范围只能是 street、district 或 department。"), code="invalid_scope")
+    role = role_of(user)
+    own = getattr(user, "unit", None)
+    if role not in (Role.CITY, Role.DISTRICT):
+        raise AccessDenied()
+    if role == Role.DISTRICT and (own is None or own.division_id is None):
+        raise AccessDenied()  # a district manager without a district must not fall back to the city's tables
+    if scope == "district":
+        return scope, None
+    if not district:
+        return scope, (None if role == Role.CITY else own.division)
+    if district == RANKING_CITYWIDE:
+        if role != Role.CITY:
+            if scope == "street":
+                raise AccessDenied(gettext("全市街乡镇排名仅市级可见。"))
+            raise AccessDenied()
+        return scope, None
+    division = Division.objects.filter(code=district, level=Division.Level.DISTRICT).first()
+    if division is None:
+        raise Http404
+    if role == Role.DISTRICT and division.pk != own.division_id:
+        raise AccessDenied()
+    return scope, division

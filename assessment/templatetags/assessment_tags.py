@@ -42,6 +42,7 @@ def assessment_home_panel(context):
     from assessment import selectors
     from assessment.models import Scope
     from hotline import access
+    from hotline.errors import AccessDenied
     from hotline.models import Role
 
     request = context["request"]
@@ -53,8 +54,12 @@ def assessment_home_panel(context):
     if snapshot is None:
         return data
     if role == Role.DISTRICT:
-        # the top five and the bottom of the table (the ones summoned for a talk)
-        rows = list(selectors.ranking_rows(snapshot, scope=Scope.STREET, district=user.unit.division))
+        # the top five and the bottom of the district's own table (the ones summoned for a talk),
+        # the table its ranking page, export and API serve by default
+        try:
+            rows = list(selectors.ranking_for(user, scope=Scope.STREET).rows(snapshot))
+        except AccessDenied:
+            return data  # a manager's account without a district: no table rather than a broken home page
         data["rows"] = rows[:5] + [r for r in rows[5:] if r.bottom_in_district]
         data["row"] = selectors.unit_row(snapshot, user.unit)
     elif role == Role.CITY:

@@ -206,3 +206,94 @@ def test_a_district_sees_city_wide_topics_and_its_own_but_not_another_districts(
     assert titles(city_admin) == {"全市噪声专项", "海淀专项"}
     assert titles(haidian_manager) == {"全市噪声专项", "海淀专项"}
     assert titles(fengtai_manager) == {"全市噪声专项"}
+
+
+def _queries(fn):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        result = fn()
+    return result, len(ctx)
+
+
+def test_surge_detection_takes_as_many_queries_for_six_clusters_as_for_two(
+    settings, category, other_category, fengtai_manager, haidian_manager
+):
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    # given: two clusters now, one in each district
+    calls(6, category=category, street="110106003")
+    calls(7, category=category, street="110108010")
+    two, two_queries = _queries(lambda: governance.surge_detect(now=NOW))
+    # and two hours later six new ones: three streets × two categories in 丰台 and 海淀
+    later = NOW + timedelta(hours=2)
+    for street in ("110106001", "110106002", "110108001"):
+        calls(5, category=category, street=street, start=later)
+        calls(8, category=other_category, street=street, start=later)
+    # when
+    six, six_queries = _queries(lambda: governance.surge_detect(now=later))
+    # then
+    assert (len(two), len(six)) == (2, 6)
+    assert six_queries == two_queries <= 12
+    # the figures are those of each cluster, largest first, and each district's manager is told of its own
+    assert [(a.street.code, a.calls) for a in two] == [("110108010", 7), ("110106003", 6)]
+    assert [a.calls for a in six] == [8, 8, 8, 5, 5, 5]
+    assert all(a.notified == 1 and a.window_start == later for a in six)
+    notes = Notification.objects.filter(kind="surge")
+    assert notes.filter(user=fengtai_manager).count() == 1 + 4 and notes.filter(user=haidian_manager).count() == 1 + 2
+    titles = set(notes.filter(user=haidian_manager).values_list("title", flat=True))
+    place = division("110108010").children.order_by("code").first().name
+    assert f"爆单预警：{place} “噪声扰民” 60 分钟内 7 件来电" in titles
+
+
+def test_a_surge_tells_every_active_member_of_the_district_and_no_one_else(
+    settings, category, fengtai_manager, xiluoyuan_handler
+):
+    from tests.factories import UserFactory, unit
+
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    colleague = UserFactory(role="district", unit=unit("110106"))
+    UserFactory(role="district", unit=unit("110106"), is_active=False)
+    calls(5, category=category)
+    # when
+    (alert,) = governance.surge_detect(now=NOW)
+    # then
+    assert alert.notified == 2
+    notified = set(Notification.objects.filter(kind="surge").values_list("user", flat=True))
+    assert notified == {fengtai_manager.pk, colleague.pk}
+
+
+def test_only_the_new_clusters_of_a_run_are_alerted(settings, category, other_category, fengtai_manager):
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    # given: one cluster alerted 20 minutes ago, still going on; another one starting since
+    calls(6, category=category, start=NOW - timedelta(minutes=20))
+    assert len(governance.surge_detect(now=NOW - timedelta(minutes=20))) == 1
+    calls(5, category=other_category, street="110106001")
+    # when
+    raised = governance.surge_detect(now=NOW)
+    # then
+    assert [(a.category_id, a.street.code) for a in raised] == [(other_category.pk, "110106001")]
+    assert Alert.objects.count() == 2 and Notification.objects.filter(kind="surge").count() == 2
+
+
+def test_a_run_that_loses_the_race_for_a_window_raises_and_notifies_nothing(settings, category, fengtai_manager):
+    settings.SURGE_MIN_CALLS, settings.SURGE_WINDOW_MINUTES = 5, 60
+    community = calls(6, category=category)
+    # given: another run's alert for the same cluster and window, committed after this run looked for
+    # recent alerts (so its raised_at is made to fall outside the window this run checks)
+    Alert.objects.create(
+        category=category,
+        district_id=community.district_id,
+        street=division("110106003"),
+        community=community,
+        community_key=community.pk,
+        window_start=NOW,  # NOW is on the hour: the bucket of a 60-minute window
+        window_end=NOW,
+        calls=6,
+        raised_at=NOW - timedelta(hours=2),
+    )
+    # when
+    raised = governance.surge_detect(now=NOW)
+    # then
+    assert raised == []
+    assert Alert.objects.count() == 1 and not Notification.objects.filter(kind="surge").exists()
