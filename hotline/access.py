@@ -164,6 +164,17 @@ def may_call_back(user) -> bool:
     return role_of(user) in CALLBACK_ROLES
 
 
+def may_rule_requests(user, order) -> bool:
+    """Returns and extensions are ruled by the manager of the order's district, or by the city."""
+    role = role_of(user)
+    if role == Role.CITY:
+        return True
+    own = getattr(user, "unit", None)
+    if role != Role.DISTRICT or own is None or order.district_id is None:
+        return False
+    return own.division_id == order.district_id
+
+
 def may_request_exclusion(user, order) -> bool:
     """Only the lead unit of the order (a street or department handler) asks for it to be excluded."""
     return role_of(user) in (Role.STREET, Role.DEPARTMENT) and user.unit_id == order.lead_unit_id
@@ -196,21 +207,8 @@ def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> 
 
 
 # --- Assessment: rankings and scorecards -------------------------------------------------------
-# The city sees every table. A district manager sees the ranking of the district's own streets
-# (with their citywide rank), the city-published ranking of the districts, and the departments
-# of the district; the citywide ranking of all streets is the city's. A street or department sees
-# its own scorecard only.
-def may_view_ranking(user: User, *, scope: str, district=None) -> bool:
-    role = role_of(user)
-    if role == Role.CITY:
-        return True
-    if role != Role.DISTRICT or user.unit is None:
-        return False
-    if scope in ("district", "department"):  # departments: the selector keeps the district's own
-        return True
-    return district is not None and district.pk == user.unit.division_id
-
-
+# Which ranking tables a role sees is decided by ranking_scope (below); a street or department
+# sees its own scorecard only.
 def may_view_unit_figures(user: User, unit) -> bool:
     role = role_of(user)
     if role == Role.CITY:

@@ -209,10 +209,7 @@ def available_actions(order: WorkOrder, user: User) -> list[str]:
     if role in (Role.STREET, Role.DEPARTMENT) and unit_id:
         if Whistle.objects.filter(order=order, to_unit_id=unit_id, state=Whistle.State.OPEN).exists():
             actions += ["report"]
-    may_rule = role == Role.CITY or (
-        role == Role.DISTRICT and user.unit is not None and user.unit.division_id == order.district_id
-    )
-    if may_rule and pending is not None:
+    if pending is not None and access.may_rule_requests(user, order):
         if pending.kind == OrderRequest.Kind.RETURN and state == OrderState.RETURN_REQUESTED:
             actions += ["rule_return"]
         if pending.kind == OrderRequest.Kind.EXTENSION:

@@ -215,16 +215,8 @@ def _require_ruler(order: WorkOrder, actor: User) -> None:
     """Returns and extensions are ruled by the order's district, or by the city center."""
     from hotline import access
 
-    if access.has_role(actor, Role.CITY):
-        return
-    if (
-        access.has_role(actor, Role.DISTRICT)
-        and order.district_id is not None
-        and actor.unit is not None
-        and actor.unit.division_id == order.district_id
-    ):
-        return
-    raise AccessDenied(_("只有工单所在区的管理员或市级管理员可以审批。"))
+    if not access.may_rule_requests(actor, order):
+        raise AccessDenied(_("只有工单所在区的管理员或市级管理员可以审批。"))
 
 
 def _clean_text(value: str, *, label: str, required: bool = True, limit: int = 2000) -> str:

@@ -453,3 +453,33 @@ def test_a_department_lead_can_handle_its_own_order(make_order, water_dept_handl
     other = UserFactory(role="department", unit=unit("110108-water"))
     with pytest.raises(AccessDenied):
         transitions.order_add_note(order, actor=other, note="x")
+
+
+@pytest.mark.parametrize(
+    "who, may",
+    [
+        ("city_admin", True),
+        ("fengtai_manager", True),
+        ("haidian_manager", False),
+        ("agent", False),
+        ("xiluoyuan_handler", False),
+        ("water_dept_handler", False),
+    ],
+)
+def test_the_offered_ruling_and_the_ruling_itself_agree_for_every_role(
+    request, signed_order, xiluoyuan_handler, who, may
+):
+    from workorders.selectors import available_actions
+
+    transitions.order_request_return(signed_order, actor=xiluoyuan_handler, reason_code="other", reason="x")
+    order = WorkOrder.objects.get(pk=signed_order.pk)
+    user = request.getfixturevalue(who)
+    assert ("rule_return" in available_actions(order, user)) is may
+    before = _snapshot(order)
+    if may:
+        transitions.order_rule_return(order, actor=user, accept=False, ruling="不予退回")
+        assert WorkOrder.objects.get(pk=order.pk).state == OrderState.SIGNED
+    else:
+        with pytest.raises(AccessDenied):
+            transitions.order_rule_return(order, actor=user, accept=False, ruling="不予退回")
+        assert _snapshot(order) == before
