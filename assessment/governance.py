@@ -54,6 +54,7 @@ def surge_detect(*, now: datetime | None = None) -> list[Alert]:
     many clusters surge: the clusters, the recent alerts, the names and recipients, then the
     alerts and their notifications inserted in bulk in one transaction."""
     from workorders.models import Notification
+    from workorders.notifications import recipients_by_unit
 
     now = now or timezone.now()
     window = timedelta(minutes=_setting("SURGE_WINDOW_MINUTES", 60))
@@ -78,18 +79,14 @@ def surge_detect(*, now: datetime | None = None) -> list[Alert]:
         Division.objects.filter(pk__in={c["community_id"] or c["street_id"] for c in new}).values_list("id", "name")
     )
     categories = dict(Category.objects.filter(pk__in={c["category_id"] for c in new}).values_list("id", "name"))
-    # Unit.division is one-to-one: a district has one district unit. Its active members are told,
-    # as notify_units() would tell them (that function takes one title; these are one per alert).
+    # Unit.division is one-to-one: a district has one district unit. Its active members are told
+    # (notify_units' rule; that function takes one title, these are one per alert).
     district_units = dict(
         Unit.objects.filter(kind=Unit.Kind.DISTRICT, division_id__in={c["district_id"] for c in new}).values_list(
             "division_id", "id"
         )
     )
-    recipients: dict[int, list[int]] = {}
-    for user_id, unit_id in User.objects.filter(is_active=True, unit_id__in=district_units.values()).values_list(
-        "id", "unit_id"
-    ):
-        recipients.setdefault(unit_id, []).append(user_id)
+    recipients = recipients_by_unit(district_units.values())
 
     candidates = {}
     for c in new:

@@ -63,6 +63,18 @@ def notify_units(
         return cursor.rowcount
 
 
+def recipients_by_unit(unit_ids: Iterable[int], roles: Iterable[str] | None = None) -> dict[int, list[int]]:
+    """Who a unit's notifications go to, for callers that write rows with a title each (the sweep,
+    surge alerts): the same rule as notify_units — its active members, optionally of some roles."""
+    members = User.objects.filter(unit_id__in=list(unit_ids), is_active=True)
+    if roles is not None:
+        members = members.filter(role__in=list(roles))
+    out: dict[int, list[int]] = {}
+    for user_id, unit_id in members.values_list("id", "unit_id").order_by("id"):
+        out.setdefault(unit_id, []).append(user_id)
+    return out
+
+
 def queue_outbound(limit: int = QUEUE_BATCH) -> int:
     """Claim up to `limit` notifications not yet looked at (oldest first; concurrent runs skip each
     other's rows) and queue delivery for those with a channel: an e-mail address (when e-mail is on)

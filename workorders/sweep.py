@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Unit
-from hotline.models import Role, User
+from hotline.models import Role
 from workorders.models import CLOCK_STATES, Notification, OrderEvent, WorkOrder
+from workorders.notifications import recipients_by_unit
 from workorders.transitions import Ev
 
 BATCH = 1000
@@ -165,11 +166,7 @@ def _notify(phase: Phase, rows: list[dict]) -> None:
     else:
         target = {r["id"]: r["lead_unit_id"] for r in rows}
         roles = [Role.STREET, Role.DEPARTMENT, Role.DISTRICT]
-    members: dict[int, list[int]] = {}
-    for uid, unit_id in User.objects.filter(
-        unit_id__in={u for u in target.values() if u}, is_active=True, role__in=roles
-    ).values_list("id", "unit_id"):
-        members.setdefault(unit_id, []).append(uid)
+    members = recipients_by_unit({u for u in target.values() if u}, roles)
     if not members:
         return
     notes = []

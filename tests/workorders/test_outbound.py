@@ -143,3 +143,17 @@ def test_a_real_worker_delivers_new_notifications_by_email_after_the_queue_task(
     other = Notification.objects.get(user=without)
     assert other.queued_at is not None and other.sent_at is None
     assert "wang@example.org" in live_worker.log.read_text()
+
+
+def test_recipients_by_unit_follows_the_same_rule_as_notify_units():
+    xiluoyuan, fengtai = unit("110106003"), unit("110106")
+    handler = UserFactory(role="street", unit=xiluoyuan)
+    UserFactory(role="street", unit=xiluoyuan, is_active=False)
+    manager = UserFactory(role="district", unit=fengtai)
+    assert notifications.recipients_by_unit([xiluoyuan.pk, fengtai.pk]) == {
+        xiluoyuan.pk: [handler.pk],
+        fengtai.pk: [manager.pk],
+    }
+    assert notifications.recipients_by_unit([xiluoyuan.pk, fengtai.pk], roles=["district"]) == {
+        fengtai.pk: [manager.pk]
+    }
