@@ -19,15 +19,18 @@ from districts.models import Alias, Division
 
 TTL_SECONDS = 300.0
 _lock = threading.Lock()
-# street id → [(key, community)], longest key first; built for the whole city at once (one query
-# for ~7,500 communities, one for their aliases) so no intake waits on a per-street query.
-_cache: tuple[float, dict[int, list[tuple[str, Division]]]] | None = None
+# street id → [(key, community)], longest key first, and street id → its communities by code;
+# built for the whole city at once (one query for ~7,500 communities, one for their aliases) so no
+# intake or filter form waits on a per-street query.
+_cache: tuple[float, dict[int, list[tuple[str, Division]]], dict[int, list[Division]]] | None = None
 
 
-def _build() -> dict[int, list[tuple[str, Division]]]:
-    communities = {d.pk: d for d in Division.objects.filter(level=Division.Level.COMMUNITY)}
+def _build() -> tuple[dict[int, list[tuple[str, Division]]], dict[int, list[Division]]]:
+    communities = {d.pk: d for d in Division.objects.filter(level=Division.Level.COMMUNITY).order_by("code")}
     keys: dict[int, dict[str, Division]] = {}
+    members: dict[int, list[Division]] = {}
     for division in communities.values():
+        members.setdefault(division.parent_id, []).append(division)
         street_keys = keys.setdefault(division.parent_id, {})
         street_keys.setdefault(division.name, division)
         if len(division.core_name) >= 2:
@@ -39,10 +42,11 @@ def _build() -> dict[int, list[tuple[str, Division]]]:
             continue
         key = unicodedata.normalize("NFKC", alias).replace(" ", "")
         keys.setdefault(division.parent_id, {}).setdefault(key, division)
-    return {street: sorted(found.items(), key=lambda kv: -len(kv[0])) for street, found in keys.items()}
+    ordered = {street: sorted(found.items(), key=lambda kv: -len(kv[0])) for street, found in keys.items()}
+    return ordered, members
 
 
-def _keys_for_street(street_id: int) -> list[tuple[str, Division]]:
+def _current():
     global _cache
     now = time.monotonic()
     cache = _cache
@@ -50,8 +54,17 @@ def _keys_for_street(street_id: int) -> list[tuple[str, Division]]:
         with _lock:
             cache = _cache
             if cache is None or now - cache[0] >= TTL_SECONDS:
-                cache = _cache = (time.monotonic(), _build())
-    return cache[1].get(street_id, [])
+                cache = _cache = (time.monotonic(), *_build())
+    return cache
+
+
+def _keys_for_street(street_id: int) -> list[tuple[str, Division]]:
+    return _current()[1].get(street_id, [])
+
+
+def communities_of(street_id: int) -> list[Division]:
+    """The street's communities/villages in code order (shared instances: read, don't change)."""
+    return _current()[2].get(street_id, [])
 
 
 def community_for(text: str, street_id: int) -> Division | None:

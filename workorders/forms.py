@@ -8,7 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from districts.models import Unit
+from districts.models import Division, Unit
+from hotline import refcache
 from hotline.models import Category
 from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
 from workorders.transitions import ContactMethod
@@ -139,6 +140,22 @@ class CloseForm(forms.Form):
 
 
 # --- inbox filters ------------------------------------------------------------------------------
+def _streets_by_district() -> dict:
+    """District division id → its streets/townships in code order, from the per-process cache."""
+    out: dict = {}
+    rows = sorted(refcache.places.get()["by_id"].values(), key=lambda d: d.code)
+    for d in rows:
+        if d.level == Division.Level.STREET and d.district_id is not None:
+            out.setdefault(d.district_id, []).append(d)
+    return out
+
+
+def _place_choice(label, choices) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label, required=False, coerce=int, empty_value=None, choices=[("", _("全部")), *choices]
+    )
+
+
 class InboxFilterForm(forms.Form):
     SORTS = [
         ("deadline", _("时限由近到远")),
@@ -146,7 +163,10 @@ class InboxFilterForm(forms.Form):
         ("-dispatched", _("最新派单")),
     ]
     category = forms.ModelChoiceField(label=_("分类"), queryset=Category.objects.all(), required=False)
-    community = forms.IntegerField(label=_("社区/村"), required=False, widget=forms.HiddenInput)  # see __init__
+    # Place filters: which of them is a list, and of what, depends on the user's unit (see __init__);
+    # otherwise the id can still be passed in the URL.
+    street = forms.IntegerField(label=_("街乡镇"), required=False, widget=forms.HiddenInput)
+    community = forms.IntegerField(label=_("社区/村"), required=False, widget=forms.HiddenInput)
     request_type = forms.ChoiceField(label=_("诉求类型"), required=False)
     tier = forms.ModelChoiceField(label=_("时限档"), queryset=UrgencyTier.objects.all(), required=False)
     date_from = forms.DateField(label=_("派单日期从"), required=False, widget=DateInput())
@@ -155,17 +175,36 @@ class InboxFilterForm(forms.Form):
     sort = forms.ChoiceField(label=_("排序"), choices=SORTS, required=False)
 
     def __init__(self, *args, user=None, **kwargs):
-        from districts.models import Division
+        from districts.communities import communities_of
+        from hotline import access
         from hotline.models import Call
 
         super().__init__(*args, **kwargs)
         unit = getattr(user, "unit", None)
+        streets = _streets_by_district()
         if unit is not None and unit.kind == Unit.Kind.STREET and unit.division_id:
-            # A street picks one of its own communities; elsewhere the id can still be passed.
-            self.fields["community"] = forms.ModelChoiceField(
-                label=_("社区/村"),
-                required=False,
-                queryset=Division.objects.filter(parent_id=unit.division_id, level=Division.Level.COMMUNITY),
+            # A street picks one of its own communities.
+            self.fields["community"] = _place_choice(
+                _("社区/村"), [(c.pk, c.name) for c in communities_of(unit.division_id)]
+            )
+        elif (district := access.district_of(user)) is not None:
+            # A district (its manager or one of its departments): its streets, and their
+            # communities grouped by street.
+            own = streets.get(district.pk, [])
+            self.fields["street"] = _place_choice(_("街乡镇"), [(d.pk, d.name) for d in own])
+            self.fields["community"] = _place_choice(
+                _("社区/村"), [(d.name, [(c.pk, c.name) for c in communities_of(d.pk)]) for d in own]
+            )
+        else:
+            # The city, the hall and city departments: every street, grouped by district.
+            places = refcache.places.get()["by_id"]
+            self.fields["street"] = _place_choice(
+                _("街乡镇"),
+                [
+                    (places[district_id].name, [(d.pk, d.name) for d in in_district])
+                    for district_id, in_district in streets.items()
+                    if district_id in places
+                ],
             )
         self.fields["request_type"].choices = [("", _("全部")), *Call.RequestType.choices]
         # The first two levels: choosing one includes everything under it (a short list to render).

@@ -67,6 +67,8 @@ def category_ids(category: Category) -> list[int]:
 def apply_filters(qs: QuerySet, filters: dict) -> QuerySet:
     if filters.get("category"):
         qs = qs.filter(category_id__in=category_ids(filters["category"]))
+    if filters.get("street"):
+        qs = qs.filter(street_id=filters["street"])
     if filters.get("community"):
         qs = qs.filter(community_id=getattr(filters["community"], "pk", filters["community"]))
     if filters.get("request_type"):

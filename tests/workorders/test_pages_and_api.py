@@ -347,3 +347,45 @@ def test_a_street_filters_by_one_of_its_communities(client, make_order, xiluoyua
     html = client.get(f"/orders/?community={first.pk}").content.decode()
     assert a.number in html and b.number not in html
     assert f'<option value="{second.pk}">' in html
+
+
+def _select(html: str, name: str) -> str:
+    start = html.index(f'name="{name}"')
+    return html[start : html.index("</select>", start)]
+
+
+def test_a_district_filters_by_one_of_its_streets_and_their_communities(client, make_order, fengtai_manager):
+    from districts.models import Division
+    from tests.factories import division as div
+
+    xiluoyuan, youanmen = div("110106003"), div("110106001")
+    on_xiluoyuan = make_order()
+    on_youanmen = make_order(lead="110106001", street="110106001")
+    client.force_login(fengtai_manager)
+    html = client.get(f"/orders/?street={xiluoyuan.pk}").content.decode()
+    assert on_xiluoyuan.number in html and on_youanmen.number not in html
+    # the district's own streets are offered, and no other district's
+    fengtai_streets = Division.objects.filter(district=div("110106"), level=Division.Level.STREET)
+    streets = _select(html, "street")
+    assert streets.count("<option value=") == fengtai_streets.count() + 1  # and 全部
+    assert all(f'<option value="{s.pk}"' in streets for s in fengtai_streets)
+    assert f'<option value="{div("110108001").pk}"' not in streets  # 海淀's first street
+    # communities come grouped by street
+    first = xiluoyuan.children.order_by("code").first()
+    communities = _select(html, "community")
+    assert f'<optgroup label="{xiluoyuan.name}">' in communities and f'<option value="{first.pk}">' in communities
+    assert on_youanmen.number in client.get(f"/orders/?street={youanmen.pk}").content.decode()
+
+
+def test_the_city_picks_any_street_grouped_by_district(client, make_order, city_admin):
+    from tests.factories import division as div
+
+    on_xiluoyuan = make_order()
+    on_youanmen = make_order(lead="110106001", street="110106001")
+    client.force_login(city_admin)
+    html = client.get(f"/orders/?street={div('110106001').pk}").content.decode()
+    assert on_youanmen.number in html and on_xiluoyuan.number not in html
+    streets = _select(html, "street")
+    assert streets.count("<optgroup") == 16  # one group per district
+    assert f'<option value="{div("110108001").pk}"' in streets
+    assert 'name="community"' in html and 'type="hidden" name="community"' in html  # no city-wide list
