@@ -218,7 +218,7 @@ def departments(request):
         within_district=table.within_district,
         export_scope="departments",
         district=table.district,
-        title=_("部门排名"),
+        title=_("%(district)s 部门排名") % {"district": table.district.name} if table.district else _("部门排名"),
     )
 
 

@@ -211,3 +211,13 @@ def test_a_district_manager_without_a_district_sees_no_ranking(client, october):
             403,
             403,
         ), name
+
+
+def test_the_departments_page_names_the_district_it_is_narrowed_to(client, october, city_admin, fengtai_manager):
+    client.force_login(city_admin)
+    whole = client.get("/assessment/rankings/departments/?period=2026-10").content.decode()
+    assert "<h1>部门排名" in whole
+    narrowed = client.get(f"/assessment/rankings/departments/?district={FENGTAI}&period=2026-10").content.decode()
+    assert "<h1>丰台区 部门排名" in narrowed
+    client.force_login(fengtai_manager)  # a district's default is its own departments
+    assert "<h1>丰台区 部门排名" in client.get("/assessment/rankings/departments/?period=2026-10").content.decode()
