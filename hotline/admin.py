@@ -103,3 +103,22 @@ class ApiClientAdmin(admin.ModelAdmin):
             obj.key_prefix, obj.key_hash = key[:10], hash_key(key)
             messages.warning(request, _("新的 API 密钥（只显示这一次，请妥善转交）：%(key)s") % {"key": key})
         super().save_model(request, obj, form, change)
+
+
+from hotline.models import AdminSecondFactor  # noqa: E402
+
+
+@admin.register(AdminSecondFactor)
+class AdminSecondFactorAdmin(admin.ModelAdmin):
+    """Who has enrolled an authenticator app. The secret is never shown here; deleting a record
+    makes its owner enrol again (a lost phone)."""
+
+    list_display = ["user", "confirmed_at", "created_at"]
+    fields = ["user", "confirmed_at", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -28,6 +28,9 @@ class DemoUser:
 
 
 # Two streets of the same district (丰台区) so that scoping between neighbours can be seen.
+# Demo only: the city administrator's authenticator secret (base32), printed by `make run`.
+DEMO_2FA_SECRET = "JBSWY3DPEHPK3PXPHOTLINE2"
+
 DEMO_USERS = [
     DemoUser("agent", "王", "芳", Role.AGENT, CENTER_CODE),
     DemoUser("agent2", "李", "静", Role.AGENT, CENTER_CODE),
@@ -152,6 +155,15 @@ def setup_demo(*, now=None) -> dict[str, int]:
             user.full_clean()
             user.save()
             created["users"] += 1
+
+        # The demo city administrator's authenticator, already enrolled with a published secret
+        # (make run prints it) so the admin's second factor can be tried at once.
+        from hotline.models import AdminSecondFactor
+
+        AdminSecondFactor.objects.get_or_create(
+            user=User.objects.get(username="city"),
+            defaults={"secret": DEMO_2FA_SECRET, "confirmed_at": now},
+        )
 
         agent = User.objects.get(username="agent")
         streets = {d.code: d for d in Division.objects.filter(code__in={c[0] for c in DEMO_CALLS})}

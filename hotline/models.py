@@ -367,3 +367,26 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_prefix}…)"
+
+
+class AdminSecondFactor(models.Model):
+    """A city administrator's authenticator app (TOTP, RFC 6238): the admin asks for its current
+    six-digit code once per session. Created unconfirmed when the administrator first opens the
+    admin; confirmed by the first good code. Deleting it (another administrator, in the admin) makes
+    its owner enrol again."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="second_factor", verbose_name=_("用户")
+    )
+    secret = models.CharField(_("密钥"), max_length=64)
+    confirmed_at = models.DateTimeField(_("启用时间"), null=True, blank=True)
+    # The last time step accepted: a code is good once (no replay within its 30 s window).
+    last_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("管理后台二次验证")
+        verbose_name_plural = _("管理后台二次验证")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -137,6 +137,8 @@ LOGOUT_REDIRECT_URL = "login"
 # locks further attempts until the window has passed.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+# The admin asks city administrators for an authenticator app's code once per session.
+ADMIN_2FA_REQUIRED = env_bool("ADMIN_2FA_REQUIRED", True)
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -42,3 +42,14 @@ class CallFactory(factory.django.DjangoModelFactory):
     street = factory.LazyFunction(lambda: division("110106003"))
     district = factory.LazyAttribute(lambda o: o.street.district if o.street else None)
     received_at = factory.LazyFunction(timezone.now)
+
+
+def login_to_admin(client, user) -> None:
+    """Log in and mark the session as past the admin's second factor (tests of other admin
+    features; tests/hotline/test_admin_second_factor.py goes through the real code entry)."""
+    from hotline import twofactor
+
+    client.force_login(user)
+    session = client.session
+    session[twofactor.SESSION_KEY] = user.pk
+    session.save()

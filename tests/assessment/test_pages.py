@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from assessment import services
 from assessment.models import Scope, SnapshotRow
+from hotline import twofactor
 from tests.assessment.conftest import bj, make_order, make_orders
 from tests.factories import PASSWORD
 
@@ -240,6 +241,9 @@ def test_the_admin_publishes_a_new_version_instead_of_editing(client, city_admin
 
     active = services.ruleset_active()
     c = login(client, city_admin)
+    session = c.session  # past the admin's second factor (tested in tests/hotline)
+    session[twofactor.SESSION_KEY] = city_admin.pk
+    session.save()
     resp = c.post(
         "/admin/assessment/ruleset/add/",
         {

@@ -1,11 +1,13 @@
 import pytest
 from django.urls import reverse
 
+from tests.factories import login_to_admin
+
 pytestmark = pytest.mark.django_db
 
 
 def test_the_city_administrator_may_use_the_admin(client, city_admin):
-    client.force_login(city_admin)
+    login_to_admin(client, city_admin)
     assert client.get(reverse("admin:index")).status_code == 200
     assert client.get(reverse("admin:districts_alias_add")).status_code == 200
 
@@ -25,6 +27,6 @@ def test_the_admin_call_list_masks_the_phone(client, city_admin):
     from tests.factories import CallFactory
 
     CallFactory(caller_phone="13811012345")
-    client.force_login(city_admin)
+    login_to_admin(client, city_admin)
     body = client.get(reverse("admin:hotline_call_changelist")).content.decode()
     assert "138****2345" in body and "13811012345" not in body

@@ -4,7 +4,7 @@ from django.urls import reverse
 from hotline.dispatch import dispatch_resolve
 from hotline.models import ApiClient, Category, DispatchRule
 from hotline.open311 import client_for_key
-from tests.factories import division, unit
+from tests.factories import division, login_to_admin, unit
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_a_department_missing_in_the_district_falls_back_to_the_city_level_one()
     ],
 )
 def test_the_city_maintains_the_intake_reference_data_in_the_admin(client, city_admin, url):
-    client.force_login(city_admin)
+    login_to_admin(client, city_admin)
     assert client.get(reverse(url)).status_code == 200
 
 
@@ -65,7 +65,7 @@ def test_an_agent_cannot_enter_the_admin(client, agent):
 
 def test_an_api_key_issued_in_the_admin_is_shown_once_and_stored_hashed(client, city_admin, agent):
     # given
-    client.force_login(city_admin)
+    login_to_admin(client, city_admin)
     # when
     resp = client.post(
         reverse("admin:hotline_apiclient_add"),
@@ -83,7 +83,7 @@ def test_an_api_key_issued_in_the_admin_is_shown_once_and_stored_hashed(client, 
 
 
 def test_a_dispatch_rule_with_a_department_target_needs_its_kind(client, city_admin):
-    client.force_login(city_admin)
+    login_to_admin(client, city_admin)
     category = Category.objects.get(code="010102")
     resp = client.post(
         reverse("admin:hotline_dispatchrule_add"),

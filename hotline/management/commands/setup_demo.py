@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from hotline.demo import DEMO_USERS, setup_demo
+from hotline.demo import DEMO_2FA_SECRET, DEMO_USERS, setup_demo
 
 
 class Command(BaseCommand):
@@ -20,4 +20,7 @@ def demo_logins() -> str:
         "\n".join(lines)
         + f"\n  password: {settings.DEMO_PASSWORD}"
         + f"\n  Open311 api_key: {DEMO_API_KEY}  (POST /open311/v2/requests.json)"
+        + f"\n  admin second factor for 'city': authenticator secret {DEMO_2FA_SECRET}"
+        + " (today's code: manage.py shell -c \"from hotline import twofactor as t;"
+        + f" print(t.code_at('{DEMO_2FA_SECRET}', t.current_step()))\")"
     )
