@@ -74,6 +74,9 @@ class HotlineAdminSite(admin.AdminSite):
                 form.add_error("code", _("验证码不正确或已用过，请输入验证器应用中当前的 6 位数字。"))
         context = {
             **self.each_context(request),
+            # nothing of the admin before the code: no model list, no sidebar
+            "available_apps": [],
+            "is_nav_sidebar_enabled": False,
             "title": _("二次验证"),
             "form": form,
             "next": next_url,

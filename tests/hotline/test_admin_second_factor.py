@@ -102,3 +102,9 @@ def test_it_can_be_switched_off_by_configuration(client, city_admin, settings):
     settings.ADMIN_2FA_REQUIRED = False
     client.force_login(city_admin)
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_the_code_page_shows_nothing_of_the_admin(client, city_admin):
+    client.force_login(city_admin)
+    page = client.get(SECOND_FACTOR).content.decode()
+    assert "/admin/hotline/call/" not in page and "/admin/hotline/dispatchrule/" not in page
