@@ -99,6 +99,16 @@ def category_by_code(code: str):
     return categories.get()["by_code"].get(code)
 
 
+def category_and_descendants(pk: int) -> list[int]:
+    """The category and everything below it, from the cached tree (no query)."""
+    nodes = categories.get()["by_id"].values()
+    ids, frontier = [pk], {pk}
+    while frontier:
+        frontier = {c.pk for c in nodes if c.parent_id in frontier}
+        ids += frontier
+    return ids
+
+
 def tier_by_code(code: str):
     return categories.get()["tiers"].get(code)
 

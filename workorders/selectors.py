@@ -11,8 +11,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from hotline import access
-from hotline.models import Category, Role, User
+from hotline import access, refcache
+from hotline.models import Role, User
 from workorders.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -56,17 +56,9 @@ inbox_scope = access.led_orders
 assisting_scope = access.assisting_orders
 
 
-def category_ids(category: Category) -> list[int]:
-    ids, frontier = [category.pk], [category.pk]
-    while frontier:
-        frontier = list(Category.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
-        ids += frontier
-    return ids
-
-
 def apply_filters(qs: QuerySet, filters: dict) -> QuerySet:
     if filters.get("category"):
-        qs = qs.filter(category_id__in=category_ids(filters["category"]))
+        qs = qs.filter(category_id__in=refcache.category_and_descendants(filters["category"].pk))
     if filters.get("street"):
         qs = qs.filter(street_id=filters["street"])
     if filters.get("community"):
