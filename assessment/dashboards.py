@@ -11,8 +11,7 @@ from assessment import periods, selectors
 from assessment.models import Scope, Snapshot, SnapshotRow
 from districts.models import Division, Unit
 from hotline import access
-from hotline.errors import AccessDenied
-from hotline.models import Role, User
+from hotline.models import User
 from workorders.models import OPEN_STATES, WorkOrder
 
 
@@ -126,10 +125,7 @@ def _load(district: Division | None) -> list[dict]:
 
 
 def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dict:
-    role = access.role_of(user)
-    if role not in (Role.CITY, Role.DISTRICT):
-        raise AccessDenied()
-    district = access.district_of(user) if role == Role.DISTRICT else None
+    district = access.supervised_district(user)
     stats = (snapshot.stats or {}).get(district.code if district else "city", {}) if snapshot else {}
     return {
         "period": period,

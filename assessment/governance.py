@@ -350,7 +350,8 @@ def visible_reports(user: User) -> QuerySet:
     if role == Role.CITY:
         return reports
     if role == Role.DISTRICT:
-        return reports.filter(district=access.district_of(user))
+        district = access.district_of(user)  # a district account without one sees no report
+        return reports.filter(district=district) if district else reports.none()
     return reports.none()
 
 

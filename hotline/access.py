@@ -236,6 +236,19 @@ def visible_topics(user: User, queryset: QuerySet) -> QuerySet:
 RANKING_CITYWIDE = "city"
 
 
+def supervised_district(user: User):
+    """What a supervisor oversees: None for the city (the whole city), the district for a district
+    manager. Anyone else — and a district account without a district, which must never fall back to
+    the city's figures — is refused."""
+    role = role_of(user)
+    if role == Role.CITY:
+        return None
+    district = district_of(user) if role == Role.DISTRICT else None
+    if district is None:
+        raise AccessDenied()
+    return district
+
+
 def ranking_scope(user: User, *, scope: str, district: str | None = None):
     """Which ranking table a request gets, decided here for the pages, the exports and the API alike:
     `(scope, district)` — the snapshot rows of `scope` ("street", "district" or "department"), either
@@ -257,18 +270,13 @@ def ranking_scope(user: User, *, scope: str, district: str | None = None):
 
     if scope not in ("street", "district", "department"):
         raise DomainError(gettext("范围只能是 street、district 或 department。"), code="invalid_scope")
-    role = role_of(user)
-    own = getattr(user, "unit", None)
-    if role not in (Role.CITY, Role.DISTRICT):
-        raise AccessDenied()
-    if role == Role.DISTRICT and (own is None or own.division_id is None):
-        raise AccessDenied()  # a district manager without a district must not fall back to the city's tables
+    own = supervised_district(user)  # None: the city
     if scope == "district":
         return scope, None
     if not district:
-        return scope, (None if role == Role.CITY else own.division)
+        return scope, own
     if district == RANKING_CITYWIDE:
-        if role != Role.CITY:
+        if own is not None:
             if scope == "street":
                 raise AccessDenied(gettext("全市街乡镇排名仅市级可见。"))
             raise AccessDenied()
@@ -276,6 +284,6 @@ def ranking_scope(user: User, *, scope: str, district: str | None = None):
     division = Division.objects.filter(code=district, level=Division.Level.DISTRICT).first()
     if division is None:
         raise Http404
-    if role == Role.DISTRICT and division.pk != own.division_id:
+    if own is not None and division.pk != own.pk:
         raise AccessDenied()
     return scope, division

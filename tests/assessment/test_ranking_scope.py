@@ -221,3 +221,24 @@ def test_the_departments_page_names_the_district_it_is_narrowed_to(client, octob
     assert "<h1>丰台区 部门排名" in narrowed
     client.force_login(fengtai_manager)  # a district's default is its own departments
     assert "<h1>丰台区 部门排名" in client.get("/assessment/rankings/departments/?period=2026-10").content.decode()
+
+
+def test_a_district_account_without_a_district_sees_no_dashboard_and_no_report(client, fengtai_manager):
+    from assessment.models import Report
+
+    Report.objects.create(
+        kind=Report.Kind.choices[0][0],
+        district=None,
+        scope_key="city",
+        period_start=bj(2026, 10, 1, 0),
+        period_end=bj(2026, 11, 1, 0),
+        title="全市月报",
+    )
+    fengtai_manager.unit = None
+    fengtai_manager.save(update_fields=["unit"])
+    client.force_login(fengtai_manager)
+    assert client.get("/assessment/dashboard/").status_code == 403
+    assert client.get("/assessment/dashboard/data/?period=2026-10").status_code == 403
+    from assessment.governance import visible_reports
+
+    assert not visible_reports(fengtai_manager).exists()
