@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from hotline import access, selectors
+from hotline import access, refcache, selectors
 from hotline.errors import AccessDenied, DomainError
 from hotline.intake import Action, IntakeInvalid, call_intake
 from hotline.models import Call, Category
@@ -15,7 +15,10 @@ from hotline.models import Call, Category
 
 def _category_groups():
     """[(“城乡建设 › 物业管理”, [leaf, …]), …] for one <select> with optgroups."""
-    nodes = list(Category.objects.filter(is_active=True).select_related("default_tier").order_by("sort", "code"))
+    # The cached tree: parents and tiers already resolved, so .path and .default_tier never query.
+    nodes = sorted(
+        (c for c in refcache.categories.get()["by_id"].values() if c.is_active), key=lambda c: (c.sort, c.code)
+    )
     by_parent: dict[int | None, list[Category]] = {}
     for node in nodes:
         by_parent.setdefault(node.parent_id, []).append(node)

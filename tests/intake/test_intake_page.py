@@ -113,3 +113,14 @@ def test_a_consultation_answered_from_the_page_shows_the_answer(client, agent):
     page = client.get(resp["Location"]).content.decode()
     assert "已直接答复" in page and "11月15日开始供暖。&lt;b&gt;以通知为准&lt;/b&gt;" in page
     assert not WorkOrder.objects.exists()
+
+
+def test_the_workspace_renders_in_a_few_queries_however_many_categories(client, agent, django_assert_max_num_queries):
+    from hotline import refcache
+
+    login(client, agent)
+    refcache.clear_all()
+    client.get(reverse("intake"))  # fills the per-process caches
+    with django_assert_max_num_queries(12):
+        html = client.get(reverse("intake")).content.decode()
+    assert "城乡建设 › 物业管理" in html  # the groups still carry their path
