@@ -1,3 +1,6 @@
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -81,10 +84,15 @@ def healthz(request):
     db_ok, db_info = selectors.database_ok()
     broker_ok, broker_info = selectors.broker_ok()
     last_seen = selectors.worker_last_seen() if db_ok else None
+    stale_after = timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
+    worker_ok = last_seen is not None and timezone.now() - last_seen <= stale_after
+    # The HTTP status follows what this web process needs (database, broker); a stale worker is
+    # reported in the body, so the web container is not restarted for the worker's sake.
     body = {
         "status": "ok" if db_ok and broker_ok else "fail",
         "database": {"ok": db_ok, "detail": db_info},
         "broker": {"ok": broker_ok, "detail": broker_info},
+        "worker": {"ok": worker_ok, "stale_after_seconds": settings.WORKER_HEARTBEAT_STALE_SECONDS},
         "worker_last_seen": last_seen.isoformat() if last_seen else None,
         "time": timezone.now().isoformat(),
     }
