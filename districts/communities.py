@@ -79,11 +79,6 @@ def community_for(text: str, street_id: int) -> Division | None:
     return None
 
 
-def community_in_text(text: str, street_id: int) -> int | None:
-    division = community_for(text, street_id)
-    return division.pk if division else None
-
-
 def clear_cache(**_signal_kwargs) -> None:
     global _cache
     with _lock:

@@ -53,11 +53,6 @@ class Division(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_ranked_street(self) -> bool:
-        """Streets, townships and 地区 are ranked monthly; special economic zones are not."""
-        return self.level == self.Level.STREET and self.kind != self.Kind.SPECIAL_ZONE
-
 
 class Unit(models.Model):
     """An organisation that acts on orders: the city center, a district, a street/township office

@@ -1,6 +1,6 @@
 from django.db.models import Count, Q, QuerySet
 
-from districts.models import Division, Unit
+from districts.models import Division
 
 
 def districts_with_counts() -> QuerySet:
@@ -25,12 +25,3 @@ def streets_of_district(district: Division) -> QuerySet:
         .annotate(community_count=Count("children"))
         .order_by("code")
     )
-
-
-def ranked_streets() -> QuerySet:
-    """The streets, townships and 地区 that are assessed (special economic zones are not)."""
-    return Division.objects.filter(level=Division.Level.STREET).exclude(kind=Division.Kind.SPECIAL_ZONE)
-
-
-def departments(*, district: Division | None = None) -> QuerySet:
-    return Unit.objects.filter(kind=Unit.Kind.DEPARTMENT, district=district)

@@ -125,7 +125,7 @@ NEW_CALLS = [
 
 
 def setup(*, now) -> dict[str, int]:
-    from districts.communities import clear_cache, community_in_text
+    from districts.communities import clear_cache, community_for
     from districts.models import Unit
     from hotline import refcache
     from hotline.intake import call_answer, call_dispatch, call_intake
@@ -175,8 +175,7 @@ def setup(*, now) -> dict[str, int]:
             category = categories[code]
             call.category, call.tier = category, category.default_tier
             if call.street_id and call.address:
-                community_id = community_in_text(call.address, call.street_id)
-                call.community_id = community_id
+                call.community = community_for(call.address, call.street_id)
             call.save(update_fields=["category", "tier", "community"])
             if ending == "order":
                 call_dispatch(call=call, acting_user=agent, now=call.received_at)
