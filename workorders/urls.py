@@ -8,7 +8,6 @@ urlpatterns = [
     path("orders/supervision/", views.supervision, name="order-supervision"),
     path("orders/attachments/<int:pk>/", views.attachment_download, name="order-attachment"),
     path("orders/<int:pk>/", views.order_detail, name="order-detail"),
-    path("orders/<int:pk>/reveal-phone/", views.order_reveal_phone, name="order-reveal-phone"),
     path("orders/<int:pk>/<slug:action>/", views.order_action, name="order-action"),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/<int:pk>/open/", views.notification_open, name="notification-open"),

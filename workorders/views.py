@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseForbidden, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -15,9 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from districts.models import Division
 from hotline import access
-from hotline import services as hotline_services
 from hotline.errors import AccessDenied, DomainError
-from hotline.forms import client_ip
 from hotline.models import Role
 from hotline.privacy import mask_phone
 from workorders import attachments, selectors, services
@@ -154,22 +152,6 @@ def order_action(request, pk: int, action: str):
         return redirect("order-detail", pk=pk)
     context = _detail_context(request, order, bound={action: form}, error=_("请检查填写的内容。"))
     return render(request, "workorders/detail.html", context, status=400)
-
-
-@login_required
-@require_POST
-def order_reveal_phone(request, pk: int):
-    """The caller's number for a unit handling the order; logged through the shared service."""
-    order = selectors.order_for(request.user, pk)
-    if order is None:
-        raise Http404
-    try:
-        phone = hotline_services.call_reveal_phone(
-            call=order.call, acting_user=request.user, via="page", ip_address=client_ip(request)
-        )
-    except AccessDenied as exc:
-        return HttpResponseForbidden(exc.message)
-    return JsonResponse({"phone": phone})
 
 
 @login_required
