@@ -17,7 +17,7 @@ from hotline.api import RolePermission
 from hotline.models import Role
 from workorders import attachments, callbacks
 from workorders import callback_selectors as selectors
-from workorders.callbacks import REDISPATCH_UNIT_KINDS, Answers
+from workorders.callbacks import Answers
 from workorders.models import (
     Callback,
     CallbackAttempt,
@@ -29,6 +29,7 @@ from workorders.models import (
     SelfEvaluationLink,
     WorkOrder,
 )
+from workorders.transitions import ROUTABLE_KINDS
 
 
 # --- serializers ----------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ class AnswersInput(serializers.Serializer):
     satisfaction = serializers.ChoiceField(choices=Satisfaction.choices)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
     redispatch_unit = serializers.PrimaryKeyRelatedField(
-        queryset=Unit.objects.filter(kind__in=REDISPATCH_UNIT_KINDS),
+        queryset=Unit.objects.filter(kind__in=ROUTABLE_KINDS),
         required=False,
         allow_null=True,
         help_text=_("不满意或未完全解决时再派件的承办单位（默认原承办单位）"),

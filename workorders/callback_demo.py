@@ -17,7 +17,7 @@ from django.db import transaction
 from districts.models import Division, Unit
 from hotline.models import Call, Category, User
 from workorders import transitions
-from workorders.models import OrderEvent, OrderState, UrgencyTier, WorkOrder
+from workorders.models import UrgencyTier, WorkOrder
 
 
 @dataclass(frozen=True)
@@ -107,48 +107,23 @@ def _category() -> Category:
 
 def _close(order: WorkOrder, *, handler: User, spec: DemoOrder, start: datetime) -> WorkOrder:
     signed, responded, closed = start + timedelta(hours=1), start + timedelta(hours=2), start + timedelta(hours=20)
-    if all(hasattr(transitions, n) for n in ("order_sign", "order_respond", "order_close")):
-        transitions.order_sign(order, actor=handler, now=signed)
-        transitions.order_respond(
-            order,
-            actor=handler,
-            contacted_at=responded,
-            method="phone",
-            summary="已电话联系来电人，了解具体情况。",
-            now=responded,
-        )
-        return transitions.order_close(
-            order,
-            actor=handler,
-            result="resolved",
-            result_note=spec.result_note,
-            action_taken="现场核实，协调相关单位处置。",
-            now=closed,
-        )
-    # Without the handling capability: the same fields and event its close transition writes.
-    WorkOrder.objects.filter(pk=order.pk).update(
-        state=OrderState.CLOSED,
-        signed_at=signed,
-        responded_at=responded,
-        responded_in_time=responded <= order.response_deadline,
-        closed_at=closed,
+    transitions.order_sign(order, actor=handler, now=signed)
+    transitions.order_respond(
+        order,
+        actor=handler,
+        contacted_at=responded,
+        method="phone",
+        summary="已电话联系来电人，了解具体情况。",
+        now=responded,
+    )
+    return transitions.order_close(
+        order,
+        actor=handler,
         result="resolved",
         result_note=spec.result_note,
         action_taken="现场核实，协调相关单位处置。",
+        now=closed,
     )
-    order.refresh_from_db()
-    OrderEvent.objects.create(
-        order=order,
-        at=closed,
-        kind="closed",
-        actor=handler,
-        actor_unit=handler.unit,
-        from_state=OrderState.SIGNED,
-        to_state=OrderState.CLOSED,
-        round=order.round,
-        note=spec.result_note,
-    )
-    return order
 
 
 def setup(*, now: datetime) -> dict[str, int]:

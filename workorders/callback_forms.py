@@ -7,7 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Unit
-from workorders.callbacks import REDISPATCH_UNIT_KINDS, Answers
+from workorders.callbacks import Answers
+from workorders.forms import routable_units
 from workorders.models import CallbackAttempt, ExclusionRequest, Result, Satisfaction, WorkOrder
 
 YES_NO = [("yes", _("是")), ("no", _("否"))]
@@ -32,15 +33,6 @@ class AnswersForm(forms.Form):
         )
 
 
-def redispatch_units(order: WorkOrder):
-    """Units an agent may re-dispatch to: those of the order's district and the city departments."""
-    return (
-        Unit.objects.filter(is_active=True, kind__in=REDISPATCH_UNIT_KINDS)
-        .filter(Q(district_id=order.district_id) | Q(district__isnull=True, kind=Unit.Kind.DEPARTMENT))
-        .order_by("kind", "code")
-    )
-
-
 class CallbackRecordForm(AnswersForm):
     round = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
     redispatch_unit = forms.ModelChoiceField(
@@ -52,7 +44,7 @@ class CallbackRecordForm(AnswersForm):
 
     def __init__(self, *args, order: WorkOrder, **kwargs):
         super().__init__(*args, **kwargs)
-        units = redispatch_units(order)
+        units = routable_units(order)
         if order.lead_unit_id and not units.filter(pk=order.lead_unit_id).exists():
             units = Unit.objects.filter(Q(pk__in=units.values("pk")) | Q(pk=order.lead_unit_id)).order_by(
                 "kind", "code"

@@ -52,7 +52,7 @@ from workorders.models import (
     WorkOrder,
 )
 from workorders.notifications import notify_units
-from workorders.transitions import Ev, lock, record, require_state, supervisor_unit
+from workorders.transitions import ROUTABLE_KINDS, Ev, lock, record, require_state, supervisor_unit
 
 # Open orders past their resolution limit are called back too (the clock runs in these states).
 OVERDUE_CALLBACK_STATES = (OrderState.DISPATCHED, OrderState.SIGNED)
@@ -66,7 +66,6 @@ FAILED_RESULTS = (
 ATTEMPT_DEDUP_SECONDS = 30
 SELF_EVALUATION_SALT = "workorders.callbacks.self-evaluation"
 COMMENT_MAX = 2000
-REDISPATCH_UNIT_KINDS = (Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT)
 
 
 @dataclass(frozen=True)
@@ -144,17 +143,6 @@ def _open_callback(order: WorkOrder, *, actor: User | None) -> Callback:
             return Callback.objects.create(order=order, round=order.round, agent=actor)
     except IntegrityError:
         return Callback.objects.select_for_update().get(order=order, round=order.round)
-
-
-def _order_url(order: WorkOrder) -> str:
-    try:
-        return reverse("order-detail", args=[order.pk])
-    except Exception:  # noqa: BLE001 - the order page belongs to the handling capability
-        return ""
-
-
-def _notify_lead(order: WorkOrder, *, kind: str, title: str, body: str = "", unit: Unit | None = None) -> None:
-    notify_units(units=[unit or order.lead_unit], kind=kind, title=title, body=body, order=order, url=_order_url(order))
 
 
 # =================================================================================================
@@ -251,7 +239,7 @@ def callback_record(
         _require_callable(order, now)
         if answers.needs_redispatch:
             unit = redispatch_unit or order.lead_unit
-            if not unit.is_active or unit.kind not in REDISPATCH_UNIT_KINDS:
+            if not unit.is_active or unit.kind not in ROUTABLE_KINDS:
                 raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": unit.name}, code="invalid_unit")
         callback = _open_callback(order, actor=actor)
         callback.status = Callback.Status.VALID
@@ -319,8 +307,9 @@ def callback_record(
         # A new round with `unit` as lead; the previous round stays in the events and its Callback.
         fields = transitions._start_round(order, unit=unit, now=now)
         order.save(update_fields=[*outcome_fields, *fields])
-        _notify_lead(
-            order,
+        transitions._notify(
+            [order.lead_unit],
+            order=order,
             kind="redispatched",
             title=_("再派件：工单 %(number)s 第 %(round)s 轮") % {"number": order.number, "round": order.round},
             body=_("回访结果：%(solved)s，%(satisfaction)s。%(comment)s")
@@ -358,8 +347,9 @@ def order_send_back(order: WorkOrder | int, *, actor: User, reason: str, now: da
             note=reason,
             at=now,
         )
-        _notify_lead(
-            order,
+        transitions._notify(
+            [order.lead_unit],
+            order=order,
             kind="sent_back",
             title=_("办结被退回：工单 %(number)s") % {"number": order.number},
             body=reason,
@@ -488,10 +478,6 @@ def _require_exclusion_state(request: ExclusionRequest, *states: str) -> None:
         )
 
 
-def _district_unit(order: WorkOrder) -> Unit | None:
-    return supervisor_unit(order.district)
-
-
 def _city_units():
     return Unit.objects.filter(members__role=Role.CITY, members__is_active=True).distinct()
 
@@ -546,7 +532,7 @@ def exclusion_request(
             data={"request": request.pk, "reason": reason, "evidence": len(checked)},
             at=now,
         )
-        district = _district_unit(order)
+        district = supervisor_unit(order.district)
         if district is not None:
             notify_units(
                 units=[district],
@@ -639,7 +625,7 @@ def exclusion_decide_city(
             at=now,
         )
         units = [request.unit]
-        district = _district_unit(order)
+        district = supervisor_unit(order.district)
         if district is not None:
             units.append(district)
         notify_units(
@@ -683,7 +669,7 @@ def exclusion_revoke(
             at=now,
         )
         units = [request.unit]
-        district = _district_unit(order)
+        district = supervisor_unit(order.district)
         if district is not None:
             units.append(district)
         notify_units(

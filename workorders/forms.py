@@ -12,7 +12,7 @@ from districts.models import Division, Unit
 from hotline import refcache
 from hotline.models import Category
 from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
-from workorders.transitions import ContactMethod
+from workorders.transitions import ROUTABLE_KINDS, ContactMethod
 
 DECISIONS = [("accept", _("同意")), ("reject", _("驳回"))]
 
@@ -44,7 +44,8 @@ def dt_field(label, **kw):
 
 
 def routable_units(order=None):
-    qs = Unit.objects.filter(is_active=True, kind__in=[Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT])
+    """Units that may lead an order (re-routing a return, re-dispatching after a callback)."""
+    qs = Unit.objects.filter(is_active=True, kind__in=ROUTABLE_KINDS)
     if order is not None and order.district_id:
         # Units of the order's district first; city departments too.
         qs = qs.filter(Q(district_id=order.district_id) | Q(district__isnull=True, kind=Unit.Kind.DEPARTMENT))

@@ -20,7 +20,7 @@ from hotline.models import Role
 from hotline.privacy import mask_phone
 from workorders import attachments, selectors, services
 from workorders.forms import InboxFilterForm
-from workorders.models import Notification, OrderAttachment, OrderParticipant, OrderRequest, Whistle
+from workorders.models import Notification, OrderAttachment, OrderRequest, Whistle
 from workorders.transitions import EVENT_LABELS
 
 INBOX_ROLES = (Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY, Role.AGENT)
@@ -103,7 +103,6 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
         "requests": OrderRequest.objects.filter(order=order).select_related(
             "requested_by", "decided_by", "reroute_unit"
         ),
-        "attachments": OrderAttachment.objects.filter(order=order).select_related("uploaded_by"),
         "actions": [(name, services.ACTIONS[name][0], forms[name]) for name in actions],
         "error": error,
         "phone_in_full": access.sees_phone_in_full(user),
@@ -112,7 +111,6 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
         "whistle_mine": Whistle.objects.filter(order=order, to_unit_id=user.unit_id, state=Whistle.State.OPEN).first()
         if user.unit_id
         else None,
-        "roles": dict(OrderParticipant.Role.choices),
     }
 
 
