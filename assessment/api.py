@@ -82,12 +82,7 @@ class SnapshotDetailSerializer(SnapshotSerializer):
         fields = [*SnapshotSerializer.Meta.fields, "differences"]
 
     def get_differences(self, obj) -> list[dict]:
-        user = self.context["request"].user
-        if access.role_of(user) == Role.CITY:
-            return obj.differences
-        own = set(Unit.objects.filter(access.visible_units_q(user)).values_list("pk", flat=True))
-        own |= set(Unit.objects.filter(kind=Unit.Kind.DISTRICT).values_list("pk", flat=True))
-        return [d for d in obj.differences if d["unit_id"] in own]
+        return selectors.snapshot_differences(self.context["request"].user, obj)
 
 
 class SnapshotActionSerializer(serializers.Serializer):

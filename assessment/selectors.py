@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,7 +16,7 @@ from assessment.models import RuleSet, Scope, Snapshot, SnapshotRow
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
-from hotline.models import User
+from hotline.models import Role, User
 from workorders.models import WorkOrder
 
 
@@ -174,8 +174,18 @@ def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, mea
 
 def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
     """Where a unit lost points: counts of orders not contacted, not resolved and not satisfied."""
-    scope = scope_of_unit(unit)
-    return {
-        m: counted_orders(snapshot, unit=unit, scope=scope, measure=m).count()
-        for m in ("not_contacted", "not_resolved", "basic", "unsatisfied")
-    }
+    valid = counted_orders(snapshot, unit=unit, scope=scope_of_unit(unit), measure="valid")
+    return valid.aggregate(
+        **{m: Count("pk", filter=MEASURES[m][1]) for m in ("not_contacted", "not_resolved", "basic", "unsatisfied")}
+    )
+
+
+def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:
+    """A recomputation's differences as this user may see them: the city all; a district its own
+    units' and the districts' rows (the districts table is published citywide)."""
+    if access.role_of(user) == Role.CITY:
+        return snapshot.differences
+    own = set(
+        Unit.objects.filter(access.visible_units_q(user) | Q(kind=Unit.Kind.DISTRICT)).values_list("pk", flat=True)
+    )
+    return [d for d in snapshot.differences if d["unit_id"] in own]

@@ -340,12 +340,7 @@ def snapshot_detail(request, pk: int):
     if not access.has_role(request.user, Role.CITY, Role.DISTRICT):
         raise AccessDenied()
     snapshot = get_object_or_404(Snapshot.objects.select_related("ruleset", "base__ruleset"), pk=pk)
-    differences = snapshot.differences
-    if access.role_of(request.user) == Role.DISTRICT:
-        own = set(Unit.objects.filter(access.visible_units_q(request.user)).values_list("pk", flat=True)) | set(
-            Unit.objects.filter(kind=Unit.Kind.DISTRICT).values_list("pk", flat=True)
-        )
-        differences = [d for d in differences if d["unit_id"] in own]
+    differences = selectors.snapshot_differences(request.user, snapshot)
     return render(
         request,
         "assessment/snapshot_detail.html",
