@@ -246,16 +246,17 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return {**super().get_serializer_context(), "now": timezone.now()}
 
     def _filters(self):
-        form = InboxFilterForm(self.request.query_params or None, user=self.request.user)
-        return form.cleaned_data if form.is_valid() else {}
+        # The list asks twice (the rows, then the tab counts): validate the form once per request.
+        if not hasattr(self, "_inbox_filters"):
+            form = InboxFilterForm(self.request.query_params or None, user=self.request.user)
+            self._inbox_filters = form.cleaned_data if form.is_valid() else {}
+        return self._inbox_filters
 
     def get_queryset(self):
         from hotline import access
 
         if self.action == "list":
-            tab = self.request.query_params.get("tab", "to_sign")
-            if tab not in selectors.TAB_NAMES:
-                tab = "to_sign"
+            tab = selectors.inbox_tab(self.request.query_params.get("tab"))
             filters = self._filters()
             return selectors.inbox_orders(
                 self.request.user, tab=tab, filters=filters, sort=filters.get("sort") or "deadline"

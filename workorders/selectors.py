@@ -35,6 +35,11 @@ TABS = [
 TAB_NAMES = [t for t, _label in TABS]
 
 
+def inbox_tab(value: str | None) -> str:
+    """The tab a request asks for; an unknown one is the first tab (to sign)."""
+    return value if value in TAB_NAMES else "to_sign"
+
+
 def tab_q(tab: str, now: datetime) -> Q:
     if tab == "to_sign":
         return Q(state=OrderState.DISPATCHED)
@@ -221,16 +226,9 @@ def supervision(district_id: int, *, now: datetime | None = None, limit: int = 2
     now = now or timezone.now()
     orders = WorkOrder.objects.filter(district_id=district_id)
     related = ("category", "lead_unit", "community")  # what the table shows
-    overdue = (
-        orders.filter(state__in=CLOCK_STATES, resolution_deadline__lte=now)
-        .select_related(*related)
-        .order_by("resolution_deadline", "id")[:limit]
-    )
-    due_soon = (
-        orders.filter(state__in=CLOCK_STATES, resolution_deadline__gt=now, resolution_warn_at__lte=now)
-        .select_related(*related)
-        .order_by("resolution_deadline", "id")[:limit]
-    )
+    overdue_q, due_soon_q = tab_q("overdue", now), tab_q("due_soon", now)  # as the inbox tabs
+    overdue = orders.filter(overdue_q).select_related(*related).order_by("resolution_deadline", "id")[:limit]
+    due_soon = orders.filter(due_soon_q).select_related(*related).order_by("resolution_deadline", "id")[:limit]
     approvals = (
         pending_approvals(district_id).select_related("order", "unit", "requested_by").order_by("requested_at")[:100]
     )
@@ -240,11 +238,9 @@ def supervision(district_id: int, *, now: datetime | None = None, limit: int = 2
         .values("lead_unit_id", "lead_unit__name", "lead_unit__kind")
         .annotate(
             open=Count("pk"),
-            to_sign=Count("pk", filter=Q(state=OrderState.DISPATCHED)),
-            overdue=Count("pk", filter=Q(state__in=CLOCK_STATES, resolution_deadline__lte=now)),
-            due_soon=Count(
-                "pk", filter=Q(state__in=CLOCK_STATES, resolution_deadline__gt=now, resolution_warn_at__lte=now)
-            ),
+            to_sign=Count("pk", filter=tab_q("to_sign", now)),
+            overdue=Count("pk", filter=overdue_q),
+            due_soon=Count("pk", filter=due_soon_q),
             parked=Count("pk", filter=Q(state=OrderState.PARKED)),
         )
         .order_by("-overdue", "-open")

@@ -35,9 +35,7 @@ def _require(user, *roles):
 def _inbox_context(request):
     form = InboxFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
-    tab = request.GET.get("tab", "to_sign")
-    if tab not in selectors.TAB_NAMES:
-        tab = "to_sign"
+    tab = selectors.inbox_tab(request.GET.get("tab"))
     now = timezone.now()
     counts = selectors.inbox_counts(request.user, filters=filters, now=now)
     orders = selectors.inbox_orders(
