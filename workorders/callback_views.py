@@ -73,11 +73,8 @@ def _detail_context(request, order: WorkOrder, **forms) -> dict:
     now = timezone.now()
     callback_list = list(selectors.callbacks_of(order))
     current = next((c for c in callback_list if c.round == order.round), None)
-    done = current is not None and current.status != Callback.Status.OPEN
-    callable_now = not done and (
-        order.state == "closed"
-        or (order.state in callbacks.OVERDUE_CALLBACK_STATES and order.resolution_deadline < now)
-    )
+    done = current is not None and current.status in callbacks.DONE_CALLBACK
+    callable_now = not done and callbacks.is_callable(order, now)
     links = [
         {"link": link, "url": request.build_absolute_uri(callbacks.self_evaluation_url(link))}
         for link in selectors.self_evaluation_links(order)

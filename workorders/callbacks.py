@@ -120,10 +120,15 @@ def _require_callback_role(actor) -> None:
         raise AccessDenied()
 
 
+def is_callable(order: WorkOrder, now: datetime) -> bool:
+    """Closed by its unit, or still open past its resolution limit: the hotline may call back."""
+    return order.state == OrderState.CLOSED or (
+        order.state in OVERDUE_CALLBACK_STATES and order.resolution_deadline < now
+    )
+
+
 def _require_callable(order: WorkOrder, now: datetime) -> None:
-    if order.state == OrderState.CLOSED:
-        return
-    if order.state in OVERDUE_CALLBACK_STATES and order.resolution_deadline < now:
+    if is_callable(order, now):
         return
     raise DomainError(
         _("工单 %(number)s 当前状态为“%(state)s”，尚未办结也未超过办结时限，不能回访。")
