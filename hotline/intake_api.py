@@ -21,9 +21,9 @@ from hotline import access, refcache, selectors
 from hotline.api import RolePermission
 from hotline.dispatch import dispatch_resolve
 from hotline.intake import Action, IntakeInvalid, call_intake, normalize_phone
-from hotline.models import Call, Category, DispatchRule, KnowledgeArticle, Role
+from hotline.models import Call, Category, DispatchRule, KnowledgeArticle
 
-TAKE_CALLS = RolePermission.for_roles(Role.AGENT, Role.CITY)
+TAKE_CALLS = RolePermission.for_roles(*access.TAKE_CALL_ROLES)
 
 
 # --- serializers ------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 from django.utils.translation import gettext_lazy as _
 
-from hotline.models import Role
+from hotline.access import TAKE_CALL_ROLES
 
 NAV_ITEMS = [
-    (_("受理来电"), "intake", {Role.AGENT, Role.CITY}, 10),
+    (_("受理来电"), "intake", TAKE_CALL_ROLES, 10),
 ]
