@@ -35,13 +35,14 @@ def test_the_first_good_code_enrols_and_opens_the_admin_for_this_session(client,
     client.force_login(city_admin)
     client.get(SECOND_FACTOR)
     factor = AdminSecondFactor.objects.get(user=city_admin)
-    code = twofactor.code_at(factor.secret, twofactor.current_step())
+    step = twofactor.current_step()
+    code = twofactor.code_at(factor.secret, step)
     target = reverse("admin:hotline_dispatchrule_changelist")
     resp = client.post(SECOND_FACTOR, {"code": code, "next": target})
     assert resp.status_code == 302 and resp.url == target
     assert client.get(target).status_code == 200
     factor.refresh_from_db()
-    assert factor.confirmed_at is not None and factor.last_step == twofactor.current_step()
+    assert factor.confirmed_at is not None and factor.last_step == step  # the code's own step, used up
     # a new login (a new session) asks again
     client.logout()
     client.force_login(city_admin)
