@@ -101,12 +101,13 @@ class ReportAdmin(admin.ModelAdmin):
 
 @admin.register(MonthlyTopic)
 class MonthlyTopicAdmin(admin.ModelAdmin):
+    """Topics are set on the governance page (governance.topic_create checks period, district and
+    duplicates); here their wording can be corrected, not what they count."""
+
     list_display = ["period", "title", "category", "district", "created_by"]
     list_filter = ["period"]
-    raw_id_fields = ["category", "district"]
+    readonly_fields = ["period", "category", "district", "created_by"]
     verbose_name = _("每月一题")
 
-    def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+    def has_add_permission(self, request):
+        return False

@@ -297,3 +297,15 @@ def test_a_run_that_loses_the_race_for_a_window_raises_and_notifies_nothing(sett
     # then
     assert raised == []
     assert Alert.objects.count() == 1 and not Notification.objects.filter(kind="surge").exists()
+
+
+def test_topics_are_not_added_in_the_admin_around_the_service(client, city_admin, category):
+    from django.urls import reverse
+
+    from tests.factories import login_to_admin
+
+    topic = governance.topic_create(acting_user=city_admin, period="2026-11", category_id=category.pk, title="噪声")
+    login_to_admin(client, city_admin)
+    assert client.get(reverse("admin:assessment_monthlytopic_add")).status_code == 403
+    page = client.get(reverse("admin:assessment_monthlytopic_change", args=[topic.pk]))
+    assert page.status_code == 200 and 'name="period"' not in page.content.decode()
