@@ -309,3 +309,20 @@ def test_topics_are_not_added_in_the_admin_around_the_service(client, city_admin
     assert client.get(reverse("admin:assessment_monthlytopic_add")).status_code == 403
     page = client.get(reverse("admin:assessment_monthlytopic_change", args=[topic.pk]))
     assert page.status_code == 200 and 'name="period"' not in page.content.decode()
+
+
+def test_topic_progress_is_one_query_however_many_topics(city_admin, category, django_assert_num_queries):
+    from hotline.models import Category
+
+    others = list(Category.objects.filter(level=3).exclude(pk=category.pk)[:3])
+    governance.topic_create(acting_user=city_admin, period="2026-11", category_id=category.pk, title="一")
+    with django_assert_num_queries(2):  # the topics, then every topic's figures
+        one = governance.topics_progress(user=city_admin)
+    for i, other in enumerate(others):
+        governance.topic_create(acting_user=city_admin, period="2026-10", category_id=other.pk, title=f"题{i}")
+    governance.topic_create(
+        acting_user=city_admin, period="2026-11", category_id=others[0].pk, title="丰台", district_code="110106"
+    )
+    with django_assert_num_queries(2):
+        many = governance.topics_progress(user=city_admin)
+    assert len(one) == 1 and len(many) == 5
