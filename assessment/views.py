@@ -143,6 +143,23 @@ def _table(request, name: str) -> selectors.RankingTable:
     return selectors.ranking_for(request.user, scope=TABLES[name], district=district)
 
 
+def _ranking_view(request, name: str, table: selectors.RankingTable, *, title, **extra):
+    """One ranking page: the table access.ranking_scope granted, for the period asked for."""
+    period, snapshot = _snapshot(request)
+    return _ranking_page(
+        request,
+        period,
+        snapshot,
+        rows=table.rows(snapshot),
+        scope=table.scope,
+        within_district=table.within_district,
+        export_scope=name,
+        district=table.district,
+        title=title,
+        **extra,
+    )
+
+
 @login_required
 @_guard
 def district_streets(request):
@@ -152,17 +169,11 @@ def district_streets(request):
         query = request.GET.copy()
         query.pop("district", None)
         return redirect(reverse("assessment-city-streets") + (f"?{query.urlencode()}" if query else ""))
-    period, snapshot = _snapshot(request)
     is_city = access.has_role(request.user, Role.CITY)
-    return _ranking_page(
+    return _ranking_view(
         request,
-        period,
-        snapshot,
-        rows=table.rows(snapshot),
-        scope=Scope.STREET,
-        within_district=table.within_district,
-        export_scope="district-streets",
-        district=table.district,
+        "district-streets",
+        table,
         title=_("%(district)s 街乡镇排名") % {"district": table.district.name},
         districts=Division.objects.filter(level=Division.Level.DISTRICT) if is_city else [],
         show_citywide_rank=True,
@@ -173,53 +184,21 @@ def district_streets(request):
 @_guard
 def city_streets(request):
     """All ranked streets of the city (the city center only)."""
-    table = _table(request, "city-streets")
-    period, snapshot = _snapshot(request)
-    return _ranking_page(
-        request,
-        period,
-        snapshot,
-        rows=table.rows(snapshot),
-        scope=Scope.STREET,
-        within_district=table.within_district,
-        export_scope="city-streets",
-        title=_("全市街乡镇排名"),
-    )
+    return _ranking_view(request, "city-streets", _table(request, "city-streets"), title=_("全市街乡镇排名"))
 
 
 @login_required
 @_guard
 def districts(request):
-    table = _table(request, "districts")
-    period, snapshot = _snapshot(request)
-    return _ranking_page(
-        request,
-        period,
-        snapshot,
-        rows=table.rows(snapshot),
-        scope=Scope.DISTRICT,
-        within_district=False,
-        export_scope="districts",
-        title=_("各区排名"),
-    )
+    return _ranking_view(request, "districts", _table(request, "districts"), title=_("各区排名"))
 
 
 @login_required
 @_guard
 def departments(request):
     table = _table(request, "departments")
-    period, snapshot = _snapshot(request)
-    return _ranking_page(
-        request,
-        period,
-        snapshot,
-        rows=table.rows(snapshot),
-        scope=Scope.DEPARTMENT,
-        within_district=table.within_district,
-        export_scope="departments",
-        district=table.district,
-        title=_("%(district)s 部门排名") % {"district": table.district.name} if table.district else _("部门排名"),
-    )
+    title = _("%(district)s 部门排名") % {"district": table.district.name} if table.district else _("部门排名")
+    return _ranking_view(request, "departments", table, title=title)
 
 
 @login_required
