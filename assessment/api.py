@@ -156,10 +156,10 @@ def _snapshot_from(request) -> Snapshot:
     if snapshot_id:
         if not snapshot_id.isdigit():
             raise NotFound()
-        return get_object_or_404(Snapshot.objects.select_related("ruleset"), pk=snapshot_id)
+        return get_object_or_404(selectors.snapshots(with_stats=False), pk=snapshot_id)
     period = request.query_params.get("period") or selectors.current_period()
     periods.parse(period)
-    snapshot = selectors.published_snapshot(period)
+    snapshot = selectors.published_snapshot(period, with_stats=False)
     if snapshot is None:
         raise NotFound(_("该周期尚无考核结果。"))
     return snapshot

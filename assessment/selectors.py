@@ -39,9 +39,17 @@ PUBLISHED_FIRST = (
 )
 
 
-def published_snapshot(period: str) -> Snapshot | None:
+def published_snapshot(period: str, *, with_stats: bool = True) -> Snapshot | None:
     """The snapshot a period's pages show (PUBLISHED_FIRST), or None."""
-    return Snapshot.objects.filter(period=period).select_related("ruleset").order_by(*PUBLISHED_FIRST).first()
+    return snapshots(with_stats=with_stats).filter(period=period).order_by(*PUBLISHED_FIRST).first()
+
+
+# The dashboard's aggregates (stats) and a recomputation's differences are large JSON documents:
+# only the dashboard reads the first and only the snapshot page the second, so the rankings,
+# scorecards, home panel and API leave both in the database (with_stats=False).
+def snapshots(*, with_stats: bool = True) -> QuerySet:
+    qs = Snapshot.objects.select_related("ruleset")
+    return qs.defer("differences") if with_stats else qs.defer("stats", "differences")
 
 
 def published_id(period) -> Subquery:

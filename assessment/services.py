@@ -255,7 +255,7 @@ def _set_movement(snapshot: Snapshot) -> None:
     period's published snapshot. Unranked either time → no movement."""
     from assessment.selectors import published_snapshot
 
-    previous = published_snapshot(periods.shift(snapshot.period, -1))
+    previous = published_snapshot(periods.shift(snapshot.period, -1), with_stats=False)
     if previous is None:
         return
     row_t = SnapshotRow._meta.db_table

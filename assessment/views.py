@@ -22,19 +22,19 @@ from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role
 
 
-def _snapshot(request) -> tuple[str, Snapshot | None]:
+def _snapshot(request, *, with_stats: bool = False) -> tuple[str, Snapshot | None]:
     snapshot_id = request.GET.get("snapshot")
     if snapshot_id:
         if not snapshot_id.isdigit():
             raise Http404
-        snapshot = get_object_or_404(Snapshot.objects.select_related("ruleset"), pk=snapshot_id)
+        snapshot = get_object_or_404(selectors.snapshots(with_stats=with_stats), pk=snapshot_id)
         return snapshot.period, snapshot
     period = request.GET.get("period") or selectors.current_period()
     try:
         periods.parse(period)
     except DomainError:
         raise Http404 from None
-    return period, selectors.published_snapshot(period)
+    return period, selectors.published_snapshot(period, with_stats=with_stats)
 
 
 def _guard(fn):
@@ -402,5 +402,5 @@ def dashboard(request):
 def dashboard_data(request):
     from assessment import dashboards
 
-    period, snapshot = _snapshot(request)
+    period, snapshot = _snapshot(request, with_stats=True)
     return JsonResponse(dashboards.dashboard_data(request.user, period=period, snapshot=snapshot))

@@ -49,7 +49,7 @@ def assessment_home_panel(context):
     user = request.user
     role = access.role_of(user)
     period = selectors.current_period()
-    snapshot = selectors.published_snapshot(period)
+    snapshot = selectors.published_snapshot(period, with_stats=False)
     data = {"role": role, "period": period, "snapshot": snapshot, "rows": [], "row": None, "unit": user.unit}
     if snapshot is None:
         return data
