@@ -18,7 +18,7 @@ setup: $(STAMP)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py load_divisions
-	$(PY) manage.py setup_demo
+	$(PY) manage.py setup_demo --i-know-this-is-not-production
 
 run: setup
 	$(PY) manage.py serve

@@ -4,7 +4,7 @@ import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.config.settings")
     # hotline/__init__ imports the Celery app, which loads the settings and exits with one clear
     # line if the environment is wrong.
     from django.core.management import execute_from_command_line

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from assessment import services
+from assessment import rulesets
 from assessment.models import Alert, MonthlyTopic, Report, RuleSet, Snapshot
 from hotline.errors import DomainError
 
@@ -25,7 +25,7 @@ class RuleSetAdmin(admin.ModelAdmin):
         "created_by",
         "note",
     ]
-    fields = list(services.RULE_FIELDS)
+    fields = list(rulesets.RULE_FIELDS)
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -37,13 +37,13 @@ class RuleSetAdmin(admin.ModelAdmin):
         return self.fields if obj is not None else []
 
     def get_changeform_initial_data(self, request):
-        active = services.ruleset_active()
-        return {k: getattr(active, k) for k in services.RULE_FIELDS}
+        active = rulesets.ruleset_active()
+        return {k: getattr(active, k) for k in rulesets.RULE_FIELDS}
 
     def save_model(self, request, obj, form, change):
-        values = {k: form.cleaned_data[k] for k in services.RULE_FIELDS}
+        values = {k: form.cleaned_data[k] for k in rulesets.RULE_FIELDS}
         try:
-            published = services.ruleset_publish(acting_user=request.user, **values)
+            published = rulesets.ruleset_publish(acting_user=request.user, **values)
         except DomainError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             raise

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from assessment import api
+from assessment.rankings import api
 
 router = SimpleRouter()
 router.register("assessment/rulesets", api.RuleSetViewSet, basename="api-assessment-ruleset")

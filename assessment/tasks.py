@@ -1,43 +1,30 @@
-"""Thin Celery tasks: each calls one service. Scheduled by beat (see BEAT_SCHEDULE, merged into the
-settings by assessment.apps)."""
+"""Thin Celery tasks: each calls one service. Scheduled by the one beat schedule in
+hotline/config/settings/worker.py; the explicit names are what beat and queued messages refer to."""
 
 from celery import shared_task
-from celery.schedules import crontab
+
+from assessment import rulesets
+from assessment.governance import services as governance
+from assessment.snapshots import services as snapshots
 
 
-@shared_task
+@shared_task(name="assessment.tasks.compute_provisional")
 def compute_provisional() -> int | None:
-    from assessment import selectors, services
-
-    snapshot = services.snapshot_compute_provisional(period=selectors.current_period())
+    snapshot = snapshots.snapshot_compute_provisional(period=rulesets.current_period())
     return snapshot.pk if snapshot else None
 
 
-@shared_task
+@shared_task(name="assessment.tasks.freeze_due")
 def freeze_due() -> int | None:
-    from assessment import services
-
-    snapshot = services.snapshot_freeze_due()
+    snapshot = snapshots.snapshot_freeze_due()
     return snapshot.pk if snapshot else None
 
 
-@shared_task
+@shared_task(name="assessment.tasks.detect_surges")
 def detect_surges() -> int:
-    from assessment import governance
-
     return len(governance.surge_detect())
 
 
-@shared_task
+@shared_task(name="assessment.tasks.generate_reports")
 def generate_reports() -> int:
-    from assessment import governance
-
     return len(governance.reports_generate_due())
-
-
-BEAT_SCHEDULE = {
-    "assessment-provisional": {"task": "assessment.tasks.compute_provisional", "schedule": crontab(hour=1, minute=10)},
-    "assessment-freeze": {"task": "assessment.tasks.freeze_due", "schedule": crontab(hour=2, minute=10)},
-    "assessment-surges": {"task": "assessment.tasks.detect_surges", "schedule": 300.0},
-    "assessment-reports": {"task": "assessment.tasks.generate_reports", "schedule": crontab(hour=6, minute=0)},
-}

@@ -1,27 +1,29 @@
 from django.urls import path
 
-from assessment import governance_views, views
+from assessment.dashboards import views as dashboards_views
+from assessment.governance import views as governance_views
+from assessment.rankings import views as rankings_views
 
 urlpatterns = [
-    path("assessment/", views.index, name="assessment-index"),
-    path("assessment/rankings/streets/", views.district_streets, name="assessment-district-streets"),
-    path("assessment/rankings/streets/city/", views.city_streets, name="assessment-city-streets"),
-    path("assessment/rankings/districts/", views.districts, name="assessment-districts"),
-    path("assessment/rankings/departments/", views.departments, name="assessment-departments"),
+    path("assessment/", rankings_views.index, name="assessment-index"),
+    path("assessment/rankings/streets/", rankings_views.district_streets, name="assessment-district-streets"),
+    path("assessment/rankings/streets/city/", rankings_views.city_streets, name="assessment-city-streets"),
+    path("assessment/rankings/districts/", rankings_views.districts, name="assessment-districts"),
+    path("assessment/rankings/departments/", rankings_views.departments, name="assessment-departments"),
     path(
         "assessment/rankings/<str:scope>.<str:fmt>",
-        views.export_ranking,
+        rankings_views.export_ranking,
         name="assessment-export-ranking",
     ),
-    path("assessment/units/<int:unit_id>/", views.scorecard, name="assessment-scorecard"),
-    path("assessment/orders/", views.orders, name="assessment-orders"),
-    path("assessment/orders.<str:fmt>", views.export_orders, name="assessment-export-orders"),
-    path("assessment/snapshots/", views.snapshot_list, name="assessment-snapshots"),
-    path("assessment/snapshots/action/", views.snapshot_action, name="assessment-snapshot-action"),
-    path("assessment/snapshots/<int:pk>/", views.snapshot_detail, name="assessment-snapshot"),
-    path("assessment/rules/", views.rules, name="assessment-rules"),
-    path("assessment/dashboard/", views.dashboard, name="assessment-dashboard"),
-    path("assessment/dashboard/data/", views.dashboard_data, name="assessment-dashboard-data"),
+    path("assessment/units/<int:unit_id>/", rankings_views.scorecard, name="assessment-scorecard"),
+    path("assessment/orders/", rankings_views.orders, name="assessment-orders"),
+    path("assessment/orders.<str:fmt>", rankings_views.export_orders, name="assessment-export-orders"),
+    path("assessment/snapshots/", rankings_views.snapshot_list, name="assessment-snapshots"),
+    path("assessment/snapshots/action/", rankings_views.snapshot_action, name="assessment-snapshot-action"),
+    path("assessment/snapshots/<int:pk>/", rankings_views.snapshot_detail, name="assessment-snapshot"),
+    path("assessment/rules/", rankings_views.rules, name="assessment-rules"),
+    path("assessment/dashboard/", dashboards_views.dashboard, name="assessment-dashboard"),
+    path("assessment/dashboard/data/", dashboards_views.dashboard_data, name="assessment-dashboard-data"),
     path("assessment/governance/", governance_views.governance, name="assessment-governance"),
     path("assessment/reports/", governance_views.reports, name="assessment-reports"),
     path("assessment/reports/<int:pk>/download/", governance_views.report_download, name="assessment-report-download"),

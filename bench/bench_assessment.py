@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.config.settings")
 
 
 def setup_django():
@@ -257,8 +257,9 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext, override_settings
     from django.utils import timezone
 
-    from assessment import periods, services
+    from assessment import periods, rulesets
     from assessment.models import Scope, Snapshot
+    from assessment.snapshots import services
     from districts.models import Unit
     from hotline.models import User
     from workorders.models import WorkOrder
@@ -274,7 +275,7 @@ def main() -> None:
     print(f"orders in the database: {total_orders:,}; valid callbacks in the month: {valid:,}")
 
     # --- 1. the computation --------------------------------------------------------------------
-    ruleset = services.ruleset_active()
+    ruleset = rulesets.ruleset_active()
     Snapshot.objects.filter(label="bench").delete()
     with transaction.atomic():
         # A labelled snapshot of the current period over the bench window (deleted at the end).

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.config.settings")
 
 import django
 
@@ -32,8 +32,9 @@ from django.utils import timezone  # noqa: E402
 
 from districts.models import Unit  # noqa: E402
 from hotline.models import User  # noqa: E402
-from workorders import callback_selectors, callbacks  # noqa: E402
-from workorders.callbacks import Answers  # noqa: E402
+from workorders.callbacks import selectors as callback_selectors  # noqa: E402
+from workorders.lifecycle import callbacks  # noqa: E402
+from workorders.lifecycle.callbacks import Answers  # noqa: E402
 from workorders.models import WorkOrder  # noqa: E402
 
 # The indexes the queue wants (partial: they hold only the orders awaiting a callback, so they stay

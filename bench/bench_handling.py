@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.config.settings")
 
 import django
 
@@ -34,7 +34,8 @@ from django.utils import timezone  # noqa: E402
 
 from districts.models import Unit  # noqa: E402
 from hotline.models import User  # noqa: E402
-from workorders import selectors, sweep  # noqa: E402
+from workorders.handling import selectors  # noqa: E402
+from workorders.lifecycle import sweep  # noqa: E402
 from workorders.models import CLOCK_STATES, WorkOrder  # noqa: E402
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.config.settings")
 
 import django  # noqa: E402
 
@@ -141,7 +141,7 @@ class Server:
         self.proc = subprocess.Popen(
             [
                 gunicorn,
-                "hotline.wsgi:application",
+                "hotline.config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -482,7 +482,7 @@ def _values(columns: dict[str, str], **given) -> list:
 
 
 def drain_outbound() -> tuple[int, int]:
-    from workorders import notifications
+    from workorders.notifications import outbox as notifications
 
     claimed = batches = 0
     while n := notifications.queue_outbound():

@@ -54,6 +54,12 @@ class Division(models.Model):
         return self.name
 
 
+# The city's 12345 center (北京市民热线服务中心): agents and city administrators belong to it. Created by
+# the data migration districts/0003_city_center_unit, so every installation has it, demo or not.
+CENTER_UNIT_CODE = "11-center"
+CENTER_UNIT_NAME = "北京市民热线服务中心"
+
+
 class Unit(models.Model):
     """An organisation that acts on orders: the city center, a district, a street/township office
     or a department. Users belong to exactly one unit."""

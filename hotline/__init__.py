@@ -1,3 +1,3 @@
-from hotline.celery import app as celery_app
+from hotline.config.celery import app as celery_app
 
 __all__ = ["celery_app"]

@@ -34,6 +34,57 @@ def can_use_admin(user) -> bool:
     return user.is_superuser or (user.role == Role.CITY and user.is_staff)
 
 
+# --- Role gates: which roles may use which capability ------------------------------------------
+# The one table. Navigation shows an entry exactly when the page behind it lets the user in; page
+# views call require(), API views use the matching permission class (hotline.web.api.gate); what a
+# role then sees inside a capability is decided by the scoping functions further down.
+class Cap:
+    TAKE_CALLS = "take_calls"  # the agent's workspace, intake API, caller history, duplicates
+    CALLS = "calls"  # the call list and call API (scoped: a street its own calls)
+    ORDERS = "orders"  # the inbox, the order page and the orders API (scoped by unit)
+    SUPERVISE = "supervise"  # the district's supervision page
+    CALL_BACK = "call_back"  # the callback queue and callbacks (回访)
+    EXCLUSIONS = "exclusions"  # exclusion requests: list, detail, decisions (scoped)
+    REQUEST_EXCLUSION = "request_exclusion"  # filing one (the lead unit's handler)
+    ASSESSMENT = "assessment"  # rankings, scorecards and the orders behind a figure (scoped)
+    ASSESSMENT_MANAGE = "assessment_manage"  # snapshots, rule sets, dashboards, governance, reports
+    RULE_ASSESSMENT = "rule_assessment"  # publish rule sets, freeze/recompute, pick 每月一题
+    HANDLE = "handle"  # act on an order as its lead unit, co-handler or whistled unit (by unit)
+    ANSWER_WHISTLE = "answer_whistle"  # report (报到) when whistled in
+
+
+ALL_ROLES = frozenset({Role.AGENT, Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY})
+GATES: dict[str, frozenset] = {
+    # Agents take calls; the city center may too (it covers the hall at peaks). Streets, districts
+    # and departments receive orders but never register calls or search caller histories.
+    Cap.TAKE_CALLS: frozenset({Role.AGENT, Role.CITY}),
+    Cap.CALLS: frozenset({Role.AGENT, Role.STREET, Role.DISTRICT, Role.CITY}),
+    # Agents look orders up (caller history, callbacks); everyone else handles or supervises them.
+    Cap.ORDERS: ALL_ROLES,
+    Cap.SUPERVISE: frozenset({Role.DISTRICT, Role.CITY}),
+    # The hotline calls citizens back: agents, and the city center supervising them.
+    Cap.CALL_BACK: frozenset({Role.AGENT, Role.CITY}),
+    Cap.EXCLUSIONS: ALL_ROLES,
+    Cap.REQUEST_EXCLUSION: frozenset({Role.STREET, Role.DEPARTMENT}),
+    Cap.ASSESSMENT: frozenset({Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY}),
+    Cap.ASSESSMENT_MANAGE: frozenset({Role.DISTRICT, Role.CITY}),
+    Cap.RULE_ASSESSMENT: frozenset({Role.CITY}),
+    # A district office may lead an order itself (orders routed to the district); the city center
+    # and agents never handle.
+    Cap.HANDLE: frozenset({Role.STREET, Role.DEPARTMENT, Role.DISTRICT}),
+    Cap.ANSWER_WHISTLE: frozenset({Role.STREET, Role.DEPARTMENT}),
+}
+
+
+def may(user, capability: str) -> bool:
+    return role_of(user) in GATES[capability]
+
+
+def require(user, capability: str) -> None:
+    if not may(user, capability):
+        raise AccessDenied()
+
+
 # --- Personal data ------------------------------------------------------------------------------
 # Agents talk to the caller and call back: they work with the number in full. Everyone else sees
 # it masked and may reveal it when the work needs it; each reveal is logged.
@@ -139,31 +190,7 @@ def district_of(user: User):
     return unit.division if unit.kind == "district" else unit.district
 
 
-# --- Call intake --------------------------------------------------------------------------------
-# Agents take calls; the city center may too (it covers the hall at peaks). Streets, districts and
-# departments receive orders but never register calls, read caller histories or search for
-# duplicates across the city.
-TAKE_CALL_ROLES = {Role.AGENT, Role.CITY}
-
-
-def may_take_calls(user) -> bool:
-    return role_of(user) in TAKE_CALL_ROLES
-
-
-def require_take_calls(user) -> None:
-    if not may_take_calls(user):
-        raise AccessDenied()
-
-
 # --- Callback (回访) and exclusions (剔除) --------------------------------------------------------
-# The hotline calls citizens back: agents, and the city center supervising them.
-CALLBACK_ROLES = {Role.AGENT, Role.CITY}
-
-
-def may_call_back(user) -> bool:
-    return role_of(user) in CALLBACK_ROLES
-
-
 def may_rule_requests(user, order) -> bool:
     """Returns and extensions are ruled by the manager of the order's district, or by the city."""
     role = role_of(user)
@@ -177,7 +204,7 @@ def may_rule_requests(user, order) -> bool:
 
 def may_request_exclusion(user, order) -> bool:
     """Only the lead unit of the order (a street or department handler) asks for it to be excluded."""
-    return role_of(user) in (Role.STREET, Role.DEPARTMENT) and user.unit_id == order.lead_unit_id
+    return may(user, Cap.REQUEST_EXCLUSION) and user.unit_id == order.lead_unit_id
 
 
 def may_decide_exclusion_for_district(user, order) -> bool:

@@ -96,7 +96,7 @@ class ApiClientAdmin(admin.ModelAdmin):
     autocomplete_fields = ["acting_user"]
 
     def save_model(self, request, obj, form, change):
-        from hotline.open311 import hash_key, new_key
+        from hotline.intake.open311 import hash_key, new_key
 
         if not change:
             key = new_key()

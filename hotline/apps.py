@@ -10,4 +10,4 @@ class HotlineConfig(AppConfig):
 
 
 class HotlineAdminConfig(AdminConfig):
-    default_site = "hotline.admin_site.HotlineAdminSite"
+    default_site = "hotline.accounts.admin_site.HotlineAdminSite"

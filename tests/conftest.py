@@ -17,14 +17,13 @@ def ensure_reference_data() -> None:
     """The real Beijing divisions and departments plus the center unit. Transactional tests flush
     the database when they end (pytest-django runs them after the others), so those that need
     the data call this again."""
-    from districts.models import Division, Unit
-    from hotline.demo import CENTER_CODE
+    from districts.models import CENTER_UNIT_CODE, Division, Unit
 
     if not Division.objects.filter(level=Division.Level.COMMUNITY).exists():
         with open(os.devnull, "w") as devnull:
             call_command("load_divisions", verbosity=0, stdout=devnull)
-    Unit.objects.get_or_create(code=CENTER_CODE, defaults={"name": "北京市民热线服务中心", "kind": "center"})
-    from workorders.reference import ensure_default_tiers
+    Unit.objects.get_or_create(code=CENTER_UNIT_CODE, defaults={"name": "北京市民热线服务中心", "kind": "center"})
+    from workorders.lifecycle.tiers import ensure_default_tiers
 
     ensure_default_tiers()
 
@@ -102,7 +101,7 @@ def live_worker(reference_data, settings, tmp_path):
     """A real `celery worker` process on the configured broker (Redis in CI's PostgreSQL run, the
     embedded filesystem transport otherwise), consuming a queue of its own and writing to the test
     database."""
-    from hotline.celery import app
+    from hotline.config.celery import app
 
     queue = f"test-{uuid.uuid4().hex[:10]}"
     env = dict(os.environ)

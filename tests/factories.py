@@ -47,7 +47,7 @@ class CallFactory(factory.django.DjangoModelFactory):
 def login_to_admin(client, user) -> None:
     """Log in and mark the session as past the admin's second factor (tests of other admin
     features; tests/hotline/test_admin_second_factor.py goes through the real code entry)."""
-    from hotline import twofactor
+    from hotline.accounts import twofactor
 
     client.force_login(user)
     session = client.session

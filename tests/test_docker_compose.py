@@ -5,11 +5,11 @@ from pathlib import Path
 
 import yaml
 
-from hotline.env import check_broker_url, parse_database_url
+from hotline.config.env import check_broker_url, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-SETTINGS_SOURCE = (ROOT / "hotline" / "settings.py").read_text()
+SETTINGS_SOURCE = "".join(p.read_text() for p in (ROOT / "hotline" / "config" / "settings").glob("*.py"))
 
 
 def _expand(value: str) -> str:
@@ -23,10 +23,10 @@ def test_it_has_the_production_services():
 
 def test_web_worker_and_beat_run_the_right_programs():
     services = COMPOSE["services"]
-    assert services["web"]["command"][:2] == ["gunicorn", "hotline.wsgi:application"]
+    assert services["web"]["command"][:2] == ["gunicorn", "hotline.config.wsgi:application"]
     assert services["worker"]["command"][:4] == ["celery", "-A", "hotline", "worker"]
     assert services["beat"]["command"][:4] == ["celery", "-A", "hotline", "beat"]
-    from hotline.wsgi import application  # the module gunicorn loads exists
+    from hotline.config.wsgi import application  # the module gunicorn loads exists
 
     assert callable(application)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.env import ConfigError, check_broker_url, env_bool, env_int, parse_database_url
+from hotline.config.env import ConfigError, check_broker_url, env_bool, env_int, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -39,8 +39,9 @@ def drill(snapshot, unit_id, scope, measure):
 
 @register.inclusion_tag("assessment/_home_panel.html", takes_context=True)
 def assessment_home_panel(context):
-    from assessment import selectors
+    from assessment import rulesets
     from assessment.models import Scope
+    from assessment.snapshots import selectors
     from hotline import access
     from hotline.errors import AccessDenied
     from hotline.models import Role
@@ -48,7 +49,7 @@ def assessment_home_panel(context):
     request = context["request"]
     user = request.user
     role = access.role_of(user)
-    period = selectors.current_period()
+    period = rulesets.current_period()
     snapshot = selectors.published_snapshot(period, with_stats=False)
     data = {"role": role, "period": period, "snapshot": snapshot, "rows": [], "row": None, "unit": user.unit}
     if snapshot is None:

@@ -17,7 +17,7 @@ _seq = itertools.count(1)
 
 def ensure_tiers() -> None:
     """Transactional tests flush the tiers the data migration seeded; put the same rows back."""
-    from workorders.reference import ensure_default_tiers
+    from workorders.lifecycle.tiers import ensure_default_tiers
 
     ensure_default_tiers()
 

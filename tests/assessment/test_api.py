@@ -1,8 +1,9 @@
 import pytest
 from rest_framework.test import APIClient
 
-from assessment import services
+from assessment import rulesets
 from assessment.models import RuleSet, Snapshot, SnapshotRow
+from assessment.snapshots import services
 from tests.assessment.conftest import bj, make_orders
 
 pytestmark = pytest.mark.django_db
@@ -12,7 +13,7 @@ XILUOYUAN, YOUANMEN, XUEYUANLU = "110106003", "110106001", "110108010"
 
 @pytest.fixture
 def october(city_admin, category):
-    services.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
+    rulesets.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
     at = bj(2026, 10, 5, 10)
     make_orders(XILUOYUAN, at=at, contacted=4, resolved=4, satisfied=3, basic=1, unsatisfied=1)
     make_orders(YOUANMEN, at=at, contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
@@ -95,7 +96,7 @@ def test_the_city_publishes_a_new_rule_version(city_admin, fengtai_manager, octo
     ],
 )
 def test_bad_rules_are_refused_and_change_nothing(city_admin, payload):
-    active = services.ruleset_active()
+    active = rulesets.ruleset_active()
     resp = api(city_admin).post("/api/v1/assessment/rulesets/", payload, format="json")
     assert resp.status_code == 400 and resp.data["detail"]
     assert RuleSet.objects.get(is_active=True).pk == active.pk
@@ -106,7 +107,7 @@ def test_the_city_freezes_and_recomputes_over_the_api(city_admin, fengtai_manage
     c = api(city_admin)
     frozen = c.post("/api/v1/assessment/snapshots/compute/", {"period": "2026-10", "action": "freeze"}, format="json")
     assert frozen.status_code == 201 and frozen.data["kind"] == "frozen"
-    services.ruleset_publish(acting_user=city_admin, basic_factor="1")
+    rulesets.ruleset_publish(acting_user=city_admin, basic_factor="1")
     again = c.post(
         "/api/v1/assessment/snapshots/compute/",
         {"period": "2026-10", "action": "recompute", "label": "基本满意按满意计"},
@@ -128,7 +129,7 @@ def test_the_city_freezes_and_recomputes_over_the_api(city_admin, fengtai_manage
 
 
 def test_reports_over_the_api_are_scoped(fengtai_manager, city_admin, xiluoyuan_handler, settings, tmp_path):
-    from assessment import governance
+    from assessment.governance import services as governance
 
     settings.MEDIA_ROOT = tmp_path
     governance.reports_generate_due(now=bj(2026, 11, 20, 6))

@@ -9,8 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from assessment import services
+from assessment import rulesets
 from assessment.models import Scope, Snapshot, SnapshotRow
+from assessment.snapshots import services
 from hotline.errors import DomainError
 from tests.assessment.conftest import bj, make_order, make_orders
 
@@ -29,7 +30,7 @@ WATER = "110106-water"
 
 @pytest.fixture
 def rules(city_admin):
-    return services.ruleset_publish(
+    return rulesets.ruleset_publish(
         acting_user=city_admin, period_start_day=19, min_valid_callbacks=3, bottom_n=1, note="测试"
     )
 
@@ -198,7 +199,7 @@ def test_a_frozen_month_does_not_change_when_data_changes(month, rules, city_adm
 def test_recomputation_is_a_new_labelled_snapshot_with_its_differences(month, rules, city_admin):
     # given: a frozen month and new rules (basic satisfaction counts fully)
     frozen = services.snapshot_freeze(period="2026-10", now=bj(2026, 10, 25))
-    services.ruleset_publish(acting_user=city_admin, basic_factor="1", note="基本满意按满意计")
+    rulesets.ruleset_publish(acting_user=city_admin, basic_factor="1", note="基本满意按满意计")
     # when
     recomputed = services.snapshot_recompute(
         period="2026-10", acting_user=city_admin, label="规则调整：基本满意按满意计", now=bj(2026, 10, 28)

@@ -7,7 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from assessment import dashboards, selectors, services
+from assessment import rulesets
+from assessment.dashboards import data as dashboards
+from assessment.snapshots import selectors, services
 from hotline.models import User
 from tests.assessment.conftest import bj, make_orders
 from tests.factories import PASSWORD, unit
@@ -20,7 +22,7 @@ NONE = {"response_rate": None, "resolution_rate": None, "satisfaction_rate": Non
 
 @pytest.fixture
 def rules(city_admin, category):
-    return services.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=1)
+    return rulesets.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=1)
 
 
 def rates_of(point):
@@ -41,7 +43,7 @@ def august_and_september(rules, city_admin):
     services.snapshot_compute_provisional(period="2026-08", now=bj(2026, 8, 31))
     # September, computed after the factor became 0.8:
     #   西罗园 4 valid: contacted 3, resolved 2, satisfied 2, basic 2; nothing in 海淀
-    services.ruleset_publish(acting_user=city_admin, basic_factor="0.8")
+    rulesets.ruleset_publish(acting_user=city_admin, basic_factor="0.8")
     make_orders(XILUOYUAN, at=bj(2026, 9, 5, 9), contacted=3, resolved=2, satisfied=2, basic=2, unsatisfied=0)
     services.snapshot_compute_provisional(period="2026-09", now=bj(2026, 9, 30))
 
@@ -77,7 +79,7 @@ def test_a_trend_follows_the_latest_recomputation_of_a_frozen_month(rules, city_
     make_orders(XILUOYUAN, at=bj(2026, 8, 5, 9), contacted=2, resolved=1, satisfied=1, basic=1, unsatisfied=0)
     services.snapshot_freeze(period="2026-08", now=bj(2026, 9, 10))
     for factor, now in (("1", bj(2026, 9, 11)), ("0.5", bj(2026, 9, 13)), ("0", bj(2026, 9, 12))):
-        ruleset = services.ruleset_publish(acting_user=city_admin, basic_factor=factor)
+        ruleset = rulesets.ruleset_publish(acting_user=city_admin, basic_factor=factor)
         services.snapshot_recompute(
             period="2026-08", acting_user=city_admin, label=f"系数 {factor}", ruleset=ruleset, now=now
         )

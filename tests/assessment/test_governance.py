@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from openpyxl import load_workbook
 
-from assessment import governance
+from assessment.governance import services as governance
 from assessment.models import Alert, MonthlyTopic, Report
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category

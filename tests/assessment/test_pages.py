@@ -7,9 +7,10 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from assessment import services
+from assessment import rulesets
 from assessment.models import Scope, SnapshotRow
-from hotline import twofactor
+from assessment.snapshots import services
+from hotline.accounts import twofactor
 from tests.assessment.conftest import bj, make_order, make_orders
 from tests.factories import PASSWORD
 
@@ -20,7 +21,7 @@ XILUOYUAN, YOUANMEN, XUEYUANLU = "110106003", "110106001", "110108010"
 
 @pytest.fixture
 def october(city_admin, category):
-    services.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3, bottom_n=1)
+    rulesets.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3, bottom_n=1)
     at = bj(2026, 10, 5, 10)
     # 西罗园: 5 valid — satisfied 3, basic 1, unsatisfied 1; one not contacted, one unresolved
     make_orders(XILUOYUAN, at=at, contacted=4, resolved=4, satisfied=3, basic=1, unsatisfied=1)
@@ -190,10 +191,10 @@ def test_the_home_panel_shows_this_months_ranking(client, fengtai_manager, city_
     # given: a provisional result for the current period
     from django.utils import timezone
 
-    from assessment import selectors
+    from assessment import rulesets
 
     make_orders(XILUOYUAN, at=timezone.now(), contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
-    services.snapshot_compute_provisional(period=selectors.current_period())
+    services.snapshot_compute_provisional(period=rulesets.current_period())
     # when
     html = login(client, fengtai_manager).get("/").content.decode()
     # then
@@ -203,7 +204,7 @@ def test_the_home_panel_shows_this_months_ranking(client, fengtai_manager, city_
 def test_the_city_publishes_rules_on_the_page_and_bad_input_changes_nothing(client, city_admin, fengtai_manager):
     from assessment.models import RuleSet
 
-    active = services.ruleset_active()
+    active = rulesets.ruleset_active()
     c = login(client, city_admin)
     form = {
         "response_weight": "0.2",
@@ -239,7 +240,7 @@ def test_the_city_publishes_rules_on_the_page_and_bad_input_changes_nothing(clie
 def test_the_admin_publishes_a_new_version_instead_of_editing(client, city_admin):
     from assessment.models import RuleSet
 
-    active = services.ruleset_active()
+    active = rulesets.ruleset_active()
     c = login(client, city_admin)
     session = c.session  # past the admin's second factor (tested in tests/hotline)
     session[twofactor.SESSION_KEY] = city_admin.pk
@@ -289,7 +290,7 @@ def test_the_dashboard_data_is_scoped(client, fengtai_manager, haidian_manager, 
 
 def test_a_department_sees_its_own_scorecard_only(client, water_dept_handler, city_admin, category):
     # given: the water department's callbacks in October
-    services.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
+    rulesets.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
     make_orders("110106-water", at=bj(2026, 10, 5), contacted=3, resolved=2, satisfied=3, basic=0, unsatisfied=0)
     make_orders("110106-housing", at=bj(2026, 10, 5), contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
     snapshot = services.snapshot_compute_provisional(period="2026-10", now=bj(2026, 10, 31))

@@ -9,8 +9,9 @@ import io
 import pytest
 from rest_framework.test import APIClient
 
-from assessment import services
+from assessment import rulesets
 from assessment.models import Scope, SnapshotRow
+from assessment.snapshots import services
 from tests.assessment.conftest import bj, make_orders
 from tests.factories import PASSWORD, UserFactory
 
@@ -81,7 +82,7 @@ GRANTED = {
 
 @pytest.fixture
 def october(city_admin, category):
-    services.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
+    rulesets.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3)
     at = bj(2026, 10, 5, 10)
     make_orders("110106003", at=at, contacted=4, resolved=4, satisfied=3, basic=1, unsatisfied=1)  # 西罗园
     make_orders("110106001", at=at, contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)  # 右安门
@@ -239,6 +240,6 @@ def test_a_district_account_without_a_district_sees_no_dashboard_and_no_report(c
     client.force_login(fengtai_manager)
     assert client.get("/assessment/dashboard/").status_code == 403
     assert client.get("/assessment/dashboard/data/?period=2026-10").status_code == 403
-    from assessment.governance import visible_reports
+    from assessment.governance.services import visible_reports
 
     assert not visible_reports(fengtai_manager).exists()

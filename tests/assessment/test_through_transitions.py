@@ -6,12 +6,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from assessment import periods, selectors, services
+from assessment import periods, rulesets
 from assessment.models import SnapshotRow
+from assessment.snapshots import services
 from hotline.models import Category
 from tests.assessment.conftest import ensure_tiers
 from tests.factories import CallFactory, division, unit
-from workorders import callbacks, transitions
+from workorders.lifecycle import callbacks, creation, exclusions, handling
 from workorders.models import UrgencyTier
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +26,7 @@ def _media(settings, tmp_path):
 def handled_order(agent, street_handler, answers: callbacks.Answers):
     ensure_tiers()
     now = timezone.now() - timedelta(hours=5)
-    order = transitions.order_create(
+    order = creation.order_create(
         call=CallFactory(street=division("110106003"), received_at=now),
         category=Category.objects.get_or_create(code="T-REAL", defaults={"name": "电梯故障", "level": 3})[0],
         tier=UrgencyTier.objects.get(code="T7D"),
@@ -35,8 +36,8 @@ def handled_order(agent, street_handler, answers: callbacks.Answers):
         street=division("110106003"),
         now=now,
     )
-    transitions.order_sign(order, actor=street_handler, now=now + timedelta(minutes=10))
-    transitions.order_respond(
+    handling.order_sign(order, actor=street_handler, now=now + timedelta(minutes=10))
+    handling.order_respond(
         order,
         actor=street_handler,
         contacted_at=now + timedelta(minutes=30),
@@ -44,7 +45,7 @@ def handled_order(agent, street_handler, answers: callbacks.Answers):
         summary="已电话联系",
         now=now + timedelta(minutes=30),
     )
-    transitions.order_close(
+    handling.order_close(
         order,
         actor=street_handler,
         result="resolved",
@@ -67,7 +68,7 @@ def test_the_figures_follow_the_real_callbacks_and_an_approved_exclusion(
     ]
     assert all(o.callback_valid and o.assessed_unit.code == "110106003" for o in orders)
     # the period the callbacks fall in (not "now": the test may run just after a period starts)
-    period = periods.period_of(orders[0].callback_at, selectors.active_ruleset().period_start_day)
+    period = periods.period_of(orders[0].callback_at, rulesets.active_ruleset().period_start_day)
     snapshot = services.snapshot_compute_provisional(period=period)
     row = SnapshotRow.objects.get(snapshot=snapshot, scope="street", unit__code="110106003")
     # satisfaction (2 + 0.9 × 1)/3 = 0.9667; composite 100 × (0.1 + 0.5 + 0.4 × 0.9667) = 98.67
@@ -75,14 +76,14 @@ def test_the_figures_follow_the_real_callbacks_and_an_approved_exclusion(
     assert row.composite == pytest.approx(98.67)
 
     # when: the basically-satisfied one is excluded through the three approvals
-    request = callbacks.exclusion_request(
+    request = exclusions.exclusion_request(
         orders[1], actor=xiluoyuan_handler, reason="malicious", explanation="同一号码一周内来电 40 次。"
     )
-    callbacks.exclusion_decide_district(request, actor=fengtai_manager, approve=True, note="属实")
+    exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=True, note="属实")
     snapshot = services.snapshot_compute_provisional(period=period)
     pending = SnapshotRow.objects.get(snapshot=snapshot, scope="street", unit__code="110106003")
     assert pending.valid == 3  # not yet: the city has not decided
-    callbacks.exclusion_decide_city(request, actor=city_admin, approve=True, note="同意")
+    exclusions.exclusion_decide_city(request, actor=city_admin, approve=True, note="同意")
     snapshot = services.snapshot_compute_provisional(period=period)
 
     # then: it leaves the rates (2 valid, both satisfied → 100) and is counted as excluded

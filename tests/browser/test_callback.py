@@ -7,11 +7,11 @@ import re
 import pytest
 from django.utils import timezone
 
-from hotline import demo
+import hotline.demo as demo
 from hotline.models import User
 from tests.browser.conftest import login
 from tests.callbacks.conftest import ensure_tiers
-from workorders import transitions
+from workorders.lifecycle import handling as transitions
 from workorders.models import Callback, WorkOrder
 
 pytestmark = [pytest.mark.browser]
@@ -24,8 +24,8 @@ BINS = "垃圾清运不及时"  # a closed demo order of 右安门街道
 def demo_data(reference_data, settings, tmp_path, monkeypatch):
     settings.MEDIA_ROOT = tmp_path
     ensure_tiers()
-    monkeypatch.setattr(demo, "DEMO_MODULES", ["workorders.callback_demo"])
-    demo.setup_demo()
+    monkeypatch.setattr(demo, "PARTS", (demo.accounts, demo.callbacks))
+    demo.setup_demo(not_production=True)
     return settings.DEMO_PASSWORD
 
 

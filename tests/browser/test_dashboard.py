@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def demo_history(reference_data):
-    from assessment import demo
+    from hotline.demo import assessment as demo
     from tests.assessment.conftest import ensure_tiers
 
     ensure_tiers()  # an earlier transactional test may have flushed the seeded tiers
@@ -24,11 +24,12 @@ def demo_history(reference_data):
 
 
 def test_the_district_manager_goes_from_the_ranking_to_the_callbacks_and_the_excel(page, demo_history, tmp_path):
-    from assessment import selectors
+    from assessment import rulesets
     from assessment.models import SnapshotRow
+    from assessment.snapshots import selectors
     from workorders.models import WorkOrder
 
-    snapshot = selectors.published_snapshot(selectors.current_period())
+    snapshot = selectors.published_snapshot(rulesets.current_period())
     xiluoyuan = SnapshotRow.objects.get(snapshot=snapshot, scope="street", unit__code="110106003")
 
     # the home page shows this month's ranking panel

@@ -35,7 +35,7 @@ def _submit(page, action):
 def test_the_whole_handling_flow_in_the_browser(page, reference_data):
     from hotline.models import Category
     from tests.workorders.conftest import ensure_tiers
-    from workorders import transitions
+    from workorders.lifecycle import creation as transitions
     from workorders.models import UrgencyTier, WorkOrder
 
     ensure_tiers()
@@ -158,7 +158,7 @@ def test_the_whole_handling_flow_in_the_browser(page, reference_data):
 def test_the_inbox_updates_itself_when_a_new_order_arrives(page, reference_data):
     from hotline.models import Category
     from tests.workorders.conftest import ensure_tiers
-    from workorders import transitions
+    from workorders.lifecycle import creation as transitions
     from workorders.models import UrgencyTier
 
     ensure_tiers()

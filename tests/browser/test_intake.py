@@ -3,7 +3,7 @@ save → order number; then the street's handler finds the order in the inbox.""
 
 import pytest
 
-from hotline.intake import call_intake
+from hotline.intake.services import call_intake
 from hotline.models import Call, KnowledgeArticle
 from tests.browser.conftest import login
 from tests.factories import PASSWORD, UserFactory, unit

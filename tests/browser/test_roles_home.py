@@ -1,6 +1,7 @@
 import pytest
 
-from hotline.demo import DEMO_USERS, setup_demo
+from hotline.demo import setup_demo
+from hotline.demo.accounts import DEMO_USERS
 from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser]
@@ -17,7 +18,7 @@ HEADINGS = {
 
 @pytest.fixture
 def demo(reference_data, settings):
-    setup_demo()
+    setup_demo(not_production=True)
     return settings.DEMO_PASSWORD
 
 

@@ -5,13 +5,13 @@ from django.utils import timezone
 
 from hotline.models import Category
 from tests.factories import CallFactory, UserFactory, division, unit
-from workorders import transitions
+from workorders.lifecycle import creation as transitions
 from workorders.models import OrderEvent, OrderState, UrgencyTier, WorkOrder
 
 
 def ensure_tiers() -> None:
     """Transactional tests flush the tiers the data migration seeded; put the same rows back."""
-    from workorders.reference import ensure_default_tiers
+    from workorders.lifecycle.tiers import ensure_default_tiers
 
     ensure_default_tiers()
 

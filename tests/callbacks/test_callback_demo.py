@@ -1,23 +1,23 @@
 import pytest
 from django.utils import timezone
 
-from hotline import demo
+import hotline.demo as demo
 from hotline.models import User
-from workorders import callback_selectors
+from workorders.callbacks import selectors as callback_selectors
 from workorders.models import ExclusionRequest
 
 
 @pytest.fixture
 def only_callback_demo(monkeypatch):
-    monkeypatch.setattr(demo, "DEMO_MODULES", ["workorders.callback_demo"])
+    monkeypatch.setattr(demo, "PARTS", (demo.accounts, demo.callbacks))
 
 
 @pytest.mark.django_db
 def test_the_demo_gives_the_agent_orders_to_call_back_and_is_idempotent(only_callback_demo, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     # when
-    first = demo.setup_demo()
-    second = demo.setup_demo()
+    first = demo.setup_demo(not_production=True)
+    second = demo.setup_demo(not_production=True)
     # then
     assert first["callback_orders"] == 4 and first["exclusion_requests"] == 1
     assert second["callback_orders"] == 0 and second["exclusion_requests"] == 0

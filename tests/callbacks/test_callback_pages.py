@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from tests.callbacks.conftest import close, make_order
 from tests.factories import PASSWORD
-from workorders import callback_selectors, callbacks
-from workorders.callbacks import Answers
+from workorders.callbacks import selectors as callback_selectors
+from workorders.lifecycle import callbacks, self_evaluations
+from workorders.lifecycle.callbacks import Answers
 from workorders.models import Callback, OrderEvent, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -143,7 +144,7 @@ def test_the_page_creates_a_self_evaluation_link_and_shows_it(client, agent, clo
     _login(client, agent)
     response = client.post(reverse("callback-self-link", args=[closed_order.pk]), follow=True)
     link = closed_order.self_evaluation_links.get()
-    assert callbacks.self_evaluation_url(link) in response.text
+    assert self_evaluations.self_evaluation_url(link) in response.text
 
 
 def test_the_home_panel_counts_the_queue_for_agents_only(agent, xiluoyuan_handler, closed_order):

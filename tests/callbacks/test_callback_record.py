@@ -8,9 +8,9 @@ from django.utils import timezone
 from hotline.errors import AccessDenied, DomainError
 from tests.callbacks.conftest import close, make_order
 from tests.factories import UserFactory, unit
-from workorders import callbacks
-from workorders.callbacks import Answers
-from workorders.deadlines import deadlines_for
+from workorders.lifecycle import callbacks, self_evaluations
+from workorders.lifecycle.callbacks import Answers
+from workorders.lifecycle.deadlines import deadlines_for
 from workorders.models import Callback, CallbackAttempt, Notification, OrderEvent, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -172,7 +172,7 @@ def test_units_and_districts_may_not_call_back(request, role_fixture, closed_ord
     with pytest.raises(AccessDenied):
         callbacks.callback_attempt(closed_order, actor=actor, result="no_answer")
     with pytest.raises(AccessDenied):
-        callbacks.self_evaluation_link_create(closed_order, actor=actor)
+        self_evaluations.self_evaluation_link_create(closed_order, actor=actor)
     with pytest.raises(AccessDenied):
         callbacks.order_send_back(closed_order, actor=actor, reason="不合格")
     assert _snapshot(closed_order) == before

@@ -4,7 +4,8 @@ from django.urls import reverse
 
 from hotline.errors import AccessDenied, DomainError
 from tests.factories import PASSWORD, UserFactory, unit
-from workorders import callback_selectors, callbacks
+from workorders.callbacks import selectors as callback_selectors
+from workorders.lifecycle import exclusions
 from workorders.models import ExclusionEvidence, ExclusionRequest, Notification, OrderEvent, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +27,7 @@ def _request(order, actor, **kw):
     kw.setdefault("reason", "malicious")
     kw.setdefault("explanation", "同一号码一周内来电 40 次，诉求已多次答复。")
     kw.setdefault("files", [_png(), SimpleUploadedFile("通话记录.pdf", PDF)])
-    return callbacks.exclusion_request(order, actor=actor, **kw)
+    return exclusions.exclusion_request(order, actor=actor, **kw)
 
 
 def _state(order) -> tuple:
@@ -47,13 +48,13 @@ def test_it_goes_street_then_district_then_city(closed_order, xiluoyuan_handler,
     assert sorted(request.evidence.values_list("content_type", flat=True)) == ["application/pdf", "image/png"]
     assert Notification.objects.filter(user=fengtai_manager, kind="exclusion_requested").exists()
     # when: the district agrees
-    callbacks.exclusion_decide_district(request, actor=fengtai_manager, approve=True, note="情况属实")
+    exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=True, note="情况属实")
     request.refresh_from_db()
     closed_order.refresh_from_db()
     assert request.state == "pending_city" and closed_order.excluded is False
     assert Notification.objects.filter(user=city_admin, kind="exclusion_pending_city").exists()
     # when: the city approves
-    callbacks.exclusion_decide_city(request, actor=city_admin, approve=True, note="同意剔除")
+    exclusions.exclusion_decide_city(request, actor=city_admin, approve=True, note="同意剔除")
     # then
     request.refresh_from_db()
     closed_order.refresh_from_db()
@@ -69,18 +70,18 @@ def test_the_city_revokes_an_approved_exclusion_with_a_reason(
 ):
     # given
     request = _request(closed_order, xiluoyuan_handler)
-    callbacks.exclusion_decide_district(request, actor=fengtai_manager, approve=True)
-    callbacks.exclusion_decide_city(request, actor=city_admin, approve=True)
+    exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=True)
+    exclusions.exclusion_decide_city(request, actor=city_admin, approve=True)
     # a reason is required
     with pytest.raises(DomainError):
-        callbacks.exclusion_revoke(request, actor=city_admin, note=" ")
+        exclusions.exclusion_revoke(request, actor=city_admin, note=" ")
     # the district may not revoke
     with pytest.raises(AccessDenied):
-        callbacks.exclusion_revoke(request, actor=fengtai_manager, note="不应剔除")
+        exclusions.exclusion_revoke(request, actor=fengtai_manager, note="不应剔除")
     closed_order.refresh_from_db()
     assert closed_order.excluded is True
     # when
-    callbacks.exclusion_revoke(request, actor=city_admin, note="复核发现市民诉求合理")
+    exclusions.exclusion_revoke(request, actor=city_admin, note="复核发现市民诉求合理")
     # then
     request.refresh_from_db()
     closed_order.refresh_from_db()
@@ -94,8 +95,8 @@ def test_the_city_revokes_an_approved_exclusion_with_a_reason(
 def test_a_rejection_needs_a_note_and_leaves_the_order_counted(closed_order, xiluoyuan_handler, fengtai_manager):
     request = _request(closed_order, xiluoyuan_handler)
     with pytest.raises(DomainError):
-        callbacks.exclusion_decide_district(request, actor=fengtai_manager, approve=False, note="")
-    callbacks.exclusion_decide_district(request, actor=fengtai_manager, approve=False, note="证据不足")
+        exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=False, note="")
+    exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=False, note="证据不足")
     request.refresh_from_db()
     closed_order.refresh_from_db()
     assert request.state == "rejected" and closed_order.excluded is False
@@ -104,8 +105,8 @@ def test_a_rejection_needs_a_note_and_leaves_the_order_counted(closed_order, xil
 
 def test_the_city_rejects_at_the_city_stage(closed_order, xiluoyuan_handler, fengtai_manager, city_admin):
     request = _request(closed_order, xiluoyuan_handler)
-    callbacks.exclusion_decide_district(request, actor=fengtai_manager, approve=True)
-    callbacks.exclusion_decide_city(request, actor=city_admin, approve=False, note="不属于恶意来电")
+    exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=True)
+    exclusions.exclusion_decide_city(request, actor=city_admin, approve=False, note="不属于恶意来电")
     request.refresh_from_db()
     closed_order.refresh_from_db()
     assert request.state == "rejected" and closed_order.excluded is False
@@ -137,23 +138,23 @@ def test_only_the_orders_district_decides_at_the_district_stage(
     before = _state(closed_order)
     for actor in (haidian_manager, city_admin, agent, xiluoyuan_handler):
         with pytest.raises(AccessDenied):
-            callbacks.exclusion_decide_district(exclusion, actor=actor, approve=True)
+            exclusions.exclusion_decide_district(exclusion, actor=actor, approve=True)
     # the city cannot skip the district either
     with pytest.raises(DomainError):
-        callbacks.exclusion_decide_city(exclusion, actor=city_admin, approve=True)
+        exclusions.exclusion_decide_city(exclusion, actor=city_admin, approve=True)
     assert _state(closed_order) == before
 
 
 def test_only_the_city_decides_at_the_city_stage(closed_order, xiluoyuan_handler, fengtai_manager, agent):
     exclusion = _request(closed_order, xiluoyuan_handler)
-    callbacks.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
+    exclusions.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
     before = _state(closed_order)
     for actor in (fengtai_manager, agent, xiluoyuan_handler):
         with pytest.raises(AccessDenied):
-            callbacks.exclusion_decide_city(exclusion, actor=actor, approve=True)
+            exclusions.exclusion_decide_city(exclusion, actor=actor, approve=True)
     # nor can the district decide again
     with pytest.raises(DomainError):
-        callbacks.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
+        exclusions.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
     assert _state(closed_order) == before
 
 
@@ -235,7 +236,7 @@ def test_the_list_page_shows_pending_first(client, agent, xiluoyuan_handler, fen
 
     done_order = close(make_order(agent))
     rejected = _request(done_order, xiluoyuan_handler)
-    callbacks.exclusion_decide_district(rejected, actor=fengtai_manager, approve=False, note="不同意")
+    exclusions.exclusion_decide_district(rejected, actor=fengtai_manager, approve=False, note="不同意")
     pending = _request(close(make_order(agent)), xiluoyuan_handler)
     rows = list(callback_selectors.exclusion_list(user=city_admin))
     assert [r.pk for r in rows] == [pending.pk, rejected.pk]
@@ -288,7 +289,7 @@ def test_a_colleague_in_the_lead_unit_may_request(closed_order, xiluoyuan_collea
 def test_a_department_leading_an_order_may_request(agent):
     from tests.callbacks.conftest import category, close
     from tests.factories import CallFactory
-    from workorders import transitions
+    from workorders.lifecycle import creation as transitions
     from workorders.models import UrgencyTier
 
     order = transitions.order_create(
@@ -327,7 +328,7 @@ def test_the_order_panel_shows_the_request_and_the_exclusion(
     html = _panel(fengtai_manager, closed_order)
     assert "待区级审核" in html and f"/exclusions/{exclusion.pk}/" in html
     assert 'data-testid="exclusion-request-link"' not in _panel(xiluoyuan_handler, closed_order)  # one at a time
-    callbacks.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
-    callbacks.exclusion_decide_city(exclusion, actor=city_admin, approve=True)
+    exclusions.exclusion_decide_district(exclusion, actor=fengtai_manager, approve=True)
+    exclusions.exclusion_decide_city(exclusion, actor=city_admin, approve=True)
     closed_order.refresh_from_db()
     assert "已剔除考核" in _panel(city_admin, closed_order)

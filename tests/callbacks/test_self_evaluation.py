@@ -6,8 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.callbacks.conftest import make_order
-from workorders import callbacks
-from workorders.callbacks import Answers
+from workorders.lifecycle import callbacks, self_evaluations
+from workorders.lifecycle.callbacks import Answers
 from workorders.models import Callback, OrderEvent, SelfEvaluationLink, WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +16,7 @@ GOOD = {"contacted": "yes", "solved": "resolved", "satisfaction": "satisfied", "
 
 
 def _url(link: SelfEvaluationLink) -> str:
-    return callbacks.self_evaluation_url(link)
+    return self_evaluations.self_evaluation_url(link)
 
 
 def _state(order: WorkOrder) -> tuple:
@@ -34,7 +34,7 @@ def _state(order: WorkOrder) -> tuple:
 
 def test_it_works_once_and_then_refuses(client, agent, closed_order):
     # given
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent)
     url = _url(link)
     # when: the citizen opens the link and answers
     page = client.get(url)
@@ -58,7 +58,7 @@ def test_it_works_once_and_then_refuses(client, agent, closed_order):
 
 
 def test_the_page_shows_nothing_but_the_questions(client, agent, closed_order):
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent)
     text = client.get(_url(link)).text
     assert closed_order.number not in text
     assert closed_order.call.caller_phone not in text
@@ -69,7 +69,7 @@ def test_the_page_shows_nothing_but_the_questions(client, agent, closed_order):
 def test_an_expired_link_refuses_and_changes_nothing(client, agent, closed_order, settings):
     # given: a link created long enough ago to have expired
     created = timezone.now() - timedelta(hours=settings.SELF_EVALUATION_LINK_HOURS + 1)
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent, now=created)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent, now=created)
     before = _state(closed_order)
     # when
     get = client.get(_url(link))
@@ -82,8 +82,8 @@ def test_an_expired_link_refuses_and_changes_nothing(client, agent, closed_order
 
 @pytest.mark.parametrize("mangle", ["flip_last", "other_salt", "garbage"])
 def test_a_tampered_link_refuses_and_changes_nothing(client, agent, closed_order, mangle):
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent)
-    token = callbacks.self_evaluation_token(link)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent)
+    token = self_evaluations.self_evaluation_token(link)
     if mangle == "flip_last":
         token = token[:-1] + ("A" if token[-1] != "A" else "B")
     elif mangle == "other_salt":
@@ -97,7 +97,7 @@ def test_a_tampered_link_refuses_and_changes_nothing(client, agent, closed_order
 
 
 def test_a_link_refuses_once_an_agent_completed_the_callback(client, agent, closed_order):
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent)
     callbacks.callback_record(closed_order, actor=agent, answers=Answers(True, "resolved", "satisfied"))
     before = _state(closed_order)
     response = client.post(_url(link), GOOD)
@@ -106,7 +106,7 @@ def test_a_link_refuses_once_an_agent_completed_the_callback(client, agent, clos
 
 
 def test_an_unsatisfied_self_evaluation_redispatches_to_the_same_unit(client, agent, closed_order):
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent)
     client.post(_url(link), {"contacted": "no", "solved": "unresolved", "satisfaction": "unsatisfied"})
     closed_order.refresh_from_db()
     assert (closed_order.state, closed_order.round, closed_order.lead_unit.code) == ("dispatched", 2, "110106003")
@@ -114,7 +114,7 @@ def test_an_unsatisfied_self_evaluation_redispatches_to_the_same_unit(client, ag
 
 
 def test_an_incomplete_answer_shows_the_form_again_and_keeps_the_link(client, agent, closed_order):
-    link = callbacks.self_evaluation_link_create(closed_order, actor=agent)
+    link = self_evaluations.self_evaluation_link_create(closed_order, actor=agent)
     before = _state(closed_order)
     response = client.post(_url(link), {"contacted": "yes"})
     assert response.status_code == 200 and "form-error" in response.text
@@ -128,5 +128,5 @@ def test_no_link_for_an_order_that_is_not_awaiting_a_callback(agent):
 
     order = make_order(agent)
     with pytest.raises(DomainError):
-        callbacks.self_evaluation_link_create(order, actor=agent)
+        self_evaluations.self_evaluation_link_create(order, actor=agent)
     assert not SelfEvaluationLink.objects.exists()

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from hotline import twofactor
+from hotline.accounts import twofactor
 from hotline.models import AdminSecondFactor, LoginFailure
 
 pytestmark = pytest.mark.django_db

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from hotline.models import Category
 from tests.factories import CallFactory, division, unit
-from workorders import transitions
+from workorders.lifecycle import creation as transitions
 from workorders.models import UrgencyTier
 
 pytestmark = pytest.mark.django_db

@@ -62,7 +62,7 @@ def test_old_failed_logins_are_pruned_and_recent_ones_kept():
 
     from django.utils import timezone
 
-    from hotline.services import login_failures_prune
+    from hotline.accounts.login import login_failures_prune
 
     # given
     old = LoginFailure.objects.create(username="a", ip_address="10.0.0.1")

@@ -129,11 +129,12 @@ def test_reveal_needs_post(client, calls, xiluoyuan_handler):
 
 
 def test_a_department_may_reveal_the_caller_of_an_order_it_handles_and_no_other(water_dept_handler, agent):
-    from hotline import access, services
+    from hotline import access
+    from hotline import privacy as services
     from hotline.errors import AccessDenied
     from hotline.models import Category
     from tests.factories import unit
-    from workorders import transitions
+    from workorders.lifecycle import creation as transitions
     from workorders.models import UrgencyTier
 
     # given: a burst main dispatched to 丰台区水务局, and an unrelated call in the same street
@@ -162,7 +163,7 @@ def test_the_inbox_halves_together_are_exactly_what_the_user_may_see(request, ag
     from hotline import access
     from hotline.models import Category
     from tests.factories import unit
-    from workorders import transitions
+    from workorders.lifecycle import creation as transitions
     from workorders.models import UrgencyTier
 
     # given: orders led by 西罗园 (one co-handled by the water bureau), by the water bureau, and in 海淀

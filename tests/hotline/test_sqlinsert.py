@@ -7,7 +7,7 @@ from django.utils import timezone
 from hotline import sqlinsert
 from hotline.models import Call
 from tests.factories import CallFactory, division, unit
-from workorders import transitions
+from workorders.lifecycle import creation as transitions
 from workorders.models import OrderEvent, OrderParticipant, UrgencyTier, WorkOrder
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from hotline.intake import call_intake
+from hotline.intake.services import call_intake
 from hotline.models import Call, KnowledgeArticle
 from tests.factories import CallFactory
 from tests.intake.conftest import intake_data
@@ -215,7 +215,7 @@ def test_the_dispatch_catalogue_is_read_only_over_the_api(city_admin):
     ],
 )
 def test_the_intake_answer_has_exactly_the_documented_shape(agent, overrides):
-    from hotline.intake_api import IntakeResultSerializer
+    from hotline.intake.api import IntakeResultSerializer
 
     resp = client_for(agent).post("/api/v1/intake/", intake_data(**overrides), format="json")
     assert resp.status_code == 201, resp.content
@@ -227,14 +227,14 @@ def test_the_intake_answer_has_exactly_the_documented_shape(agent, overrides):
 
     result = Result()
     result.call, result.outcome, result.order = call, call.outcome, order
-    from hotline.dispatch import dispatch_resolve
+    from hotline.intake.dispatch import dispatch_resolve
 
     result.dispatch = dispatch_resolve(category=call.category, street=call.street) if order else None
     assert resp.json() == IntakeResultSerializer(result).data
 
 
 def test_a_repeat_call_answer_has_the_documented_shape(agent):
-    from hotline.intake_api import IntakeResultSerializer
+    from hotline.intake.api import IntakeResultSerializer
 
     first = client_for(agent).post("/api/v1/intake/", intake_data(), format="json").json()
     resp = client_for(agent).post(

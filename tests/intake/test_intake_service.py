@@ -1,7 +1,7 @@
 import pytest
 
 from hotline.errors import AccessDenied
-from hotline.intake import IntakeInvalid, call_intake, normalize_phone
+from hotline.intake.services import IntakeInvalid, call_intake, normalize_phone
 from hotline.models import Call, DispatchRule, KnowledgeArticle
 from tests.factories import division, unit
 from tests.intake.conftest import intake_data

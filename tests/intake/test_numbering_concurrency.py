@@ -5,7 +5,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from hotline.intake import call_intake
+from hotline.intake.services import call_intake
 from tests.factories import UserFactory, unit
 from tests.intake.conftest import intake_data
 from workorders.models import WorkOrder

@@ -9,8 +9,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from hotline.intake.open311 import hash_key
 from hotline.models import ApiClient, Call
-from hotline.open311 import hash_key
 from tests.factories import UserFactory, unit
 from workorders.models import WorkOrder
 

@@ -1,9 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from hotline.dispatch import dispatch_resolve
+from hotline.intake.dispatch import dispatch_resolve
+from hotline.intake.open311 import client_for_key
 from hotline.models import ApiClient, Category, DispatchRule
-from hotline.open311 import client_for_key
 from tests.factories import division, login_to_admin, unit
 
 pytestmark = pytest.mark.django_db

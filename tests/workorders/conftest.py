@@ -5,13 +5,13 @@ from django.utils import timezone
 
 from hotline.models import Category
 from tests.factories import CallFactory, UserFactory, division, unit
-from workorders import transitions
+from workorders.lifecycle import creation, handling
 from workorders.models import UrgencyTier
 
 
 def ensure_tiers() -> None:
     """Transactional tests flush the seeded tiers; put them back (same rows as the data migration)."""
-    from workorders.reference import ensure_default_tiers
+    from workorders.lifecycle.tiers import ensure_default_tiers
 
     ensure_default_tiers()
 
@@ -28,7 +28,7 @@ def make_order(agent, category):
 
     def make(lead="110106003", street="110106003", tier="T7D", ago=timedelta(0), **kw):
         now = timezone.now() - ago
-        return transitions.order_create(
+        return creation.order_create(
             call=CallFactory(street=division(street) if street else None, received_at=now),
             category=category,
             tier=UrgencyTier.objects.get(code=tier),
@@ -46,12 +46,12 @@ def make_order(agent, category):
 @pytest.fixture
 def signed_order(make_order, xiluoyuan_handler):
     order = make_order()
-    return transitions.order_sign(order, actor=xiluoyuan_handler)
+    return handling.order_sign(order, actor=xiluoyuan_handler)
 
 
 @pytest.fixture
 def responded_order(signed_order, xiluoyuan_handler):
-    return transitions.order_respond(
+    return handling.order_respond(
         signed_order, actor=xiluoyuan_handler, contacted_at=timezone.now(), method="phone", summary="已电话联系"
     )
 

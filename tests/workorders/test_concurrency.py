@@ -5,7 +5,7 @@ from django.db import connection
 
 from hotline.errors import DomainError
 from tests.factories import UserFactory, unit
-from workorders import transitions
+from workorders.lifecycle import handling as transitions
 from workorders.models import OrderEvent, OrderRequest, WorkOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,8 +3,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from hotline.demo import handling as demo
 from tests.factories import UserFactory, unit
-from workorders import demo, sweep
+from workorders.lifecycle import sweep
 from workorders.models import OrderRequest, Whistle, WorkOrder
 
 pytestmark = pytest.mark.django_db

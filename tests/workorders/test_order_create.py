@@ -6,8 +6,8 @@ from django.utils import timezone
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category
 from tests.factories import CallFactory, division, unit
-from workorders import transitions
-from workorders.deadlines import add_workdays
+from workorders.lifecycle import creation as transitions
+from workorders.lifecycle.deadlines import add_workdays
 from workorders.models import ImmutableError, OrderEvent, OrderParticipant, UrgencyTier, WorkOrder
 
 pytestmark = pytest.mark.django_db

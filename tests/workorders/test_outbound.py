@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from tests.factories import UserFactory, unit
-from workorders import notifications
 from workorders.models import Notification, WebhookEndpoint
+from workorders.notifications import delivery, outbox
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def receiver():
 
 
 def _notify(handler):
-    notifications.notify_units(units=[handler.unit], kind="whistle", title="吹哨：测试", body="正文")
+    outbox.notify_units(units=[handler.unit], kind="whistle", title="吹哨：测试", body="正文")
     return list(Notification.objects.filter(user=handler).values_list("pk", flat=True))
 
 
@@ -55,7 +55,7 @@ def test_it_signs_the_webhook_body_with_the_units_secret(receiver):
     WebhookEndpoint.objects.create(name="右安门", url=receiver.url + "/other", secret="x", unit=unit("110106001"))
     ids = _notify(handler)
     # when
-    sent = notifications.deliver(ids)
+    sent = delivery.deliver(ids)
     # then
     assert sent == 1 and len(receiver.requests) == 1
     headers, body = receiver.requests[0]
@@ -63,7 +63,7 @@ def test_it_signs_the_webhook_body_with_the_units_secret(receiver):
     assert headers["X-Hotline-Signature"] == f"sha256={expected}"
     assert json.loads(body)["title"] == "吹哨：测试"
     # delivering again sends nothing more
-    assert notifications.deliver(ids) == 0 and len(receiver.requests) == 1
+    assert delivery.deliver(ids) == 0 and len(receiver.requests) == 1
 
 
 def test_a_failing_endpoint_raises_for_a_retry_and_marks_nothing_sent():
@@ -73,7 +73,7 @@ def test_a_failing_endpoint_raises_for_a_retry_and_marks_nothing_sent():
         WebhookEndpoint.objects.create(name="g", url=failing.url, secret="k")
         ids = _notify(handler)
         with pytest.raises(OSError):
-            notifications.deliver(ids)
+            delivery.deliver(ids)
         assert not Notification.objects.filter(pk__in=ids, sent_at__isnull=False).exists()
     finally:
         failing.close()
@@ -88,7 +88,7 @@ def test_email_goes_to_members_with_an_address(settings):
     ids = list(
         Notification.objects.bulk_create([Notification(user=handler, kind="overdue", title="办结超期：X", url="/o/1/")])
     )
-    notifications.deliver([n.pk for n in ids])
+    delivery.deliver([n.pk for n in ids])
     assert [m.to for m in mail.outbox] == [["zhang@example.org"]]
     assert "办结超期" in mail.outbox[0].subject
 
@@ -99,7 +99,7 @@ def test_notify_units_writes_one_row_per_active_member_in_one_statement(django_a
     gone = UserFactory(role="street", unit=xiluoyuan, is_active=False)
     elsewhere = UserFactory(role="street", unit=unit("110106001"))
     with django_assert_num_queries(1):
-        count = notifications.notify_units(units=[xiluoyuan], kind="whistle", title="吹哨：" + "长" * 300, body="正文")
+        count = outbox.notify_units(units=[xiluoyuan], kind="whistle", title="吹哨：" + "长" * 300, body="正文")
     assert count == 1
     note = Notification.objects.get()
     assert note.user == active and note.kind == "whistle" and note.body == "正文"
@@ -110,8 +110,8 @@ def test_notify_units_writes_one_row_per_active_member_in_one_statement(django_a
 def test_notify_units_can_keep_to_some_roles():
     fengtai = unit("110106")
     manager = UserFactory(role="district", unit=fengtai)
-    assert notifications.notify_units(units=[fengtai], kind="escalated", title="升级", roles=["street"]) == 0
-    assert notifications.notify_units(units=[fengtai], kind="escalated", title="升级", roles=["district"]) == 1
+    assert outbox.notify_units(units=[fengtai], kind="escalated", title="升级", roles=["street"]) == 0
+    assert outbox.notify_units(units=[fengtai], kind="escalated", title="升级", roles=["district"]) == 1
     assert Notification.objects.get().user == manager
 
 
@@ -119,11 +119,11 @@ def test_queueing_looks_at_each_notification_once_and_skips_those_with_nowhere_t
     settings.NOTIFY_WEBHOOK_URL = ""
     with_mail = UserFactory(role="street", unit=unit("110106003"), email="li@example.org")
     without = UserFactory(role="street", unit=unit("110106003"), email="")
-    notifications.notify_units(units=[unit("110106003")], kind="new_order", title="新工单")
-    assert notifications.queue_outbound() == 2
+    outbox.notify_units(units=[unit("110106003")], kind="new_order", title="新工单")
+    assert outbox.queue_outbound() == 2
     assert not Notification.objects.filter(queued_at__isnull=True).exists()
     # nothing left to claim, and nothing was sent from the request's side
-    assert notifications.queue_outbound() == 0
+    assert outbox.queue_outbound() == 0
     assert not Notification.objects.filter(user__in=[with_mail, without], sent_at__isnull=False).exists()
 
 
@@ -134,7 +134,7 @@ def test_a_real_worker_delivers_new_notifications_by_email_after_the_queue_task(
 
     with_mail = UserFactory(role="street", unit=unit("110106003"), email="wang@example.org")
     without = UserFactory(role="street", unit=unit("110106003"), email="")
-    notifications.notify_units(units=[unit("110106003")], kind="new_order", title="新工单 X：测试")
+    outbox.notify_units(units=[unit("110106003")], kind="new_order", title="新工单 X：测试")
     tasks.queue_outbound.delay()
     sent = wait_for(
         lambda: Notification.objects.filter(user=with_mail, sent_at__isnull=False).first(), log=live_worker.log
@@ -150,10 +150,8 @@ def test_recipients_by_unit_follows_the_same_rule_as_notify_units():
     handler = UserFactory(role="street", unit=xiluoyuan)
     UserFactory(role="street", unit=xiluoyuan, is_active=False)
     manager = UserFactory(role="district", unit=fengtai)
-    assert notifications.recipients_by_unit([xiluoyuan.pk, fengtai.pk]) == {
+    assert outbox.recipients_by_unit([xiluoyuan.pk, fengtai.pk]) == {
         xiluoyuan.pk: [handler.pk],
         fengtai.pk: [manager.pk],
     }
-    assert notifications.recipients_by_unit([xiluoyuan.pk, fengtai.pk], roles=["district"]) == {
-        fengtai.pk: [manager.pk]
-    }
+    assert outbox.recipients_by_unit([xiluoyuan.pk, fengtai.pk], roles=["district"]) == {fengtai.pk: [manager.pk]}

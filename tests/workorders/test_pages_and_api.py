@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from hotline.models import PersonalDataAccess
 from tests.factories import unit
-from workorders import transitions
+from workorders.lifecycle import handling as transitions
 from workorders.models import OrderAttachment, OrderEvent, WorkOrder
 
 pytestmark = pytest.mark.django_db

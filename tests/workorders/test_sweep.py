@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.conftest import wait_for
 from tests.factories import UserFactory, unit
-from workorders import sweep, transitions
+from workorders.lifecycle import creation, handling, sweep
 from workorders.models import Notification, OrderEvent, WorkOrder
 
 
@@ -55,13 +55,13 @@ def test_it_warns_marks_overdue_and_escalates_once(make_order, xiluoyuan_handler
 @pytest.mark.django_db
 def test_it_ignores_parked_and_closed_orders(make_order, xiluoyuan_handler):
     order = make_order(tier="T2H", ago=timedelta(hours=1))
-    transitions.order_sign(order, actor=xiluoyuan_handler)
-    transitions.order_respond(order, actor=xiluoyuan_handler, contacted_at=timezone.now(), method="phone", summary="x")
-    transitions.order_park(order, actor=xiluoyuan_handler, until=timezone.localdate() + timedelta(days=30), reason="x")
+    handling.order_sign(order, actor=xiluoyuan_handler)
+    handling.order_respond(order, actor=xiluoyuan_handler, contacted_at=timezone.now(), method="phone", summary="x")
+    handling.order_park(order, actor=xiluoyuan_handler, until=timezone.localdate() + timedelta(days=30), reason="x")
     closed = make_order(tier="T2H", ago=timedelta(hours=1))
-    transitions.order_sign(closed, actor=xiluoyuan_handler)
-    transitions.order_respond(closed, actor=xiluoyuan_handler, contacted_at=timezone.now(), method="phone", summary="x")
-    transitions.order_close(closed, actor=xiluoyuan_handler, result="resolved", result_note="x", action_taken="x")
+    handling.order_sign(closed, actor=xiluoyuan_handler)
+    handling.order_respond(closed, actor=xiluoyuan_handler, contacted_at=timezone.now(), method="phone", summary="x")
+    handling.order_close(closed, actor=xiluoyuan_handler, result="resolved", result_note="x", action_taken="x")
     # when a day later
     result = sweep.run(now=timezone.now() + timedelta(days=2))
     # then
@@ -78,13 +78,13 @@ def test_it_works_in_batches(make_order):
 @pytest.mark.django_db
 def test_an_approved_extension_resets_the_marks(make_order, xiluoyuan_handler, fengtai_manager):
     order = make_order(tier="T2H", ago=timedelta(hours=23))
-    transitions.order_sign(order, actor=xiluoyuan_handler)
+    handling.order_sign(order, actor=xiluoyuan_handler)
     sweep.run()
     assert _marks(order)["resolution_warned_at"]
-    transitions.order_request_extension(
+    handling.order_request_extension(
         order, actor=xiluoyuan_handler, new_deadline=timezone.now() + timedelta(days=5), reason="x"
     )
-    transitions.order_rule_extension(order, actor=fengtai_manager, approve=True, ruling="ok")
+    handling.order_rule_extension(order, actor=fengtai_manager, approve=True, ruling="ok")
     assert not _marks(order)["resolution_warned_at"]
 
 
@@ -103,7 +103,7 @@ def test_a_real_worker_sweeps_and_a_second_concurrent_sweep_does_nothing_twice(l
     category = Category.objects.get_or_create(code="TEST-SWEEP", defaults={"name": "测试", "level": 3})[0]
     past = timezone.now() - timedelta(hours=30)
     orders = [
-        transitions.order_create(
+        creation.order_create(
             call=CallFactory(received_at=past),
             category=category,
             tier=UrgencyTier.objects.get(code="T2H"),
@@ -147,7 +147,7 @@ def test_two_sweeps_at_once_on_postgresql_mark_each_order_once(reference_data, a
     category = Category.objects.get_or_create(code="TEST-SWEEP2", defaults={"name": "测试", "level": 3})[0]
     past = timezone.now() - timedelta(hours=30)
     for i in range(60):
-        transitions.order_create(
+        creation.order_create(
             call=CallFactory(received_at=past),
             category=category,
             tier=UrgencyTier.objects.get(code="T2H"),

@@ -2,8 +2,8 @@
 
 from django.db import migrations
 
-from workorders.reference import DEFAULT_TIERS as TIERS  # noqa: F401 - kept importable by name
-from workorders.reference import ensure_default_tiers
+from workorders.lifecycle.tiers import DEFAULT_TIERS as TIERS  # noqa: F401 - kept importable by name
+from workorders.lifecycle.tiers import ensure_default_tiers
 
 
 def seed(apps, schema_editor):

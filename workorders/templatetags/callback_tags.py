@@ -4,7 +4,7 @@
 from django import template
 
 from hotline import access
-from workorders import callback_selectors
+from workorders.callbacks import selectors as callback_selectors
 from workorders.models import ExclusionRequest
 
 register = template.Library()
@@ -28,7 +28,7 @@ def order_exclusions(context, order):
 def callback_queue_panel(context, limit: int = 5):
     """The agent's home page panel "待回访": how many orders wait and the oldest few."""
     user = context["request"].user
-    if not access.may_call_back(user):
+    if not access.may(user, access.Cap.CALL_BACK):
         return {"allowed": False}
     queue = callback_selectors.callback_queue(user=user)
     return {"allowed": True, "count": queue.count(), "oldest": list(queue[:limit])}

@@ -1,6 +1,6 @@
 from django import template
 
-from workorders import selectors
+from workorders.notifications import selectors
 
 register = template.Library()
 
@@ -36,6 +36,6 @@ def state_label(value: str) -> str:
 
 @register.filter
 def method_label(value: str) -> str:
-    from workorders.transitions import ContactMethod
+    from workorders.lifecycle.machinery import ContactMethod
 
     return dict(ContactMethod.CHOICES).get(value, value)

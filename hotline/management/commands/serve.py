@@ -22,7 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
 
     def handle(self, *args, port, host, **options):
-        from hotline.env import env_int
+        from hotline.config.env import env_int
         from hotline.management.commands.setup_demo import demo_logins
 
         port = port or env_int("PORT", 8000, minimum=1)
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         commands = {
             "web": [
                 gunicorn,
-                "hotline.wsgi:application",
+                "hotline.config.wsgi:application",
                 "--bind",
                 f"{host}:{port}",
                 "--workers",

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from districts.models import Division, Unit
 from hotline.models import Call, Category
-from workorders.deadlines import is_workday
+from workorders.lifecycle.deadlines import is_workday
 from workorders.models import OrderEvent, OrderSequence, UrgencyTier, WorkOrder
 
 REQUEST_TYPES = [("complaint", 45), ("help", 30), ("report", 10), ("suggestion", 8), ("consultation", 5), ("praise", 2)]

@@ -1,0 +1,142 @@
+"""Dashboard data (JSON for the ECharts page), scoped to what the viewer may see. Everything but
+the open/overdue load reads stored snapshot rows and the stats stored with the snapshot; the load is
+a live, indexed GROUP BY over open orders."""
+
+from __future__ import annotations
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Sum, Value, When
+from django.utils import timezone
+
+from assessment import periods
+from assessment.models import Scope, Snapshot, SnapshotRow
+from assessment.snapshots import selectors
+from districts.models import Division, Unit
+from hotline import access
+from hotline.models import User
+from workorders.models import OPEN_STATES, WorkOrder
+
+
+def rates(sums: dict, factor: float) -> dict:
+    """Response, resolution and satisfaction rates from summed callback answers."""
+    valid = sums.get("valid") or 0
+    if not valid:
+        return {"response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
+    return {
+        "response_rate": sums["contacted"] / valid,
+        "resolution_rate": sums["resolved"] / valid,
+        "satisfaction_rate": (sums["satisfied"] + factor * sums["basic"]) / valid,
+    }
+
+
+def _trend(district: Division | None, period: str, months: int = 6) -> list[dict]:
+    """The three rates of the city (or one district) over the last `months` published snapshots:
+    one GROUP BY over the snapshots' district rows, each period with its own rule set's factor."""
+    labels = [periods.shift(period, -i) for i in range(months - 1, -1, -1)]
+    rows = SnapshotRow.objects.filter(
+        scope=Scope.DISTRICT,
+        snapshot__period__in=labels,
+        snapshot_id=selectors.published_id(OuterRef("snapshot__period")),
+    )
+    if district is not None:
+        rows = rows.filter(district=district)
+    sums = {
+        r["snapshot__period"]: r
+        for r in rows.values("snapshot__period", "snapshot__ruleset__basic_factor")
+        .annotate(
+            valid=Sum("valid"),
+            contacted=Sum("contacted"),
+            resolved=Sum("resolved"),
+            satisfied=Sum("satisfied"),
+            basic=Sum("basic"),
+        )
+        .order_by()
+    }
+    out = []
+    for label in labels:
+        point = {"period": label, "response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
+        if label in sums:
+            point.update(rates(sums[label], float(sums[label]["snapshot__ruleset__basic_factor"])))
+        out.append(point)
+    return out
+
+
+def _ranking(snapshot: Snapshot | None, district: Division | None) -> list[dict]:
+    if snapshot is None:
+        return []
+    if district is not None:
+        rows = selectors.ranking_rows(snapshot, scope=Scope.STREET, district=district)
+        rank_field = "rank_in_district"
+    else:
+        rows = selectors.ranking_rows(snapshot, scope=Scope.DISTRICT)
+        rank_field = "rank_citywide"
+    return [
+        {
+            "unit": r.unit.name,
+            "unit_id": r.unit_id,
+            "composite": r.composite,
+            "rank": getattr(r, rank_field),
+            "flagged": r.flagged,
+        }
+        for r in rows
+    ]
+
+
+def _heat(snapshot: Snapshot | None, district: Division | None) -> list[dict]:
+    """District → its streets' composites (the city: every district; a district: its own)."""
+    if snapshot is None:
+        return []
+    rows = (
+        SnapshotRow.objects.filter(snapshot=snapshot, scope=Scope.STREET)
+        .select_related("unit", "district")
+        .order_by("district__code", "unit__code")
+    )
+    if district is not None:
+        rows = rows.filter(district=district)
+    groups: dict[str, dict] = {}
+    for r in rows:
+        g = groups.setdefault(r.district.code, {"district": r.district.name, "streets": []})
+        g["streets"].append(
+            {
+                "name": r.unit.name,
+                "unit_id": r.unit_id,
+                "composite": r.composite,
+                "flagged": r.flagged,
+                "valid": r.valid,
+            }
+        )
+    return list(groups.values())
+
+
+def _load(district: Division | None) -> list[dict]:
+    """Open and overdue orders per district (city) or per unit of the district, live. Shaped so that
+    PostgreSQL answers from the (district|lead_unit, state, resolution_deadline) indexes alone:
+    COUNT(*) and a CASE over the indexed deadline, filtered on the leading columns."""
+    now = timezone.now()
+    overdue = Sum(Case(When(resolution_deadline__lt=now, then=Value(1)), default=Value(0), output_field=IntegerField()))
+    if district is None:
+        names = dict(Division.objects.filter(level=Division.Level.DISTRICT).values_list("id", "name"))
+        orders = WorkOrder.objects.filter(district_id__in=list(names), state__in=OPEN_STATES)
+        key = "district_id"
+    else:
+        names = dict(Unit.objects.filter(district=district).values_list("id", "name"))
+        orders = WorkOrder.objects.filter(lead_unit_id__in=list(names), state__in=OPEN_STATES)
+        key = "lead_unit_id"
+    rows = orders.values(key).annotate(open=Count("*"), overdue=overdue).order_by("-open")[:25]
+    return [{"unit": names.get(r[key], "—"), "open": r["open"], "overdue": r["overdue"] or 0} for r in rows]
+
+
+def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dict:
+    district = access.supervised_district(user)
+    stats = (snapshot.stats or {}).get(district.code if district else "city", {}) if snapshot else {}
+    return {
+        "period": period,
+        "snapshot": snapshot.pk if snapshot else None,
+        "kind": snapshot.kind if snapshot else None,
+        "trend": _trend(district, period),
+        "ranking": _ranking(snapshot, district),
+        "by_category": sorted((stats.get("by_category") or {}).items(), key=lambda kv: -kv[1])[:12],
+        "by_hour": stats.get("by_hour") or [0] * 24,
+        "response": stats.get("response") or {},
+        "heat": _heat(snapshot, district),
+        "load": _load(district),
+    }

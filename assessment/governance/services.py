@@ -1,0 +1,435 @@
+"""Proactive governance (主动治理 / 未诉先办): surge warnings, hot topics, repeat complaints, hot
+spots, daily/weekly/monthly reports and 每月一题. Detection is SQL (GROUP BY with conditional counts);
+writes are idempotent through unique keys."""
+
+from __future__ import annotations
+
+import io
+import operator
+from datetime import datetime, timedelta
+from functools import reduce
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assessment import periods
+from assessment.dashboards.data import rates
+from assessment.models import Alert, MonthlyTopic, Report
+from assessment.rulesets import ruleset_active
+from districts.models import Division, Unit
+from hotline import access
+from hotline.errors import DomainError
+from hotline.models import Call, Category, Role, User
+from workorders.models import OrderState, WorkOrder
+
+
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+BULK = 1000  # rows per INSERT
+
+
+# --- Surge warnings (爆单) --------------------------------------------------------------------------
+def surge_clusters(*, now: datetime, window: timedelta, min_calls: int) -> QuerySet:
+    """Category × place clusters with at least `min_calls` calls in the window (place = the
+    community when known, else the street)."""
+    return (
+        Call.objects.filter(
+            received_at__gt=now - window, received_at__lte=now, category__isnull=False, street__isnull=False
+        )
+        .values("category_id", "street_id", "community_id", "district_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=min_calls)
+        .order_by("-n")
+    )
+
+
+def surge_detect(*, now: datetime | None = None) -> list[Alert]:
+    """Raise one alert per cluster per window and notify the district's people. Safe to run often
+    and twice: a cluster alerted within the last window is not alerted again, and the unique key
+    (cluster, window) admits one row even when two runs race. A fixed number of queries however
+    many clusters surge: the clusters, the recent alerts, the names and recipients, then the
+    alerts and their notifications inserted in bulk in one transaction."""
+    from workorders.models import Notification
+    from workorders.notifications.outbox import recipients_by_unit
+
+    now = now or timezone.now()
+    window = timedelta(minutes=_setting("SURGE_WINDOW_MINUTES", 60))
+    min_calls = _setting("SURGE_MIN_CALLS", 5)
+    seconds = int(window.total_seconds())
+    bucket = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo or timezone.utc)
+    clusters = list(surge_clusters(now=now, window=window, min_calls=min_calls))
+    if not clusters:
+        return []
+
+    # A cluster's key: (category, street, community or 0), as in the alerts' unique key.
+    streets = {c["street_id"] for c in clusters}
+    recent = set(
+        Alert.objects.filter(kind=Alert.Kind.SURGE, street_id__in=streets, raised_at__gt=now - window)
+        .values_list("category_id", "street_id", "community_key")
+        .order_by()
+    )
+    new = [c for c in clusters if (c["category_id"], c["street_id"], c["community_id"] or 0) not in recent]
+    if not new:
+        return []
+    places = dict(
+        Division.objects.filter(pk__in={c["community_id"] or c["street_id"] for c in new}).values_list("id", "name")
+    )
+    categories = dict(Category.objects.filter(pk__in={c["category_id"] for c in new}).values_list("id", "name"))
+    # Unit.division is one-to-one: a district has one district unit. Its active members are told
+    # (notify_units' rule; that function takes one title, these are one per alert).
+    district_units = dict(
+        Unit.objects.filter(kind=Unit.Kind.DISTRICT, division_id__in={c["district_id"] for c in new}).values_list(
+            "division_id", "id"
+        )
+    )
+    recipients = recipients_by_unit(district_units.values())
+
+    candidates = {}
+    for c in new:
+        if (c["category_id"], c["street_id"], c["community_id"] or 0) in candidates:
+            continue  # calls of one street filed under two districts: one alert, as the unique key wants
+        unit_id = district_units.get(c["district_id"])
+        title = _("爆单预警：%(place)s “%(category)s” %(minutes)s 分钟内 %(n)s 件来电") % {
+            "place": places.get(c["community_id"] or c["street_id"], ""),
+            "category": categories.get(c["category_id"], ""),
+            "minutes": seconds // 60,
+            "n": c["n"],
+        }
+        alert = Alert(
+            kind=Alert.Kind.SURGE,
+            category_id=c["category_id"],
+            district_id=c["district_id"],
+            street_id=c["street_id"],
+            community_id=c["community_id"],
+            community_key=c["community_id"] or 0,
+            window_start=bucket,
+            window_end=now,
+            calls=c["n"],
+            raised_at=now,
+            notified=len(recipients.get(unit_id, [])),
+        )
+        candidates[(alert.category_id, alert.street_id, alert.community_key)] = (alert, str(title)[:200], unit_id)
+
+    with transaction.atomic():
+        # A race with another run on the same window loses its rows to the unique key, silently;
+        # the rows raised at this run's `now` are then exactly the ones this run inserted.
+        Alert.objects.bulk_create(
+            [alert for alert, _title, _unit in candidates.values()], ignore_conflicts=True, batch_size=BULK
+        )
+        inserted = {
+            (a.category_id, a.street_id, a.community_key): a
+            for a in Alert.objects.filter(
+                kind=Alert.Kind.SURGE, window_start=bucket, raised_at=now, street_id__in=streets
+            )
+        }
+        raised = [inserted[k] for k in candidates if k in inserted]
+        Notification.objects.bulk_create(
+            [
+                Notification(user_id=user_id, kind="surge", title=title, url="/assessment/governance/")
+                for k, (_alert, title, unit_id) in candidates.items()
+                if k in inserted
+                for user_id in recipients.get(unit_id, [])
+            ],
+            batch_size=BULK,
+        )
+    return raised
+
+
+# --- Hot topics, repeats, hot spots ----------------------------------------------------------------
+def hot_topics(
+    *,
+    user: User,
+    now: datetime | None = None,
+    days: int = 7,
+    baseline_weeks: int = 4,
+    min_calls: int = 5,
+    ratio: float = 2.0,
+    limit: int = 30,
+) -> list[dict]:
+    """Category × street clusters whose calls in the last `days` are at least `ratio` times their own
+    average over the `baseline_weeks` before (and at least `min_calls`)."""
+    now = now or timezone.now()
+    recent_from = now - timedelta(days=days)
+    calls = access.visible_calls(user).filter(
+        received_at__gte=recent_from - timedelta(days=days * baseline_weeks),
+        received_at__lt=now,
+        category__isnull=False,
+        street__isnull=False,
+    )
+    rows = (
+        calls.values("category_id", "category__name", "street_id", "street__name")
+        .annotate(
+            recent=Count("id", filter=Q(received_at__gte=recent_from)),
+            before=Count("id", filter=Q(received_at__lt=recent_from)),
+        )
+        .filter(recent__gte=min_calls)
+        .filter(recent__gte=F("before") * ratio / baseline_weeks)
+        .order_by("-recent")[:limit]
+    )
+    return [
+        {
+            "category": r["category__name"],
+            "category_id": r["category_id"],
+            "street": r["street__name"],
+            "street_id": r["street_id"],
+            "recent": r["recent"],
+            "baseline": round(r["before"] / baseline_weeks, 1),
+        }
+        for r in rows
+    ]
+
+
+def repeat_orders(*, user: User, min_duplicates: int = 2, limit: int = 50) -> QuerySet:
+    return (
+        access.visible_orders(user)
+        .filter(duplicate_count__gte=min_duplicates)
+        .select_related("category", "street")
+        .order_by("-duplicate_count", "-dispatched_at")[:limit]
+    )
+
+
+def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, min_calls: int = 3) -> list[dict]:
+    from hotline.privacy import mask_phone
+
+    now = now or timezone.now()
+    rows = (
+        access.visible_calls(user)
+        .filter(received_at__gte=now - timedelta(days=days))
+        .exclude(caller_phone="")
+        .values("caller_phone")
+        .annotate(n=Count("id"))
+        .filter(n__gte=min_calls)
+        .order_by("-n")[:30]
+    )
+    full = access.sees_phone_in_full(user)
+    return [{"phone": r["caller_phone"] if full else mask_phone(r["caller_phone"]), "calls": r["n"]} for r in rows]
+
+
+def hot_spots(*, user: User, now: datetime | None = None, days: int = 30, limit: int = 15) -> list[dict]:
+    now = now or timezone.now()
+    rows = (
+        access.visible_calls(user)
+        .filter(received_at__gte=now - timedelta(days=days), community__isnull=False)
+        .values("community__name", "street__name")
+        .annotate(n=Count("id"))
+        .order_by("-n")[:limit]
+    )
+    return [{"community": r["community__name"], "street": r["street__name"], "calls": r["n"]} for r in rows]
+
+
+def recent_alerts(*, user: User, limit: int = 30) -> QuerySet:
+    alerts = Alert.objects.select_related("category", "street", "community").order_by("-raised_at")
+    if access.role_of(user) != Role.CITY:
+        district = access.district_of(user)
+        alerts = alerts.filter(district=district) if district else alerts.none()
+    return alerts[:limit]
+
+
+# --- Reports (日报/周报/月报) -----------------------------------------------------------------------
+def _report_content(start: datetime, end: datetime, district: Division | None) -> dict:
+    calls = Call.objects.filter(received_at__gte=start, received_at__lt=end)
+    orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
+    callbacks = WorkOrder.objects.filter(
+        callback_valid=True, excluded=False, callback_at__gte=start, callback_at__lt=end
+    )
+    if district is not None:
+        calls, orders, callbacks = (
+            calls.filter(district=district),
+            orders.filter(district=district),
+            callbacks.filter(district=district),
+        )
+    cb = callbacks.aggregate(
+        valid=Count("id"),
+        contacted=Count("id", filter=Q(contacted=True)),
+        resolved=Count("id", filter=Q(solved="resolved")),
+        satisfied=Count("id", filter=Q(satisfaction="satisfied")),
+        basic=Count("id", filter=Q(satisfaction="basic")),
+    )
+    top = list(orders.values("category__name").annotate(n=Count("id")).order_by("-n", "category__name")[:10])
+    by_street = list(orders.values("street__name").annotate(n=Count("id")).order_by("-n", "street__name")[:10])
+    surges = Alert.objects.filter(raised_at__gte=start, raised_at__lt=end)
+    if district is not None:
+        surges = surges.filter(district=district)
+    return {
+        "calls": calls.count(),
+        "orders": orders.count(),
+        "completed": orders.filter(state=OrderState.COMPLETED).count(),
+        "callbacks": cb,
+        # The same formulas as the rankings, with the active rule set's factor for 基本满意.
+        **rates(cb, float(ruleset_active().basic_factor)),
+        "top_categories": [[r["category__name"] or "—", r["n"]] for r in top],
+        "top_streets": [[r["street__name"] or "—", r["n"]] for r in by_street],
+        "surges": surges.count(),
+    }
+
+
+def _report_xlsx(report: Report) -> bytes:
+    from openpyxl import Workbook
+
+    c = report.content
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("概况"))
+    ws.append([report.title])
+    ws.append([_("来电"), c["calls"]])
+    ws.append([_("派发工单"), c["orders"]])
+    ws.append([_("已完成"), c["completed"]])
+    ws.append([_("有效回访"), c["callbacks"]["valid"]])
+    for label, key in (
+        (_("响应率"), "response_rate"),
+        (_("解决率"), "resolution_rate"),
+        (_("满意率"), "satisfaction_rate"),
+    ):
+        ws.append([label, "" if c[key] is None else round(c[key] * 100, 2)])
+    ws.append([_("爆单预警"), c["surges"]])
+    ws2 = wb.create_sheet(_("高频分类"))
+    ws2.append([_("诉求分类"), _("工单数")])
+    for row in c["top_categories"]:
+        ws2.append(row)
+    ws3 = wb.create_sheet(_("街乡镇"))
+    ws3.append([_("街乡镇"), _("工单数")])
+    for row in c["top_streets"]:
+        ws3.append(row)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def report_generate(*, kind: str, start: datetime, end: datetime, district: Division | None = None) -> Report:
+    """Generate (once) the report of one kind, period and scope; a second call returns the first."""
+    scope_key = district.code if district else "city"
+    existing = Report.objects.filter(kind=kind, scope_key=scope_key, period_start=start).first()
+    if existing is not None:
+        return existing
+    names = dict(Report.Kind.choices)
+    where = district.name if district else _("全市")
+    title = f"{where} {names[kind]} {timezone.localtime(start):%Y-%m-%d}"
+    content = _report_content(start, end, district)
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                kind=kind,
+                district=district,
+                scope_key=scope_key,
+                period_start=start,
+                period_end=end,
+                title=title,
+                content=content,
+            )
+            report.file.save(
+                f"{kind}-{scope_key}-{timezone.localtime(start):%Y%m%d}.xlsx",
+                ContentFile(_report_xlsx(report)),
+                save=True,
+            )
+    except IntegrityError:
+        return Report.objects.get(kind=kind, scope_key=scope_key, period_start=start)
+    return report
+
+
+def reports_generate_due(*, now: datetime | None = None) -> list[Report]:
+    """Yesterday's daily reports; last week's on Mondays; last month's on the 1st — citywide and for
+    every district."""
+    now = timezone.localtime(now or timezone.now())
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    windows = [(Report.Kind.DAILY, today - timedelta(days=1), today)]
+    if today.weekday() == 0:
+        windows.append((Report.Kind.WEEKLY, today - timedelta(days=7), today))
+    if today.day == 1:
+        start, end = periods.bounds(periods.shift(f"{today.year:04d}-{today.month:02d}", -1), 1)
+        windows.append((Report.Kind.MONTHLY, start, end))
+    scopes = [None, *Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")]
+    return [report_generate(kind=k, start=s, end=e, district=d) for k, s, e in windows for d in scopes]
+
+
+def visible_reports(user: User) -> QuerySet:
+    role = access.role_of(user)
+    reports = Report.objects.select_related("district")
+    if role == Role.CITY:
+        return reports
+    if role == Role.DISTRICT:
+        district = access.district_of(user)  # a district account without one sees no report
+        return reports.filter(district=district) if district else reports.none()
+    return reports.none()
+
+
+# --- 每月一题 ----------------------------------------------------------------------------------------
+def topic_candidates(*, now: datetime | None = None, limit: int = 10) -> list[dict]:
+    """The most frequent categories of the last 30 days, with how many streets they touched."""
+    now = now or timezone.now()
+    rows = (
+        WorkOrder.objects.filter(dispatched_at__gte=now - timedelta(days=30))
+        .values("category_id", "category__name")
+        .annotate(n=Count("id"), streets=Count("street", distinct=True))
+        .order_by("-n")[:limit]
+    )
+    return [
+        {"category_id": r["category_id"], "category": r["category__name"], "orders": r["n"], "streets": r["streets"]}
+        for r in rows
+    ]
+
+
+def topic_create(
+    *, acting_user: User, period: str, category_id: int, title: str, district_code: str = "", note: str = ""
+) -> MonthlyTopic:
+    access.require(acting_user, access.Cap.RULE_ASSESSMENT)
+    periods.parse(period)
+    title = (title or "").strip()
+    if not title:
+        raise DomainError(_("请填写题目。"), code="title_required")
+    category = Category.objects.filter(pk=category_id).first()
+    if category is None:
+        raise DomainError(_("请选择诉求分类。"), code="category_required")
+    district = None
+    if district_code:
+        district = Division.objects.filter(code=district_code, level=Division.Level.DISTRICT).first()
+        if district is None:
+            raise DomainError(_("未知的区。"), code="invalid_district")
+    if MonthlyTopic.objects.filter(period=period, category=category, district=district).exists():
+        raise DomainError(_("该月已有相同分类的题目。"), code="duplicate_topic")
+    return MonthlyTopic.objects.create(
+        period=period, category=category, district=district, title=title[:120], note=note, created_by=acting_user
+    )
+
+
+def topics_progress(*, user: User, period: str | None = None) -> list[dict]:
+    """Each topic with its orders (dispatched in the topic's month, visible to the viewer): total,
+    open, completed, and the resolution rate of those called back."""
+    topics = access.visible_topics(user, MonthlyTopic.objects.select_related("category", "district")).order_by(
+        "-period", "id"
+    )
+    if period:
+        topics = topics.filter(period=period)
+    topics = list(topics[:50])
+    if not topics:
+        return []
+    # One query for every topic: each topic's orders are a condition, each figure a FILTER on it.
+    of_topic = {}
+    for t in topics:
+        start, end = periods.bounds(t.period, 1)
+        q = Q(category_id=t.category_id, dispatched_at__gte=start, dispatched_at__lt=end)
+        of_topic[t.pk] = q & Q(district_id=t.district_id) if t.district_id else q
+    measures = {
+        "total": Q(),
+        "completed": Q(state=OrderState.COMPLETED),
+        "called_back": Q(callback_valid=True, excluded=False),
+        "resolved": Q(callback_valid=True, excluded=False, solved="resolved"),
+    }
+    counted = (
+        access.visible_orders(user)
+        .filter(reduce(operator.or_, of_topic.values()))
+        .aggregate(
+            **{f"{m}_{pk}": Count("id", filter=q & mq) for pk, q in of_topic.items() for m, mq in measures.items()}
+        )
+    )
+    out = []
+    for t in topics:
+        figures = {m: counted[f"{m}_{t.pk}"] for m in measures}
+        figures["open"] = figures["total"] - figures["completed"]
+        figures["resolution_rate"] = figures["resolved"] / figures["called_back"] if figures["called_back"] else None
+        out.append({"topic": t, **figures})
+    return out

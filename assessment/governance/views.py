@@ -1,0 +1,105 @@
+"""Proactive-governance pages: hot topics, surges, repeats, hot spots; reports; 每月一题."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+
+from assessment import periods, rulesets
+from assessment.governance import services as gov
+from districts.models import Division
+from hotline import access
+from hotline.errors import DomainError
+from hotline.models import Category
+
+
+def _require_manager(user):
+    if not access.may(user, access.Cap.ASSESSMENT_MANAGE):
+        raise PermissionDenied
+
+
+@login_required
+def governance(request):
+    _require_manager(request.user)
+    user = request.user
+    context = {
+        "hot_topics": gov.hot_topics(user=user),
+        "alerts": gov.recent_alerts(user=user),
+        "repeat_orders": gov.repeat_orders(user=user),
+        "repeat_callers": gov.repeat_callers(user=user),
+        "hot_spots": gov.hot_spots(user=user),
+        "role": access.role_of(user),
+    }
+    return render(request, "assessment/governance.html", context)
+
+
+@login_required
+def reports(request):
+    _require_manager(request.user)
+    kind = request.GET.get("kind", "")
+    rows = gov.visible_reports(request.user)
+    if kind:
+        rows = rows.filter(kind=kind)
+    return render(
+        request,
+        "assessment/reports.html",
+        {
+            "reports": rows.order_by("-period_start", "kind", "scope_key")[:100],
+            "kind": kind,
+            "role": access.role_of(request.user),
+        },
+    )
+
+
+@login_required
+def report_download(request, pk: int):
+    report = get_object_or_404(gov.visible_reports(request.user), pk=pk)
+    if not report.file:
+        raise Http404
+    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.file.name.rsplit("/", 1)[-1])
+
+
+@login_required
+def topics(request):
+    _require_manager(request.user)
+    error = None
+    if request.method == "POST":
+        if not access.may(request.user, access.Cap.RULE_ASSESSMENT):
+            raise PermissionDenied
+        try:
+            category_id = int(request.POST.get("category") or 0)
+            topic = gov.topic_create(
+                acting_user=request.user,
+                period=request.POST.get("period", ""),
+                category_id=category_id,
+                title=request.POST.get("title", ""),
+                district_code=request.POST.get("district", ""),
+                note=request.POST.get("note", ""),
+            )
+        except (DomainError, ValueError) as exc:
+            error = getattr(exc, "message", _("请选择诉求分类。"))
+        else:
+            messages.success(request, _("已设立每月一题：%(title)s") % {"title": topic.title})
+            return redirect("assessment-topics")
+    period = request.GET.get("period") or ""
+    if period:
+        try:
+            periods.parse(period)
+        except DomainError:
+            raise Http404 from None
+    return render(
+        request,
+        "assessment/topics.html",
+        {
+            "progress": gov.topics_progress(user=request.user, period=period or None),
+            "candidates": gov.topic_candidates() if access.may(request.user, access.Cap.RULE_ASSESSMENT) else [],
+            "categories": Category.objects.filter(is_active=True).order_by("code")[:500],
+            "districts": Division.objects.filter(level=Division.Level.DISTRICT),
+            "current_period": rulesets.current_period(),
+            "error": error,
+            "role": access.role_of(request.user),
+        },
+        status=400 if error else 200,
+    )

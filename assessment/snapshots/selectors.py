@@ -1,0 +1,150 @@
+"""Reads of the assessment: published snapshots, ranking tables, scorecards, the orders behind a
+figure. Every function that returns data for a person takes `user` and scopes through
+hotline/access.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+
+from assessment import periods
+from assessment.models import Scope, Snapshot, SnapshotRow
+from assessment.rates import MEASURES, counted_orders
+from districts.models import Division, Unit
+from hotline import access
+from hotline.errors import AccessDenied
+from hotline.models import Role, User
+
+# What a period's pages show: the latest recomputation or the frozen result once the month is
+# frozen (each labelled), the provisional figures before that.
+PUBLISHED_FIRST = (
+    Case(When(kind=Snapshot.Kind.PROVISIONAL, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    "-computed_at",
+    "-id",
+)
+
+
+def published_snapshot(period: str, *, with_stats: bool = True) -> Snapshot | None:
+    """The snapshot a period's pages show (PUBLISHED_FIRST), or None."""
+    return snapshots(with_stats=with_stats).filter(period=period).order_by(*PUBLISHED_FIRST).first()
+
+
+# The dashboard's aggregates (stats) and a recomputation's differences are large JSON documents:
+# only the dashboard reads the first and only the snapshot page the second, so the rankings,
+# scorecards, home panel and API leave both in the database (with_stats=False).
+def snapshots(*, with_stats: bool = True) -> QuerySet:
+    qs = Snapshot.objects.select_related("ruleset")
+    return qs.defer("differences") if with_stats else qs.defer("stats", "differences")
+
+
+def published_id(period) -> Subquery:
+    """The id of the published snapshot of `period` (a label or an OuterRef), for filtering many
+    periods in one query."""
+    return Subquery(Snapshot.objects.filter(period=period).order_by(*PUBLISHED_FIRST).values("pk")[:1])
+
+
+def available_periods(limit: int = 24) -> list[str]:
+    return list(Snapshot.objects.values_list("period", flat=True).distinct().order_by("-period")[:limit])
+
+
+def ranking_rows(snapshot: Snapshot, *, scope: str, district: Division | None = None) -> QuerySet:
+    """Ranked units first (by rank), then the flagged ones; within a district when given."""
+    rows = SnapshotRow.objects.filter(snapshot=snapshot, scope=scope).select_related("unit", "district")
+    if district is not None:
+        rows = rows.filter(district=district)
+        rank_field = "rank_in_district" if scope != Scope.DISTRICT else "rank_citywide"
+    else:
+        rank_field = "rank_citywide"
+    return rows.order_by(F(rank_field).asc(nulls_last=True), "-valid", "unit__code")
+
+
+@dataclass(frozen=True)
+class RankingTable:
+    """One ranking table as access.ranking_scope granted it: the rows of `scope`, of one district
+    (ranked within it) or of the whole city."""
+
+    scope: str
+    district: Division | None
+
+    @property
+    def within_district(self) -> bool:
+        return self.district is not None
+
+    def rows(self, snapshot: Snapshot | None) -> QuerySet | list:
+        return ranking_rows(snapshot, scope=self.scope, district=self.district) if snapshot is not None else []
+
+
+def ranking_for(user: User, *, scope: str, district: str | None = None) -> RankingTable:
+    """The ranking table a user asks for (`district`: a code, access.RANKING_CITYWIDE or empty for
+    the user's default), as the pages, the exports and the API all serve it; AccessDenied, or
+    Http404 for an unknown district code."""
+    scope, division = access.ranking_scope(user, scope=scope, district=district)
+    return RankingTable(scope=scope, district=division)
+
+
+def unit_row(snapshot: Snapshot, unit: Unit) -> SnapshotRow | None:
+    scope = scope_of_unit(unit)
+    return SnapshotRow.objects.filter(snapshot=snapshot, scope=scope, unit=unit).select_related("unit").first()
+
+
+def scope_of_unit(unit: Unit) -> str:
+    return {Unit.Kind.DISTRICT: Scope.DISTRICT, Unit.Kind.DEPARTMENT: Scope.DEPARTMENT}.get(unit.kind, Scope.STREET)
+
+
+def trend(unit: Unit, *, until: str, months: int = 6) -> list[dict]:
+    """The unit's published figures over the last `months` periods (oldest first), in one query."""
+    labels = [periods.shift(until, -i) for i in range(months - 1, -1, -1)]
+    fields = ("response_rate", "resolution_rate", "satisfaction_rate", "composite", "rank_in_district")
+    found = {
+        r["snapshot__period"]: r
+        for r in SnapshotRow.objects.filter(
+            unit=unit,
+            scope=scope_of_unit(unit),
+            snapshot__period__in=labels,
+            snapshot_id=published_id(OuterRef("snapshot__period")),
+        ).values("snapshot__period", *fields)
+    }
+    return [{"period": label, **{f: found.get(label, {}).get(f) for f in fields}} for label in labels]
+
+
+# Opening a rate lists the orders that cost points first.
+FOCUS_ORDER = {
+    "response": Case(When(contacted=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    "resolution": Case(When(solved="resolved", then=Value(1)), default=Value(0), output_field=IntegerField()),
+    "satisfaction": Case(
+        When(satisfaction="unsatisfied", then=Value(0)),
+        When(satisfaction="basic", then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    ),
+}
+
+
+def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = "") -> QuerySet:
+    if not access.may_view_unit_figures(user, unit):
+        raise AccessDenied()
+    qs = counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
+    qs = access.visible_orders(user, qs).select_related("category", "street", "assessed_unit", "call")
+    if focus in FOCUS_ORDER:
+        return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
+    return qs.order_by("callback_at", "id")
+
+
+def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
+    """Where a unit lost points: counts of orders not contacted, not resolved and not satisfied."""
+    valid = counted_orders(snapshot, unit=unit, scope=scope_of_unit(unit), measure="valid")
+    return valid.aggregate(
+        **{m: Count("pk", filter=MEASURES[m][1]) for m in ("not_contacted", "not_resolved", "basic", "unsatisfied")}
+    )
+
+
+def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:
+    """A recomputation's differences as this user may see them: the city all; a district its own
+    units' and the districts' rows (the districts table is published citywide)."""
+    if access.role_of(user) == Role.CITY:
+        return snapshot.differences
+    own = set(
+        Unit.objects.filter(access.visible_units_q(user) | Q(kind=Unit.Kind.DISTRICT)).values_list("pk", flat=True)
+    )
+    return [d for d in snapshot.differences if d["unit_id"] in own]

@@ -1,0 +1,431 @@
+"""Writes of the assessment: rule versions, snapshots (compute, freeze, recompute).
+
+The figures are computed by the database: one GROUP BY with conditional aggregates over the work
+orders per scope, ranked with RANK() window functions, inserted straight into SnapshotRow by one
+INSERT … SELECT. Python only passes the period bounds and the rule parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Count, DurationField, ExpressionWrapper, F
+from django.db.models.functions import ExtractHour
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from assessment import periods
+from assessment.models import RuleSet, Scope, Snapshot, SnapshotRow
+from assessment.rulesets import ruleset_active
+from districts.models import Division, Unit
+from hotline import access
+from hotline.errors import DomainError
+from hotline.models import User
+from workorders.models import WorkOrder
+
+# --- Snapshots ----------------------------------------------------------------------------------
+
+_AGG_COLUMNS = "total_orders, valid, contacted, resolved, satisfied, basic, unsatisfied, excluded"
+
+
+AGG_TABLE = "assessment_agg_tmp"
+
+
+def _aggregate(snapshot: Snapshot, ruleset: RuleSet) -> None:
+    """The one pass over the orders: a GROUP BY (assessed unit, district) with conditional counts of
+    the orders with a valid callback in the period, into a temporary table of a few thousand rows
+    that the three scopes (streets, departments, districts) then read. `valid` and the outcome
+    counts leave out excluded orders and request types that don't count; `excluded` counts approved
+    exclusions of counted types."""
+    types = list(ruleset.counted_request_types)
+    types_sql = ", ".join(["%s"] * len(types))
+    counted = f"(NOT o.excluded AND o.request_type IN ({types_sql}))"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {AGG_TABLE}")
+        cursor.execute(
+            f"""
+            CREATE TEMPORARY TABLE {AGG_TABLE} AS
+            SELECT o.assessed_unit_id AS unit_id, o.district_id AS district_id,
+                   COUNT(*) AS total_orders,
+                   SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS valid,
+                   SUM(CASE WHEN {counted} AND o.contacted THEN 1 ELSE 0 END) AS contacted,
+                   SUM(CASE WHEN {counted} AND o.solved = 'resolved' THEN 1 ELSE 0 END) AS resolved,
+                   SUM(CASE WHEN {counted} AND o.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
+                   SUM(CASE WHEN {counted} AND o.satisfaction = 'basic' THEN 1 ELSE 0 END) AS basic,
+                   SUM(CASE WHEN {counted} AND o.satisfaction = 'unsatisfied' THEN 1 ELSE 0 END) AS unsatisfied,
+                   SUM(CASE WHEN o.excluded AND o.request_type IN ({types_sql}) THEN 1 ELSE 0 END) AS excluded
+              FROM {WorkOrder._meta.db_table} o
+             WHERE o.callback_valid AND o.callback_at >= %s AND o.callback_at < %s
+             GROUP BY o.assessed_unit_id, o.district_id
+            """,
+            [
+                *(types * 7),
+                # Raw SQL gets no field conversion: SQLite stores UTC text, so adapt the bounds the
+                # way the ORM would.
+                connection.ops.adapt_datetimefield_value(snapshot.period_start),
+                connection.ops.adapt_datetimefield_value(snapshot.period_end),
+            ],
+        )
+
+
+def _drop_aggregate() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {AGG_TABLE}")
+
+
+def _agg_by(column: str) -> str:
+    return f"""
+        SELECT {column} AS group_id, SUM(total_orders) AS total_orders, SUM(valid) AS valid,
+               SUM(contacted) AS contacted, SUM(resolved) AS resolved, SUM(satisfied) AS satisfied,
+               SUM(basic) AS basic, SUM(unsatisfied) AS unsatisfied, SUM(excluded) AS excluded
+          FROM {AGG_TABLE} WHERE {column} IS NOT NULL GROUP BY {column}
+    """
+
+
+def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
+    """Rates, composite and ranks of one scope from the aggregate, in one INSERT … SELECT."""
+    unit_t, div_t, row_t = Unit._meta.db_table, Division._meta.db_table, SnapshotRow._meta.db_table
+    if scope == Scope.DISTRICT:
+        units = f"""FROM {unit_t} u LEFT JOIN ({_agg_by("district_id")}) a ON a.group_id = u.division_id
+                    WHERE u.kind = 'district' AND u.division_id IS NOT NULL"""
+        district_col = "u.division_id"
+    elif scope == Scope.STREET:
+        # Every ranked street appears, with or without callbacks (those without are flagged).
+        units = f"""FROM {unit_t} u JOIN {div_t} d ON d.id = u.division_id
+                    LEFT JOIN ({_agg_by("unit_id")}) a ON a.group_id = u.id
+                    WHERE u.kind = 'street' AND d.level = {Division.Level.STREET}
+                      AND d.kind <> '{Division.Kind.SPECIAL_ZONE}'"""
+        district_col = "u.district_id"
+    else:
+        # Departments appear when they had callbacks in the period.
+        units = f"""FROM {unit_t} u JOIN ({_agg_by("unit_id")}) a ON a.group_id = u.id
+                    WHERE u.kind = 'department'"""
+        district_col = "u.district_id"
+    w_resp, w_res, w_sat, factor = (
+        float(ruleset.response_weight),
+        float(ruleset.resolution_weight),
+        float(ruleset.satisfaction_weight),
+        float(ruleset.basic_factor),
+    )
+    scored = f"""
+        SELECT u.id AS unit_id, {district_col} AS district_id,
+               COALESCE(a.total_orders, 0) AS total_orders, COALESCE(a.valid, 0) AS valid,
+               COALESCE(a.contacted, 0) AS contacted, COALESCE(a.resolved, 0) AS resolved,
+               COALESCE(a.satisfied, 0) AS satisfied, COALESCE(a.basic, 0) AS basic,
+               COALESCE(a.unsatisfied, 0) AS unsatisfied, COALESCE(a.excluded, 0) AS excluded,
+               CASE WHEN a.valid > 0 THEN 1.0 * a.contacted / a.valid END AS response_rate,
+               CASE WHEN a.valid > 0 THEN 1.0 * a.resolved / a.valid END AS resolution_rate,
+               CASE WHEN a.valid > 0 THEN (a.satisfied + %s * a.basic) / a.valid END AS satisfaction_rate,
+               CASE WHEN a.valid > 0 THEN ROUND(CAST(
+                    100.0 * (%s * a.contacted + %s * a.resolved + %s * (a.satisfied + %s * a.basic)) / a.valid
+                    AS NUMERIC), 2) END AS composite,
+               CASE WHEN COALESCE(a.valid, 0) >= %s AND COALESCE(a.valid, 0) > 0 THEN 0 ELSE 1 END AS flagged
+        {units}
+    """
+    # Ranks compare the published (rounded) composite: equal scores share a rank (1, 2, 2, 4).
+    # Flagged units sit in their own partition and get no rank. "Bottom" = among the last N by
+    # reverse rank, so a tie at the bottom is marked together; the leaders are never "bottom".
+    sql = f"""
+        INSERT INTO {row_t} (snapshot_id, scope, unit_id, district_id, {_AGG_COLUMNS},
+                             response_rate, resolution_rate, satisfaction_rate, composite, flagged,
+                             rank_in_district, rank_citywide, bottom_in_district, bottom_citywide)
+        SELECT %s, %s, s.unit_id, s.district_id, s.total_orders, s.valid, s.contacted, s.resolved,
+               s.satisfied, s.basic, s.unsatisfied, s.excluded,
+               s.response_rate, s.resolution_rate, s.satisfaction_rate, s.composite,
+               CASE WHEN s.flagged = 1 THEN TRUE ELSE FALSE END,
+               CASE WHEN s.flagged = 0 AND %s THEN
+                    RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) END,
+               CASE WHEN s.flagged = 0 THEN RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) END,
+               CASE WHEN s.flagged = 0 AND %s AND
+                    RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite ASC) <= %s
+                    AND RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) > 1
+                    THEN TRUE ELSE FALSE END,
+               CASE WHEN s.flagged = 0 AND
+                    RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite ASC) <= %s
+                    AND RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) > 1
+                    THEN TRUE ELSE FALSE END
+          FROM ({scored}) s
+    """
+    per_district = scope != Scope.DISTRICT  # districts are only ranked citywide
+    # Parameters in textual order: the outer SELECT, then the scored SELECT.
+    params = [
+        snapshot.pk,
+        scope,
+        per_district,
+        per_district,
+        ruleset.bottom_n,
+        ruleset.bottom_n,
+        factor,
+        w_resp,
+        w_res,
+        w_sat,
+        factor,
+        ruleset.min_valid_callbacks,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _set_movement(snapshot: Snapshot) -> None:
+    """Movement = previous period's rank − this rank (positive: moved up), against the previous
+    period's published snapshot. Unranked either time → no movement."""
+    from assessment.snapshots.selectors import published_snapshot
+
+    previous = published_snapshot(periods.shift(snapshot.period, -1), with_stats=False)
+    if previous is None:
+        return
+    row_t = SnapshotRow._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {row_t} SET
+              movement_in_district = (SELECT p.rank_in_district FROM {row_t} p
+                  WHERE p.snapshot_id = %s AND p.scope = {row_t}.scope AND p.unit_id = {row_t}.unit_id)
+                  - rank_in_district,
+              movement_citywide = (SELECT p.rank_citywide FROM {row_t} p
+                  WHERE p.snapshot_id = %s AND p.scope = {row_t}.scope AND p.unit_id = {row_t}.unit_id)
+                  - rank_citywide
+            WHERE snapshot_id = %s
+            """,
+            [previous.pk, previous.pk, snapshot.pk],
+        )
+
+
+RESPONSE_BUCKETS = [
+    ("lt1h", timedelta(hours=1)),
+    ("lt2h", timedelta(hours=2)),
+    ("lt24h", timedelta(hours=24)),
+    ("lt3d", timedelta(days=3)),
+    ("lt7d", timedelta(days=7)),
+]
+
+
+def _dashboard_stats(start: datetime, end: datetime) -> dict:
+    """Intake by category and by hour, and response times, for orders dispatched in the period: per
+    district code and for the city. Two GROUP BYs (district × category; district × hour × response
+    bucket), stored with the snapshot so dashboards read, not aggregate."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    from hotline.models import Category
+
+    orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
+    codes = dict(Division.objects.filter(level=Division.Level.DISTRICT).values_list("id", "code"))
+    stats: dict[str, dict] = {}
+
+    def bucket(key: str) -> dict:
+        return stats.setdefault(key, {"by_category": {}, "by_hour": [0] * 24, "response": {}, "orders": 0})
+
+    by_category = list(orders.values("district_id", "category_id").annotate(n=Count("id")).order_by())
+    names = dict(Category.objects.filter(pk__in={r["category_id"] for r in by_category}).values_list("id", "name"))
+    for row in by_category:
+        for key in ("city", codes.get(row["district_id"])):
+            if key:
+                b = bucket(key)
+                name = names.get(row["category_id"], "—")
+                b["by_category"][name] = b["by_category"].get(name, 0) + row["n"]
+                b["orders"] += row["n"]
+    elapsed = ExpressionWrapper(F("responded_at") - F("dispatched_at"), output_field=DurationField())
+    whens = [When(elapsed__lt=limit, then=Value(i)) for i, (_name, limit) in enumerate(RESPONSE_BUCKETS)]
+    rows = (
+        orders.annotate(elapsed=elapsed, h=ExtractHour("dispatched_at"))
+        .annotate(
+            b=Case(
+                When(responded_at__isnull=True, then=Value(-1)),
+                *whens,
+                default=Value(len(RESPONSE_BUCKETS)),
+                output_field=IntegerField(),
+            )
+        )
+        .values("district_id", "h", "b")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    bucket_names = [name for name, _limit in RESPONSE_BUCKETS] + ["ge7d"]
+    for row in rows:
+        for key in ("city", codes.get(row["district_id"])):
+            if not key:
+                continue
+            b = bucket(key)
+            if row["h"] is not None:
+                b["by_hour"][row["h"]] += row["n"]
+            if row["b"] >= 0:
+                name = bucket_names[row["b"]]
+                b["response"][name] = b["response"].get(name, 0) + row["n"]
+    return stats
+
+
+def snapshot_rows_compute(snapshot: Snapshot, ruleset: RuleSet) -> dict[str, int]:
+    """Every unit's rates, composite and ranks for the snapshot: one pass over the orders, then one
+    INSERT … SELECT per scope. Call inside the snapshot's transaction."""
+    _aggregate(snapshot, ruleset)
+    try:
+        return {scope: _insert_rows(snapshot, ruleset, scope) for scope in Scope.values}
+    finally:
+        _drop_aggregate()
+
+
+def _compute(snapshot: Snapshot, ruleset: RuleSet) -> None:
+    snapshot_rows_compute(snapshot, ruleset)
+    _set_movement(snapshot)
+    snapshot.stats = _dashboard_stats(snapshot.period_start, snapshot.period_end)
+    snapshot.save(update_fields=["stats"])
+
+
+def _new_snapshot(*, period: str, ruleset: RuleSet, kind: str, now: datetime, **extra) -> Snapshot:
+    start, end = periods.bounds(period, ruleset.period_start_day)
+    return Snapshot.objects.create(
+        period=period, period_start=start, period_end=end, ruleset=ruleset, kind=kind, computed_at=now, **extra
+    )
+
+
+def snapshot_compute_provisional(*, period: str, now: datetime | None = None) -> Snapshot | None:
+    """(Re)compute the provisional figures of a period that is not frozen yet. Returns None for a
+    frozen period: a frozen month never changes silently."""
+    periods.parse(period)
+    now = now or timezone.now()
+    ruleset = ruleset_active()
+    with transaction.atomic():
+        # Serialise with freezing and with another provisional run for the same period.
+        list(RuleSet.objects.select_for_update().filter(pk=ruleset.pk))
+        if Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).exists():
+            return None
+        Snapshot.objects.filter(period=period, kind=Snapshot.Kind.PROVISIONAL).delete()
+        snapshot = _new_snapshot(period=period, ruleset=ruleset, kind=Snapshot.Kind.PROVISIONAL, now=now)
+        _compute(snapshot, ruleset)
+    return snapshot
+
+
+def snapshot_freeze(*, period: str, now: datetime | None = None, acting_user: User | None = None) -> Snapshot:
+    """Freeze a period: compute it once more under the active rules and keep that result for good.
+    Idempotent: freezing a frozen period returns the existing snapshot unchanged."""
+    periods.parse(period)
+    if acting_user is not None:
+        access.require(acting_user, access.Cap.RULE_ASSESSMENT)
+    now = now or timezone.now()
+    ruleset = ruleset_active()
+    with transaction.atomic():
+        list(RuleSet.objects.select_for_update().filter(pk=ruleset.pk))
+        existing = Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).first()
+        if existing is not None:
+            return existing
+        _start, end = periods.bounds(period, ruleset.period_start_day)
+        if end > now:
+            raise DomainError(_("考核周期 %(period)s 尚未结束，不能冻结。") % {"period": period}, code="period_open")
+        Snapshot.objects.filter(period=period, kind=Snapshot.Kind.PROVISIONAL).delete()
+        snapshot = _new_snapshot(
+            period=period,
+            ruleset=ruleset,
+            kind=Snapshot.Kind.FROZEN,
+            now=now,
+            frozen_at=now,
+            created_by=acting_user,
+            label=_("%(period)s 月度结果（规则 v%(version)s）") % {"period": period, "version": ruleset.version},
+        )
+        _compute(snapshot, ruleset)
+    return snapshot
+
+
+def snapshot_recompute(
+    *, period: str, acting_user: User, label: str, ruleset: RuleSet | None = None, now: datetime | None = None
+) -> Snapshot:
+    """Recompute a frozen period (under the active or a named rule version) as a new snapshot that
+    is labelled and lists every unit whose figures differ from the frozen result."""
+    access.require(acting_user, access.Cap.RULE_ASSESSMENT)
+    periods.parse(period)
+    label = (label or "").strip()
+    if not label:
+        raise DomainError(_("重算必须填写原因说明。"), code="label_required")
+    now = now or timezone.now()
+    ruleset = ruleset or ruleset_active()
+    with transaction.atomic():
+        frozen = Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).first()
+        if frozen is None:
+            raise DomainError(_("考核周期 %(period)s 尚未冻结，无需重算。") % {"period": period}, code="not_frozen")
+        snapshot = _new_snapshot(
+            period=period,
+            ruleset=ruleset,
+            kind=Snapshot.Kind.RECOMPUTED,
+            now=now,
+            base=frozen,
+            label=label[:200],
+            created_by=acting_user,
+        )
+        _compute(snapshot, ruleset)
+        snapshot.differences = _differences(frozen, snapshot)
+        snapshot.save(update_fields=["differences"])
+    return snapshot
+
+
+def _differences(base: Snapshot, new: Snapshot) -> list[dict]:
+    """Units whose counts, composite, rank or flag differ between two snapshots (a SQL join)."""
+    row_t, unit_t = SnapshotRow._meta.db_table, Unit._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT n.scope, n.unit_id, u.name, b.valid, n.valid, b.composite, n.composite,
+                   b.rank_in_district, n.rank_in_district, b.rank_citywide, n.rank_citywide, b.flagged, n.flagged
+              FROM {row_t} n
+              JOIN {unit_t} u ON u.id = n.unit_id
+              LEFT JOIN {row_t} b ON b.snapshot_id = %s AND b.scope = n.scope AND b.unit_id = n.unit_id
+             WHERE n.snapshot_id = %s AND (
+                   b.id IS NULL OR b.valid <> n.valid OR b.flagged <> n.flagged
+                   OR COALESCE(b.composite, -1) <> COALESCE(n.composite, -1)
+                   OR COALESCE(b.rank_in_district, 0) <> COALESCE(n.rank_in_district, 0)
+                   OR COALESCE(b.rank_citywide, 0) <> COALESCE(n.rank_citywide, 0))
+             ORDER BY n.scope, n.rank_citywide, u.name
+            """,
+            [base.pk, new.pk],
+        )
+        keys = [
+            "scope",
+            "unit_id",
+            "unit",
+            "valid_before",
+            "valid_after",
+            "composite_before",
+            "composite_after",
+            "rank_in_district_before",
+            "rank_in_district_after",
+            "rank_citywide_before",
+            "rank_citywide_after",
+            "flagged_before",
+            "flagged_after",
+        ]
+        rows = [dict(zip(keys, r, strict=True)) for r in cursor.fetchall()]
+    for r in rows:
+        r["flagged_before"] = bool(r["flagged_before"]) if r["flagged_before"] is not None else None
+        r["flagged_after"] = bool(r["flagged_after"])
+        for k in ("composite_before", "composite_after"):
+            r[k] = float(r[k]) if r[k] is not None else None
+    return rows
+
+
+def snapshot_freeze_due(*, now: datetime | None = None) -> Snapshot | None:
+    """Freeze the previous period once `freeze_after_days` of the current one have passed (beat)."""
+    now = now or timezone.now()
+    ruleset = ruleset_active()
+    current = periods.period_of(now, ruleset.period_start_day)
+    previous = periods.shift(current, -1)
+    start, _end = periods.bounds(current, ruleset.period_start_day)
+    if now < start + timedelta(days=ruleset.freeze_after_days):
+        return None
+    return snapshot_freeze(period=previous, now=now)
+
+
+def snapshot_run(*, action: str, period: str, acting_user: User, label: str = "") -> Snapshot:
+    """The city's snapshot actions, for the page and the API alike: `provisional` recomputes an
+    open period, `freeze` freezes a finished one, `recompute` makes a labelled recomputation of a
+    frozen one."""
+    access.require(acting_user, access.Cap.RULE_ASSESSMENT)
+    if action == "freeze":
+        return snapshot_freeze(period=period, acting_user=acting_user)
+    if action == "recompute":
+        return snapshot_recompute(period=period, acting_user=acting_user, label=label)
+    if action == "provisional":
+        snapshot = snapshot_compute_provisional(period=period)
+        if snapshot is None:
+            raise DomainError(_("该周期已冻结，临时结果不再计算。"), code="frozen")
+        return snapshot
+    raise DomainError(_("未知操作。"), code="unknown_action")

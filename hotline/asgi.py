@@ -1,9 +1,0 @@
-import os
-
-from django.core.asgi import get_asgi_application
-
-from hotline.env_guard import load_settings_or_exit
-
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hotline.settings")
-load_settings_or_exit()
-application = get_asgi_application()

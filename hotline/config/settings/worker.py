@@ -1,0 +1,63 @@
+"""Celery: the broker (embedded filesystem transport or Redis), the queue, and the one beat schedule.
+
+Every periodic task of every app is listed here, by its registered name: tasks carry explicit
+names (`@shared_task(name=...)`), so moving a task's module never strands queued messages.
+"""
+
+from celery.schedules import crontab
+
+from hotline.config.env import check_broker_url, env_int, env_str
+from hotline.config.settings.base import TIME_ZONE, VAR_DIR
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+if CELERY_BROKER_URL:
+    check_broker_url(CELERY_BROKER_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    # Embedded transport: messages are files in one folder that producers and the worker share.
+    _queue_dir = VAR_DIR / "celery" / "queue"
+    _processed_dir = VAR_DIR / "celery" / "processed"
+    _control_dir = VAR_DIR / "celery" / "control"
+    for _d in (_queue_dir, _processed_dir, _control_dir):
+        _d.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(_processed_dir),
+        "control_folder": str(_control_dir),
+        "store_processed": False,
+    }
+# A separate queue name lets tests (or two installations on one Redis) keep their messages apart.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE: dict = {
+    "heartbeat": {"task": "hotline.tasks.heartbeat", "schedule": 60.0},
+    # Failed-login rows are only needed for the throttle window; keep a week for investigations.
+    "prune-login-failures": {"task": "hotline.tasks.prune_login_failures", "schedule": 24 * 3600.0},
+    # Callback stage: expired, unused self-evaluation links are purged (batched, idempotent).
+    "purge-self-evaluation-links": {
+        "task": "workorders.callback_tasks.purge_self_evaluation_links",
+        "schedule": 6 * 3600.0,
+    },
+    # Deadline enforcement: warn, mark overdue, escalate (idempotent; a missed run is caught up).
+    "deadline-sweep": {"task": "workorders.tasks.deadline_sweep", "schedule": 60.0, "options": {"expires": 55}},
+    # New notifications → e-mail / webhook delivery, batched (requests never talk to the broker).
+    "queue-outbound-notifications": {
+        "task": "workorders.tasks.queue_outbound",
+        "schedule": float(env_int("NOTIFY_QUEUE_SECONDS", 5, minimum=1)),
+        "options": {"expires": 30},
+    },
+    # Assessment: provisional figures nightly, the month frozen when due, surges every 5 minutes,
+    # daily/weekly/monthly reports in the morning.
+    "assessment-provisional": {"task": "assessment.tasks.compute_provisional", "schedule": crontab(hour=1, minute=10)},
+    "assessment-freeze": {"task": "assessment.tasks.freeze_due", "schedule": crontab(hour=2, minute=10)},
+    "assessment-surges": {"task": "assessment.tasks.detect_surges", "schedule": 300.0},
+    "assessment-reports": {"task": "assessment.tasks.generate_reports", "schedule": crontab(hour=6, minute=0)},
+}

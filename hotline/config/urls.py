@@ -1,0 +1,52 @@
+"""The URL map: the site's own pages, then each app's pages and API, listed explicitly."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from assessment import api_urls as assessment_api_urls
+from assessment import urls as assessment_urls
+from districts import api as districts_api
+from districts.routing_api import RouteView
+from hotline.accounts import views as accounts_views
+from hotline.intake import api as intake_api
+from hotline.intake import api_urls as intake_api_urls
+from hotline.intake import urls as intake_urls
+from hotline.web import api as web_api
+from hotline.web import views as web_views
+from workorders import api_urls as workorders_api_urls
+from workorders import urls as workorders_urls
+
+# The browsable API root lists these.
+router = DefaultRouter()
+router.register("calls", intake_api.CallViewSet, basename="api-call")
+router.register("divisions", districts_api.DivisionViewSet, basename="api-division")
+router.register("units", districts_api.UnitViewSet, basename="api-unit")
+router.register("aliases", districts_api.AliasViewSet, basename="api-alias")
+
+
+api_urls = [
+    *intake_api_urls.urlpatterns,
+    *workorders_api_urls.urlpatterns,
+    *assessment_api_urls.urlpatterns,
+    path("", include(router.urls)),
+    path("me/", web_api.me, name="api-me"),
+    path("route/", RouteView.as_view(), name="api-route"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", web_views.home, name="home"),
+    path("login/", accounts_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", web_views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    *intake_urls.urlpatterns,
+    *workorders_urls.urlpatterns,
+    *assessment_urls.urlpatterns,
+    path("api/v1/", include(api_urls)),
+]

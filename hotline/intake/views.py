@@ -1,0 +1,161 @@
+"""The agent's workspace (受理工作台): one form, live panels fed by the intake API."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseForbidden, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from hotline import access, refcache
+from hotline import privacy as services
+from hotline.accounts.login import client_ip
+from hotline.errors import AccessDenied, DomainError
+from hotline.intake import selectors
+from hotline.intake.services import Action, IntakeInvalid, call_intake
+from hotline.models import Call, Category
+
+
+@login_required
+def call_list(request):
+    if not access.may(request.user, access.Cap.CALLS):
+        raise PermissionDenied
+    calls = access.visible_calls(request.user).select_related("street", "district", "agent")
+    return render(
+        request,
+        "hotline/call_list.html",
+        {"calls": calls[:100], "phone_in_full": access.sees_phone_in_full(request.user)},
+    )
+
+
+@login_required
+@require_POST
+def call_reveal_phone(request, pk: int):
+    call = get_object_or_404(access.visible_calls(request.user), pk=pk)
+    try:
+        phone = services.call_reveal_phone(
+            call=call, acting_user=request.user, via="page", ip_address=client_ip(request)
+        )
+    except AccessDenied as exc:
+        return HttpResponseForbidden(exc.message)
+    return JsonResponse({"phone": phone})
+
+
+def _category_groups():
+    """[(“城乡建设 › 物业管理”, [leaf, …]), …] for one <select> with optgroups."""
+    # The cached tree: parents and tiers already resolved, so .path and .default_tier never query.
+    nodes = sorted(
+        (c for c in refcache.categories.get()["by_id"].values() if c.is_active), key=lambda c: (c.sort, c.code)
+    )
+    by_parent: dict[int | None, list[Category]] = {}
+    for node in nodes:
+        by_parent.setdefault(node.parent_id, []).append(node)
+    groups = []
+    for top in by_parent.get(None, []):
+        for mid in by_parent.get(top.pk, []):
+            leaves = by_parent.get(mid.pk, [])
+            if leaves:
+                groups.append((f"{top.name} › {mid.name}", leaves))
+    return groups
+
+
+def _done(request, call_id: str):
+    if not call_id.isdigit():
+        return None
+    call = (
+        access.visible_calls(request.user)
+        .filter(pk=int(call_id), agent=request.user)
+        .select_related("street", "community", "category", "answer_article")
+        .first()
+    )
+    if call is None:
+        return None
+    order = None
+    if call.outcome in (Call.Outcome.ORDER, Call.Outcome.DUPLICATE):
+        from workorders.models import OrderEvent, OrderParticipant, WorkOrder
+
+        if call.outcome == Call.Outcome.ORDER:
+            order = WorkOrder.objects.filter(call=call).select_related("lead_unit", "tier").first()
+        else:
+            # The order the call was linked to comes in the redirect; the event proves the link
+            # (looked up through the order's index, not by scanning every event's data).
+            order_id = request.GET.get("order", "")
+            linked = (
+                order_id.isdigit()
+                and OrderEvent.objects.filter(
+                    order_id=int(order_id), kind="duplicate_linked", data__call=call.pk
+                ).exists()
+            )
+            order = (
+                access.visible_orders(request.user).filter(pk=int(order_id)).select_related("lead_unit", "tier").first()
+                if linked
+                else None
+            )
+        if order is not None:
+            order.co_names = list(
+                OrderParticipant.objects.filter(order=order, role=OrderParticipant.Role.CO_HANDLER).values_list(
+                    "unit__name", flat=True
+                )
+            )
+    return {"call": call, "order": order}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def workspace(request):
+    if not access.may(request.user, access.Cap.TAKE_CALLS):
+        raise PermissionDenied
+    from workorders.models import UrgencyTier
+
+    errors: dict[str, list[str]] = {}
+    data = request.POST if request.method == "POST" else {}
+    status = 200
+    if request.method == "POST":
+        try:
+            result = call_intake(acting_user=request.user, data=request.POST)
+        except IntakeInvalid as exc:
+            errors, status = exc.errors, 400
+        except AccessDenied:
+            raise PermissionDenied from None
+        except DomainError as exc:
+            errors, status = {"__all__": [str(exc.message)]}, 400
+        else:
+            done = f"done={result.call.pk}"
+            if result.outcome == Call.Outcome.DUPLICATE and result.order is not None:
+                done += f"&order={result.order.pk}"
+            return redirect(f"{reverse('intake')}?{done}")
+    context = {
+        "data": data,
+        "errors": errors,
+        "all_errors": errors.get("__all__", []),
+        "done": _done(request, request.GET.get("done", "")) if request.method == "GET" else None,
+        "category_groups": _category_groups(),
+        "tiers": UrgencyTier.objects.order_by("sort"),
+        "channels": Call.Channel.choices,
+        "request_types": Call.RequestType.choices,
+        "actions": Action.CHOICES,
+        "action": data.get("action") or Action.ORDER,
+        "i18n_strings": _js_strings(),
+        "today": selectors.intake_today(user=request.user),
+    }
+    return render(request, "intake/workspace.html", context, status=status)
+
+
+def _js_strings() -> dict[str, str]:
+    return {
+        "previousCalls": _("以往来电"),
+        "openOrders": _("未办结工单"),
+        "noHistory": _("没有以往来电"),
+        "noCandidates": _("未能定位到街乡镇，请补充区、街道、社区或小区名称"),
+        "noDuplicates": _("没有可能重复的工单"),
+        "linkDuplicate": _("关联为重复诉求"),
+        "answerDirectly": _("直接答复"),
+        "noArticles": _("没有匹配的文章"),
+        "lead": _("主办"),
+        "co": _("协办"),
+        "deadline": _("办结时限"),
+        "duplicates": _("重复"),
+        "error": _("查询失败，请重试"),
+        "chooseStreet": _("同名地点在多个街乡镇，请选择一个"),
+    }

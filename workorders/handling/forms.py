@@ -1,0 +1,212 @@
+"""Input forms for the order actions. The same forms validate the page's POSTs and the API's: the
+shape of the input is checked here, the business rules in `workorders.transitions`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from districts.models import Division, Unit
+from hotline import refcache
+from hotline.models import Category
+from workorders.lifecycle.machinery import ROUTABLE_KINDS, ContactMethod
+from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
+
+DECISIONS = [("accept", _("同意")), ("reject", _("驳回"))]
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class ISODateTimeField(forms.DateTimeField):
+    def to_python(self, value):
+        if isinstance(value, str):
+            from django.utils.dateparse import parse_datetime
+
+            parsed = parse_datetime(value.strip())
+            if parsed is not None:
+                return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
+        return super().to_python(value)
+
+
+def dt_field(label, **kw):
+    return ISODateTimeField(label=label, widget=LocalDateTimeInput(), **kw)
+
+
+def routable_units(order=None):
+    """Units that may lead an order (re-routing a return, re-dispatching after a callback)."""
+    qs = Unit.objects.filter(is_active=True, kind__in=ROUTABLE_KINDS)
+    if order is not None and order.district_id:
+        # Units of the order's district first; city departments too.
+        qs = qs.filter(Q(district_id=order.district_id) | Q(district__isnull=True, kind=Unit.Kind.DEPARTMENT))
+    return qs.order_by("kind", "code")
+
+
+def department_units(order=None):
+    qs = Unit.objects.filter(is_active=True, kind=Unit.Kind.DEPARTMENT)
+    if order is not None and order.district_id:
+        qs = qs.filter(Q(district_id=order.district_id) | Q(district__isnull=True))
+    return qs.order_by("-district_id", "code")
+
+
+class SignForm(forms.Form):
+    pass
+
+
+class RespondForm(forms.Form):
+    contacted_at = dt_field(_("联系时间"))
+    method = forms.ChoiceField(label=_("联系方式"), choices=ContactMethod.CHOICES)
+    summary = forms.CharField(label=_("沟通内容"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label=_("办理记录"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class CoForm(forms.Form):
+    units = forms.ModelMultipleChoiceField(label=_("协办单位"), queryset=Unit.objects.none())
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["units"].queryset = routable_units(order).exclude(kind=Unit.Kind.DISTRICT)
+
+
+class WhistleForm(forms.Form):
+    to_unit = forms.ModelChoiceField(label=_("报到部门"), queryset=Unit.objects.none())
+    level = forms.ChoiceField(label=_("吹哨级别"), choices=Whistle.Level.choices)
+    reason = forms.CharField(label=_("吹哨事由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    report_by = dt_field(_("报到时限"))
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_unit"].queryset = department_units(order)
+
+
+class ReportForm(forms.Form):
+    whistle = forms.IntegerField(widget=forms.HiddenInput)
+    note = forms.CharField(label=_("报到及处置情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class ReturnForm(forms.Form):
+    reason_code = forms.ChoiceField(label=_("退单原因"), choices=OrderRequest.ReturnReason.choices)
+    reason = forms.CharField(label=_("退单理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ReturnRulingForm(forms.Form):
+    decision = forms.ChoiceField(label=_("审批结果"), choices=DECISIONS, widget=forms.RadioSelect)
+    reroute_unit = forms.ModelChoiceField(label=_("改派单位"), queryset=Unit.objects.none(), required=False)
+    ruling = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        qs = routable_units(order)
+        if order is not None:
+            qs = qs.exclude(pk=order.lead_unit_id)
+        self.fields["reroute_unit"].queryset = qs
+
+
+class ExtensionForm(forms.Form):
+    new_date = forms.DateField(label=_("延期至"), widget=DateInput())
+    reason = forms.CharField(label=_("延期理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ExtensionRulingForm(forms.Form):
+    decision = forms.ChoiceField(label=_("审批结果"), choices=DECISIONS, widget=forms.RadioSelect)
+    ruling = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ParkForm(forms.Form):
+    until = forms.DateField(label=_("计划完成日期"), widget=DateInput())
+    reason = forms.CharField(label=_("挂账理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ClearForm(forms.Form):
+    note = forms.CharField(label=_("销账说明"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class CloseForm(forms.Form):
+    result = forms.ChoiceField(label=_("办理结果"), choices=Result.choices)
+    result_note = forms.CharField(label=_("答复市民的说明"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    action_taken = forms.CharField(label=_("办理情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+# --- inbox filters ------------------------------------------------------------------------------
+def _streets_by_district() -> dict:
+    """District division id → its streets/townships in code order, from the per-process cache."""
+    out: dict = {}
+    rows = sorted(refcache.places.get()["by_id"].values(), key=lambda d: d.code)
+    for d in rows:
+        if d.level == Division.Level.STREET and d.district_id is not None:
+            out.setdefault(d.district_id, []).append(d)
+    return out
+
+
+def _place_choice(label, choices) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label, required=False, coerce=int, empty_value=None, choices=[("", _("全部")), *choices]
+    )
+
+
+class InboxFilterForm(forms.Form):
+    SORTS = [
+        ("deadline", _("时限由近到远")),
+        ("-deadline", _("时限由远到近")),
+        ("-dispatched", _("最新派单")),
+    ]
+    category = forms.ModelChoiceField(label=_("分类"), queryset=Category.objects.all(), required=False)
+    # Place filters: which of them is a list, and of what, depends on the user's unit (see __init__);
+    # otherwise the id can still be passed in the URL.
+    street = forms.IntegerField(label=_("街乡镇"), required=False, widget=forms.HiddenInput)
+    community = forms.IntegerField(label=_("社区/村"), required=False, widget=forms.HiddenInput)
+    request_type = forms.ChoiceField(label=_("诉求类型"), required=False)
+    tier = forms.ModelChoiceField(label=_("时限档"), queryset=UrgencyTier.objects.all(), required=False)
+    date_from = forms.DateField(label=_("派单日期从"), required=False, widget=DateInput())
+    date_to = forms.DateField(label=_("至"), required=False, widget=DateInput())
+    q = forms.CharField(label=_("工单号/标题"), required=False, max_length=50)
+    sort = forms.ChoiceField(label=_("排序"), choices=SORTS, required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        from districts.communities import communities_of
+        from hotline import access
+        from hotline.models import Call
+
+        super().__init__(*args, **kwargs)
+        unit = getattr(user, "unit", None)
+        streets = _streets_by_district()
+        if unit is not None and unit.kind == Unit.Kind.STREET and unit.division_id:
+            # A street picks one of its own communities.
+            self.fields["community"] = _place_choice(
+                _("社区/村"), [(c.pk, c.name) for c in communities_of(unit.division_id)]
+            )
+        elif (district := access.district_of(user)) is not None:
+            # A district (its manager or one of its departments): its streets, and their
+            # communities grouped by street.
+            own = streets.get(district.pk, [])
+            self.fields["street"] = _place_choice(_("街乡镇"), [(d.pk, d.name) for d in own])
+            self.fields["community"] = _place_choice(
+                _("社区/村"), [(d.name, [(c.pk, c.name) for c in communities_of(d.pk)]) for d in own]
+            )
+        else:
+            # The city, the hall and city departments: every street, grouped by district.
+            places = refcache.places.get()["by_id"]
+            self.fields["street"] = _place_choice(
+                _("街乡镇"),
+                [
+                    (places[district_id].name, [(d.pk, d.name) for d in in_district])
+                    for district_id, in_district in streets.items()
+                    if district_id in places
+                ],
+            )
+        self.fields["request_type"].choices = [("", _("全部")), *Call.RequestType.choices]
+        # The first two levels: choosing one includes everything under it (a short list to render).
+        self.fields["category"].queryset = Category.objects.filter(is_active=True, level__lte=2)

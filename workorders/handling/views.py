@@ -1,0 +1,192 @@
+"""Pages of the handling capability. Thin: scope through selectors/access, validate with the
+action forms, call the transitions (the same path as the API)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from districts.models import Division
+from hotline import access
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import Role
+from hotline.privacy import mask_phone
+from workorders.handling import selectors as handling_selectors
+from workorders.handling import services
+from workorders.handling.forms import InboxFilterForm
+from workorders.lifecycle import attachments
+from workorders.lifecycle.machinery import EVENT_LABELS
+from workorders.models import OrderAttachment, OrderRequest, Whistle
+from workorders.notifications import selectors as notifications_selectors
+
+PAGE_SIZE = 25
+
+
+def _require(user, capability: str):
+    if not access.may(user, capability):
+        raise PermissionDenied
+
+
+def _inbox_context(request):
+    form = InboxFilterForm(request.GET or None, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
+    tab = handling_selectors.inbox_tab(request.GET.get("tab"))
+    now = timezone.now()
+    counts = handling_selectors.inbox_counts(request.user, filters=filters, now=now)
+    orders = handling_selectors.inbox_orders(
+        request.user, tab=tab, filters=filters, sort=filters.get("sort") or "deadline", now=now
+    )
+    paginator = Paginator(orders, PAGE_SIZE)
+    paginator.count = counts.get(tab, 0)  # already counted with the tabs: no second COUNT(*)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [(o, handling_selectors.clock_of(o, now)) for o in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    query.pop("partial", None)
+    tab_query = query.copy()
+    tab_query.pop("tab", None)
+    return {
+        "form": form,
+        "tab": tab,
+        "tabs": [(name, label, counts.get(name, 0)) for name, label in handling_selectors.TABS],
+        "page": page,
+        "rows": rows,
+        "query": query.urlencode(),
+        "tab_query": tab_query.urlencode(),
+        "now": now,
+    }
+
+
+@login_required
+@require_GET
+def inbox(request):
+    _require(request.user, access.Cap.ORDERS)
+    context = _inbox_context(request)
+    if request.GET.get("partial"):
+        return render(request, "workorders/_inbox_body.html", context)
+    return render(request, "workorders/inbox.html", context)
+
+
+@login_required
+@require_GET
+def poll(request):
+    """A small JSON the inbox polls every ~15 s: tab counts and unread notifications."""
+    _require(request.user, access.Cap.ORDERS)
+    return JsonResponse(
+        {
+            "counts": handling_selectors.inbox_counts(request.user),
+            "unread": notifications_selectors.unread_count(request.user),
+        }
+    )
+
+
+def _detail_context(request, order, *, bound: dict | None = None, error: str = ""):
+    bound = bound or {}
+    actions = handling_selectors.available_actions(order, request.user)
+    forms = {name: bound.get(name) or services.action_form(name, order) for name in actions}
+    events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
+    files = {}
+    for att in OrderAttachment.objects.filter(order=order).order_by("id"):
+        files.setdefault(att.event_id, []).append(att)
+    history = [(e, EVENT_LABELS.get(e.kind, e.kind), files.get(e.pk, [])) for e in events]
+    user = request.user
+    return {
+        "order": order,
+        "clock": handling_selectors.clock_of(order),
+        "history": history,
+        "participants": order.participants.select_related("unit").order_by("role", "unit__code"),
+        "whistles": Whistle.objects.filter(order=order).select_related("to_unit", "created_by", "reported_by"),
+        "requests": OrderRequest.objects.filter(order=order).select_related(
+            "requested_by", "decided_by", "reroute_unit"
+        ),
+        "actions": [(name, services.ACTIONS[name][0], forms[name]) for name in actions],
+        "error": error,
+        "phone_in_full": access.sees_phone_in_full(user),
+        "masked_phone": mask_phone(order.call.caller_phone),
+        "may_reveal": access.may_reveal_phone(user, order.call) and bool(order.call.caller_phone),
+        "whistle_mine": Whistle.objects.filter(order=order, to_unit_id=user.unit_id, state=Whistle.State.OPEN).first()
+        if user.unit_id
+        else None,
+    }
+
+
+@login_required
+def order_detail(request, pk: int):
+    order = handling_selectors.order_for(request.user, pk)
+    if order is None:
+        raise Http404
+    return render(request, "workorders/detail.html", _detail_context(request, order))
+
+
+@login_required
+@require_POST
+def order_action(request, pk: int, action: str):
+    order = handling_selectors.order_for(request.user, pk)
+    if order is None or action not in services.ACTIONS:
+        raise Http404
+    form = services.action_form(action, order, data=request.POST)
+    if form.is_valid():
+        try:
+            services.order_perform(
+                order=order,
+                action=action,
+                acting_user=request.user,
+                cleaned=form.cleaned_data,
+                files=request.FILES.getlist(f"{action}-files"),
+            )
+        except DomainError as exc:
+            status = 403 if isinstance(exc, AccessDenied) else 400
+            order = handling_selectors.order_for(request.user, pk) or order
+            context = _detail_context(request, order, bound={action: form}, error=str(exc.message))
+            return render(request, "workorders/detail.html", context, status=status)
+        messages.success(request, _("已完成：%(action)s") % {"action": services.ACTIONS[action][0]})
+        if handling_selectors.order_for(request.user, pk) is None:
+            # e.g. a return that re-routed the order out of this user's sight
+            return redirect("order-inbox")
+        return redirect("order-detail", pk=pk)
+    context = _detail_context(request, order, bound={action: form}, error=_("请检查填写的内容。"))
+    return render(request, "workorders/detail.html", context, status=400)
+
+
+@login_required
+@require_GET
+def attachment_download(request, pk: int):
+    att = get_object_or_404(
+        OrderAttachment.objects.filter(order__in=access.visible_orders(request.user).values("pk")), pk=pk
+    )
+    return attachments.file_response(att.file, name=att.name, content_type=att.content_type)
+
+
+@login_required
+@require_GET
+def supervision(request):
+    _require(request.user, access.Cap.SUPERVISE)
+    districts = Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")
+    if access.has_role(request.user, Role.DISTRICT):
+        district = request.user.unit.division
+    else:
+        code = request.GET.get("district") or "110106"
+        district = districts.filter(code=code).first() or districts.first()
+    if district is None:
+        raise Http404
+    now = timezone.now()
+    data = handling_selectors.supervision(district.pk, now=now)
+    return render(
+        request,
+        "workorders/supervision.html",
+        {
+            "district": district,
+            "districts": districts if access.has_role(request.user, Role.CITY) else [],
+            "overdue": [(o, handling_selectors.clock_of(o, now)) for o in data["overdue"]],
+            "due_soon": [(o, handling_selectors.clock_of(o, now)) for o in data["due_soon"]],
+            "approvals": data["approvals"],
+            "load": data["load"],
+        },
+    )

@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from districts.models import Division, Unit
+from hotline import sqlinsert
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import Call, Category, User
+from workorders.lifecycle.machinery import (
+    ROUTABLE_KINDS,
+    Ev,
+    as_now,
+    lock,
+    notify,
+    record,
+    require_state,
+    set_deadlines,
+    supervisor_unit,
+)
+from workorders.lifecycle.numbers import next_order_number
+from workorders.models import (
+    OrderParticipant,
+    OrderState,
+    UrgencyTier,
+    WorkOrder,
+)
+
+
+# --- creation (used by intake) ------------------------------------------------------------------
+def order_create(
+    *,
+    call: Call,
+    category: Category,
+    tier: UrgencyTier,
+    lead_unit: Unit,
+    actor: User,
+    title: str,
+    street: Division | None = None,
+    community: Division | None = None,
+    co_units: Iterable[Unit] = (),
+    now: datetime | None = None,
+    new_call: bool = False,
+) -> WorkOrder:
+    """Create an order from a call and dispatch it to its lead unit, in one transaction. The order
+    is in the unit's inbox the moment this commits; the district gets a supervision copy.
+    `new_call=True`: the caller inserted the call, outcome already "order", in the transaction that
+    is still open — no other transaction can see it, so there is nothing to claim."""
+    from hotline import access
+
+    if not access.may(actor, access.Cap.TAKE_CALLS):
+        raise AccessDenied()
+    if not lead_unit.is_active or lead_unit.kind not in ROUTABLE_KINDS:
+        raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": lead_unit.name}, code="invalid_unit")
+    now = as_now(now)
+    district = (street.district if street else None) or lead_unit.district
+    # No savepoint inside the caller's transaction (intake): one round trip less each way. The
+    # "already dispatched" refusal is raised after the block, so a caller that catches it can go on;
+    # any error inside the block fails the caller's whole transaction, as it should.
+    if new_call and (not transaction.get_connection().in_atomic_block or call.outcome != Call.Outcome.ORDER):
+        raise RuntimeError("new_call=True needs the call inserted as 'order' in the open transaction")
+    with transaction.atomic(savepoint=False):
+        # Claim the call with one conditional UPDATE: a second dispatch of the same call finds it
+        # no longer pending (and WorkOrder.call is unique besides).
+        if new_call:
+            claimed = 1
+        else:
+            claimed = Call.objects.filter(pk=call.pk, outcome=Call.Outcome.PENDING).update(outcome=Call.Outcome.ORDER)
+        if claimed == 1:
+            order = _insert_order(
+                call=call,
+                category=category,
+                tier=tier,
+                lead_unit=lead_unit,
+                actor=actor,
+                title=title,
+                street=street,
+                community=community,
+                district=district,
+                co_units=co_units,
+                now=now,
+            )
+    if claimed != 1:
+        raise DomainError(_("该来电已处理，不能重复派单。"), code="call_done")
+    return order
+
+
+def _insert_order(*, call, category, tier, lead_unit, actor, title, street, community, district, co_units, now):
+    """The rows of a new, dispatched order (inside order_create's transaction, call already claimed)."""
+    call.outcome = Call.Outcome.ORDER
+    order = WorkOrder(
+        number=next_order_number(now),
+        call=call,
+        category=category,
+        request_type=call.request_type,
+        tier=tier,
+        title=title[:120],
+        address=call.address,
+        community=community,
+        street=street,
+        district=district,
+        lead_unit=lead_unit,
+        state=OrderState.DISPATCHED,
+        created_by=actor,
+        dispatched_at=now,
+    )
+    set_deadlines(order, now)
+    sqlinsert.insert(order)
+    participants = [
+        OrderParticipant(order=order, unit=u, role=OrderParticipant.Role.CO_HANDLER)
+        for u in {u.pk: u for u in co_units if u.pk != lead_unit.pk}.values()
+    ]
+    supervisor = supervisor_unit(district)
+    if supervisor is not None and supervisor.pk != lead_unit.pk:
+        participants.append(OrderParticipant(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR))
+    sqlinsert.insert(*participants)
+    record(
+        order,
+        kind=Ev.CREATED,
+        actor=actor,
+        to_state=OrderState.DISPATCHED,
+        at=now,
+        data={
+            "lead_unit": lead_unit.pk,
+            "co_units": [p.unit_id for p in participants if p.role == OrderParticipant.Role.CO_HANDLER],
+        },
+    )
+    co = [p.unit for p in participants if p.role == OrderParticipant.Role.CO_HANDLER]
+    notify(
+        [lead_unit, *co],
+        kind="new_order",
+        title=_("新工单 %(n)s：%(t)s") % {"n": order.number, "t": order.title},
+        order=order,
+    )
+    return order
+
+
+def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User) -> WorkOrder:
+    """A repeat call about the same problem (重复诉求): counted on the existing order instead of
+    becoming a new one."""
+    from django.db.models import F
+
+    from hotline import access
+
+    if not access.may(actor, access.Cap.TAKE_CALLS):
+        raise AccessDenied()
+    with transaction.atomic():
+        call = Call.objects.select_for_update().get(pk=call.pk)
+        if call.outcome != Call.Outcome.PENDING:
+            raise DomainError(_("该来电已处理，不能重复关联。"), code="call_done")
+        order = lock(order)
+        require_state(
+            order,
+            OrderState.DISPATCHED,
+            OrderState.SIGNED,
+            OrderState.RETURN_REQUESTED,
+            OrderState.PARKED,
+            OrderState.CLOSED,
+        )
+        WorkOrder.objects.filter(pk=order.pk).update(duplicate_count=F("duplicate_count") + 1)
+        call.outcome = Call.Outcome.DUPLICATE
+        call.save(update_fields=["outcome"])
+        record(order, kind=Ev.DUPLICATE_LINKED, actor=actor, note=call.description[:500], data={"call": call.pk})
+        order.refresh_from_db(fields=["duplicate_count"])
+    return order

@@ -1,0 +1,320 @@
+"""The life of a work order: one function per transition.
+
+Each transition takes the order (or what creates it) and `actor=`, locks the row, checks the
+current state and the actor's right, saves with `update_fields`, writes exactly one immutable
+OrderEvent, and queues side effects with `transaction.on_commit`. Pages, the API and tasks all call
+these functions; nothing else changes `state`, deadlines or outcome fields.
+
+Extension points for later rounds (callback → re-dispatch): `start_round(order, lead_unit, now)`
+puts an order back into a unit's inbox with fresh deadlines; `set_deadlines` recomputes them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from districts.models import Division, Unit
+from hotline import sqlinsert
+from hotline.errors import AccessDenied, DomainError
+from hotline.models import User
+from workorders.lifecycle.deadlines import deadlines_for, warn_point
+from workorders.models import (
+    OrderEvent,
+    OrderParticipant,
+    OrderState,
+    WorkOrder,
+)
+from workorders.notifications.outbox import notify_units
+
+
+class Ev:
+    """Event kinds (OrderEvent.kind)."""
+
+    CREATED = "created"
+    DUPLICATE_LINKED = "duplicate_linked"
+    SIGNED = "signed"
+    RESPONDED = "responded"
+    CONTACT = "contact"
+    NOTE = "note"
+    CO_ADDED = "co_added"
+    WHISTLED = "whistled"
+    WHISTLE_REPORTED = "whistle_reported"
+    RETURN_REQUESTED = "return_requested"
+    RETURN_ACCEPTED = "return_accepted"
+    RETURN_REJECTED = "return_rejected"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_APPROVED = "extension_approved"
+    EXTENSION_REJECTED = "extension_rejected"
+    PARKED = "parked"
+    PARKING_CLEARED = "parking_cleared"
+    CLOSED = "closed"
+    # written by the deadline sweep (no actor)
+    RESPONSE_WARNED = "response_warned"
+    RESOLUTION_WARNED = "resolution_warned"
+    RESPONSE_OVERDUE = "response_overdue"
+    RESOLUTION_OVERDUE = "resolution_overdue"
+    ESCALATED = "escalated"
+    # the callback stage (workorders/callbacks.py)
+    CALLBACK_ATTEMPT = "callback_attempt"
+    CALLBACK_UNREACHABLE = "callback_unreachable"
+    CALLBACK_VALID = "callback_valid"
+    REDISPATCHED = "redispatched"
+    SELF_EVALUATION_LINK = "self_evaluation_link"
+    SENT_BACK = "sent_back"
+    EXCLUSION_REQUESTED = "exclusion_requested"
+    EXCLUSION_DISTRICT_APPROVED = "exclusion_district_approved"
+    EXCLUSION_DISTRICT_REJECTED = "exclusion_district_rejected"
+    EXCLUSION_APPROVED = "exclusion_approved"
+    EXCLUSION_REJECTED = "exclusion_rejected"
+    EXCLUSION_REVOKED = "exclusion_revoked"
+
+
+EVENT_LABELS = {
+    Ev.CREATED: gettext_lazy("派单"),
+    Ev.DUPLICATE_LINKED: gettext_lazy("关联重复诉求"),
+    Ev.SIGNED: gettext_lazy("签收"),
+    Ev.RESPONDED: gettext_lazy("响应（首次联系市民）"),
+    Ev.CONTACT: gettext_lazy("联系市民"),
+    Ev.NOTE: gettext_lazy("办理记录"),
+    Ev.CO_ADDED: gettext_lazy("增加协办单位"),
+    Ev.WHISTLED: gettext_lazy("吹哨"),
+    Ev.WHISTLE_REPORTED: gettext_lazy("部门报到"),
+    Ev.RETURN_REQUESTED: gettext_lazy("申请退单"),
+    Ev.RETURN_ACCEPTED: gettext_lazy("同意退单并改派"),
+    Ev.RETURN_REJECTED: gettext_lazy("驳回退单"),
+    Ev.EXTENSION_REQUESTED: gettext_lazy("申请延期"),
+    Ev.EXTENSION_APPROVED: gettext_lazy("同意延期"),
+    Ev.EXTENSION_REJECTED: gettext_lazy("驳回延期"),
+    Ev.PARKED: gettext_lazy("挂账"),
+    Ev.PARKING_CLEARED: gettext_lazy("销账"),
+    Ev.CLOSED: gettext_lazy("办结"),
+    Ev.RESPONSE_WARNED: gettext_lazy("响应即将超时预警"),
+    Ev.RESOLUTION_WARNED: gettext_lazy("办结即将超时预警"),
+    Ev.RESPONSE_OVERDUE: gettext_lazy("响应超时"),
+    Ev.RESOLUTION_OVERDUE: gettext_lazy("办结超期"),
+    Ev.ESCALATED: gettext_lazy("超期升级督办"),
+    Ev.CALLBACK_ATTEMPT: gettext_lazy("回访尝试"),
+    Ev.CALLBACK_UNREACHABLE: gettext_lazy("回访无法联系"),
+    Ev.CALLBACK_VALID: gettext_lazy("有效回访，工单完成"),
+    Ev.REDISPATCHED: gettext_lazy("回访不满意/未解决，再派件"),
+    Ev.SELF_EVALUATION_LINK: gettext_lazy("生成市民自评链接"),
+    Ev.SENT_BACK: gettext_lazy("办结不合格，退回承办单位"),
+    Ev.EXCLUSION_REQUESTED: gettext_lazy("申请剔除"),
+    Ev.EXCLUSION_DISTRICT_APPROVED: gettext_lazy("区级同意剔除，报市级审核"),
+    Ev.EXCLUSION_DISTRICT_REJECTED: gettext_lazy("区级驳回剔除申请"),
+    Ev.EXCLUSION_APPROVED: gettext_lazy("市级批准剔除"),
+    Ev.EXCLUSION_REJECTED: gettext_lazy("市级驳回剔除申请"),
+    Ev.EXCLUSION_REVOKED: gettext_lazy("市级撤销剔除"),
+}
+
+HANDLING_STATES = (OrderState.SIGNED, OrderState.PARKED)
+ROUTABLE_KINDS = (Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT)
+
+
+class ContactMethod:
+    PHONE = "phone"
+    VISIT = "visit"
+    SMS = "sms"
+    CHOICES = [(PHONE, gettext_lazy("电话")), (VISIT, gettext_lazy("上门")), (SMS, gettext_lazy("短信"))]
+
+
+# --- building blocks --------------------------------------------------------------------------
+def lock(order: WorkOrder | int) -> WorkOrder:
+    """Re-read the order under a row lock. Call inside transaction.atomic()."""
+    pk = order.pk if isinstance(order, WorkOrder) else order
+    return WorkOrder.objects.select_for_update().get(pk=pk)
+
+
+def require_state(order: WorkOrder, *states: str) -> None:
+    if order.state not in states:
+        raise DomainError(
+            _("工单 %(number)s 当前状态为“%(state)s”，不能执行此操作。")
+            % {"number": order.number, "state": order.get_state_display()},
+            code="invalid_state",
+        )
+
+
+def record(
+    order: WorkOrder,
+    *,
+    kind: str,
+    actor: User | None,
+    from_state: str = "",
+    to_state: str = "",
+    note: str = "",
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> OrderEvent:
+    event = OrderEvent(
+        order=order,
+        at=at or timezone.now(),
+        kind=kind,
+        actor=actor,
+        actor_unit=getattr(actor, "unit", None),
+        from_state=from_state,
+        to_state=to_state,
+        round=order.round,
+        note=note,
+        data=data or {},
+    )
+    sqlinsert.insert(event)
+    return event
+
+
+def supervisor_unit(district: Division | None) -> Unit | None:
+    """The district office that gets the supervision copy. Read from the per-process unit cache
+    (reloaded on any unit change): every order creation and ruling asks for it."""
+    if district is None:
+        return None
+    from hotline import refcache
+
+    unit = refcache.unit_of_division(district.pk)
+    if unit is not None and unit.kind == Unit.Kind.DISTRICT:
+        return unit
+    return Unit.objects.filter(division=district, kind=Unit.Kind.DISTRICT).first()
+
+
+def require_lead(order: WorkOrder, actor: User) -> None:
+    from hotline import access
+
+    if not access.may(actor, access.Cap.HANDLE) or actor.unit_id != order.lead_unit_id:
+        raise AccessDenied(_("只有主办单位的承办人可以执行此操作。"))
+
+
+def require_handler(order: WorkOrder, actor: User) -> None:
+    """The lead unit, a co-handler or a whistled department: those who add handling records."""
+    from hotline import access
+
+    if not access.may(actor, access.Cap.HANDLE) or actor.unit_id is None:
+        raise AccessDenied()
+    if actor.unit_id == order.lead_unit_id:
+        return
+    if not OrderParticipant.objects.filter(
+        order=order,
+        unit_id=actor.unit_id,
+        role__in=[OrderParticipant.Role.CO_HANDLER, OrderParticipant.Role.WHISTLED],
+    ).exists():
+        raise AccessDenied(_("只有主办、协办或报到单位可以添加办理记录。"))
+
+
+def require_ruler(order: WorkOrder, actor: User) -> None:
+    """Returns and extensions are ruled by the order's district, or by the city center."""
+    from hotline import access
+
+    if not access.may_rule_requests(actor, order):
+        raise AccessDenied(_("只有工单所在区的管理员或市级管理员可以审批。"))
+
+
+def clean_text(value: str, *, label: str, required: bool = True, limit: int = 2000) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise DomainError(_("请填写%(field)s。") % {"field": label}, code="required")
+    if len(value) > limit:
+        raise DomainError(_("%(field)s不能超过 %(n)s 字。") % {"field": label, "n": limit}, code="too_long")
+    return value
+
+
+def set_deadlines(order: WorkOrder, start: datetime) -> list[str]:
+    """Fresh deadlines and warning points from the order's tier, counted from `start`; the sweep's
+    marks are cleared so it acts again on the new clock."""
+    tier = order.tier
+    order.response_deadline, order.resolution_deadline = deadlines_for(tier, start)
+    order.response_warn_at = warn_point(start, order.response_deadline, tier.warn_ratio)
+    order.resolution_warn_at = warn_point(start, order.resolution_deadline, tier.warn_ratio)
+    order.response_warned_at = order.resolution_warned_at = None
+    order.response_overdue_at = order.resolution_overdue_at = None
+    order.escalated_at = None
+    return [
+        "response_deadline",
+        "resolution_deadline",
+        "response_warn_at",
+        "resolution_warn_at",
+        "response_warned_at",
+        "resolution_warned_at",
+        "response_overdue_at",
+        "resolution_overdue_at",
+        "escalated_at",
+    ]
+
+
+def _ensure_supervisor(order: WorkOrder) -> None:
+    supervisor = supervisor_unit(order.district)
+    if supervisor is not None and supervisor.pk != order.lead_unit_id:
+        OrderParticipant.objects.get_or_create(order=order, unit=supervisor, role=OrderParticipant.Role.SUPERVISOR)
+
+
+def start_round(
+    order: WorkOrder,
+    lead_unit: Unit | None = None,
+    now: datetime | None = None,
+    *,
+    unit: Unit | None = None,
+    new_round: bool | None = None,
+) -> list[str]:
+    """Put the (locked) order into a unit's inbox as a fresh dispatch with new deadlines.
+
+    Re-routing after a return keeps the round (`start_round(order, unit, now)`); a re-dispatch
+    after a callback starts the next round (`new_round=True`, which is also the default when called
+    as `start_round(order, unit=..., now=...)` by the callback stage) and clears the previous
+    round's result. Returns the fields changed; the caller saves them and records the event."""
+    lead_unit = lead_unit or unit
+    now = as_now(now)
+    if new_round is None:
+        new_round = unit is not None
+    order.lead_unit = lead_unit
+    if lead_unit.kind == Unit.Kind.STREET and lead_unit.division_id:
+        order.street_id = lead_unit.division_id
+        order.district_id = lead_unit.district_id or order.district_id
+    elif lead_unit.district_id:
+        order.district_id = lead_unit.district_id
+    order.state = OrderState.DISPATCHED
+    order.dispatched_at = now
+    order.signed_at = order.responded_at = order.closed_at = None
+    order.responded_in_time = None
+    order.parked_at = order.parked_until = None
+    fields = [
+        "lead_unit",
+        "street",
+        "district",
+        "state",
+        "dispatched_at",
+        "signed_at",
+        "responded_at",
+        "closed_at",
+        "responded_in_time",
+        "parked_at",
+        "parked_until",
+    ]
+    if new_round:
+        order.round += 1
+        order.completed_at = None
+        order.result, order.result_note, order.action_taken = "", "", ""
+        fields += ["round", "completed_at", "result", "result_note", "action_taken"]
+    fields += set_deadlines(order, now)
+    _ensure_supervisor(order)
+    return fields
+
+
+def _order_url(order: WorkOrder) -> str:
+    from django.urls import reverse
+
+    return reverse("order-detail", args=[order.pk])
+
+
+def notify(units, *, kind: str, title: str, order: WorkOrder, body: str = "", roles=None) -> None:
+    notify_units(units=units, kind=kind, title=title, body=body, order=order, url=_order_url(order), roles=roles)
+
+
+def rulers_of(order: WorkOrder) -> list[Unit]:
+    supervisor = supervisor_unit(order.district)
+    if supervisor is not None:
+        return [supervisor]
+    return list(Unit.objects.filter(kind=Unit.Kind.CENTER))
+
+
+def as_now(now: datetime | None) -> datetime:
+    return now or timezone.now()

@@ -1,0 +1,106 @@
+"""In-app notifications, and their outbound channels.
+
+Call `notify_units` from inside the transaction that caused them: the rows (one per active member
+of each unit) are written with a single INSERT … SELECT and commit with it. Outbound delivery
+(e-mail, signed webhook) never happens in a request and costs the request nothing: every few
+seconds the beat task `queue_outbound` claims the rows not yet looked at (a small partial index on
+queued_at IS NULL), and hands those that have somewhere to go to the delivery task, which sends and
+retries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hotline.models import User
+from workorders.models import Notification, WebhookEndpoint, WorkOrder
+from workorders.notifications.delivery import DELIVERY_CHUNK, global_webhook
+
+QUEUE_BATCH = 1000
+
+
+def notify_units(
+    *,
+    units: Iterable,
+    kind: str,
+    title: str,
+    body: str = "",
+    order: WorkOrder | None = None,
+    url: str = "",
+    roles: Iterable[str] | None = None,
+) -> int:
+    """One notification for every active member of each unit (optionally only some roles), written
+    in one statement. Returns how many."""
+    unit_ids = sorted({getattr(u, "pk", u) for u in units if u is not None})
+    if not unit_ids:
+        return 0
+    role_list = list(roles) if roles is not None else None
+    if role_list == []:
+        return 0
+    n, u = Notification._meta.db_table, User._meta.db_table
+    sql = (
+        f"INSERT INTO {n} (user_id, kind, title, body, url, order_id, created_at)"
+        f" SELECT id, %s, %s, %s, %s, %s, %s FROM {u}"
+        f" WHERE is_active = %s AND unit_id IN ({', '.join(['%s'] * len(unit_ids))})"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())  # stored exactly as the ORM would
+    params = [kind, str(title)[:200], str(body), url, order.pk if order is not None else None, now, True]
+    params += unit_ids
+    if role_list is not None:
+        sql += f" AND role IN ({', '.join(['%s'] * len(role_list))})"
+        params += role_list
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def recipients_by_unit(unit_ids: Iterable[int], roles: Iterable[str] | None = None) -> dict[int, list[int]]:
+    """Who a unit's notifications go to, for callers that write rows with a title each (the sweep,
+    surge alerts): the same rule as notify_units — its active members, optionally of some roles."""
+    members = User.objects.filter(unit_id__in=list(unit_ids), is_active=True)
+    if roles is not None:
+        members = members.filter(role__in=list(roles))
+    out: dict[int, list[int]] = {}
+    for user_id, unit_id in members.values_list("id", "unit_id").order_by("id"):
+        out.setdefault(unit_id, []).append(user_id)
+    return out
+
+
+def queue_outbound(limit: int = QUEUE_BATCH) -> int:
+    """Claim up to `limit` notifications not yet looked at (oldest first; concurrent runs skip each
+    other's rows) and queue delivery for those with a channel: an e-mail address (when e-mail is on)
+    or any webhook. Returns how many were claimed; the beat task repeats while batches come back full."""
+    with transaction.atomic():
+        rows = list(
+            Notification.objects.filter(queued_at__isnull=True)
+            .order_by("id")
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("id", "user__email")[:limit]
+        )
+        if not rows:
+            return 0
+        Notification.objects.filter(pk__in=[pk for pk, _email in rows], queued_at__isnull=True).update(
+            queued_at=timezone.now()
+        )
+        if global_webhook() or WebhookEndpoint.objects.filter(is_active=True).exists():
+            wanted = [pk for pk, _email in rows]
+        elif getattr(settings, "NOTIFY_EMAIL_ENABLED", True):
+            wanted = [pk for pk, email in rows if email]
+        else:
+            wanted = []
+        # Published inside the claim's transaction: if the broker refuses, the claim rolls back and
+        # the next run tries again (delivery reads rows committed long before; it skips any
+        # already sent, so a chunk published twice after a failed commit is not sent twice).
+        for i in range(0, len(wanted), DELIVERY_CHUNK):
+            _queue_delivery(wanted[i : i + DELIVERY_CHUNK])
+    return len(rows)
+
+
+def _queue_delivery(ids: list[int]) -> None:
+    from workorders.tasks import deliver_notifications
+
+    deliver_notifications.delay(ids)
