@@ -327,6 +327,45 @@ def test_parking_suspends_the_clock_and_clearing_resumes_it(signed_order, xiluoy
     assert signed_order.resolution_deadline == old + timedelta(days=5)
 
 
+def test_responding_while_parked_counts_the_response_clock_as_stopped(signed_order, xiluoyuan_handler):
+    # given: parked one hour before the response limit, and the caller reached three days later
+    deadline = signed_order.response_deadline
+    parked_at = deadline - timedelta(hours=1)
+    handling.order_park(
+        signed_order,
+        actor=xiluoyuan_handler,
+        until=timezone.localdate() + timedelta(days=90),
+        reason="x",
+        now=parked_at,
+    )
+    contacted = deadline + timedelta(days=3)
+    # when
+    handling.order_respond(
+        signed_order, actor=xiluoyuan_handler, contacted_at=contacted, method="phone", summary="已联系", now=contacted
+    )
+    # then: one hour of the clock had been used up to the parking; the unit was in time
+    signed_order.refresh_from_db()
+    assert signed_order.responded_at == contacted and signed_order.responded_in_time is True
+
+
+def test_responding_while_parked_after_the_limit_had_passed_is_late(signed_order, xiluoyuan_handler):
+    deadline = signed_order.response_deadline
+    parked_at = deadline + timedelta(hours=1)
+    handling.order_park(
+        signed_order,
+        actor=xiluoyuan_handler,
+        until=timezone.localdate() + timedelta(days=90),
+        reason="x",
+        now=parked_at,
+    )
+    contacted = parked_at + timedelta(minutes=5)
+    handling.order_respond(
+        signed_order, actor=xiluoyuan_handler, contacted_at=contacted, method="phone", summary="已联系", now=contacted
+    )
+    signed_order.refresh_from_db()
+    assert signed_order.responded_in_time is False
+
+
 def test_parking_needs_a_future_date(signed_order, xiluoyuan_handler):
     with pytest.raises(DomainError, match="晚于今天"):
         handling.order_park(signed_order, actor=xiluoyuan_handler, until=timezone.localdate(), reason="x")

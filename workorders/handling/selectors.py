@@ -12,14 +12,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hotline import access, refcache
-from hotline.models import Role, User
+from hotline.models import User
+from workorders.lifecycle import guards
 from workorders.models import (
     CLOCK_STATES,
     OPEN_STATES,
-    OrderParticipant,
     OrderRequest,
     OrderState,
-    Whistle,
     WorkOrder,
 )
 
@@ -172,48 +171,8 @@ def pending_request(order: WorkOrder) -> OrderRequest | None:
 
 
 def available_actions(order: WorkOrder, user: User) -> list[str]:
-    """The actions this user may try on this order now (the transitions check again)."""
-    role = access.role_of(user)
-    unit_id = getattr(user, "unit_id", None)
-    state = order.state
-    pending = pending_request(order)
-    is_lead = role in (Role.STREET, Role.DEPARTMENT, Role.DISTRICT) and unit_id == order.lead_unit_id
-    actions = []
-    if is_lead:
-        if state == OrderState.DISPATCHED:
-            actions += ["sign"]
-        if state in (OrderState.SIGNED, OrderState.PARKED):
-            actions += ["respond"]
-        if state in (OrderState.DISPATCHED, OrderState.SIGNED, OrderState.PARKED, OrderState.RETURN_REQUESTED):
-            actions += ["note"]
-        if state in (OrderState.SIGNED, OrderState.PARKED):
-            actions += ["co", "whistle"]
-        if state == OrderState.SIGNED and pending is None:
-            actions += ["extend", "park"]
-        if state == OrderState.PARKED:
-            actions += ["clear"]
-        if state in (OrderState.DISPATCHED, OrderState.SIGNED) and pending is None:
-            actions += ["return"]
-        if state in (OrderState.SIGNED, OrderState.PARKED) and order.responded_at and pending is None:
-            actions += ["close"]
-    elif role in (Role.STREET, Role.DEPARTMENT) and unit_id:
-        roles = set(OrderParticipant.objects.filter(order=order, unit_id=unit_id).values_list("role", flat=True))
-        if roles & {OrderParticipant.Role.CO_HANDLER, OrderParticipant.Role.WHISTLED} and state in (
-            OrderState.DISPATCHED,
-            OrderState.SIGNED,
-            OrderState.PARKED,
-            OrderState.RETURN_REQUESTED,
-        ):
-            actions += ["note"]
-    if role in (Role.STREET, Role.DEPARTMENT) and unit_id:
-        if Whistle.objects.filter(order=order, to_unit_id=unit_id, state=Whistle.State.OPEN).exists():
-            actions += ["report"]
-    if pending is not None and access.may_rule_requests(user, order):
-        if pending.kind == OrderRequest.Kind.RETURN and state == OrderState.RETURN_REQUESTED:
-            actions += ["rule_return"]
-        if pending.kind == OrderRequest.Kind.EXTENSION:
-            actions += ["rule_extension"]
-    return actions
+    """The actions this user may take on this order now: derived from the transitions' own guards."""
+    return guards.permitted(order, user)
 
 
 # --- district supervision -----------------------------------------------------------------------

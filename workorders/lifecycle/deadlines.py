@@ -63,3 +63,12 @@ def deadlines_for(tier: UrgencyTier, start: datetime) -> tuple[datetime, datetim
     response = add_limit(start, tier.response_limit, tier.response_unit)
     resolution = add_limit(start, tier.resolution_limit, tier.resolution_unit)
     return min(response, resolution), resolution
+
+
+def deadline_at(deadline: datetime, *, parked_at: datetime | None, moment: datetime) -> datetime:
+    """The deadline as it stands at `moment` for an order that may be parked (挂账) since `parked_at`:
+    the clock stops while parked, so the time parked before `moment` moves it later. Clearing the
+    parking moves the stored deadlines by the same amount (order_clear_parking)."""
+    if parked_at is None or moment <= parked_at:
+        return deadline
+    return deadline + (moment - parked_at)

@@ -10,10 +10,9 @@ from django.utils.translation import gettext as _
 from districts.models import Unit
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
-from workorders.lifecycle import attachments
-from workorders.lifecycle.deadlines import warn_point
+from workorders.lifecycle import attachments, guards
+from workorders.lifecycle.deadlines import deadline_at, warn_point
 from workorders.lifecycle.machinery import (
-    HANDLING_STATES,
     ROUTABLE_KINDS,
     ContactMethod,
     Ev,
@@ -22,9 +21,6 @@ from workorders.lifecycle.machinery import (
     lock,
     notify,
     record,
-    require_handler,
-    require_lead,
-    require_ruler,
     require_state,
     rulers_of,
     start_round,
@@ -47,8 +43,7 @@ def order_sign(order: WorkOrder, *, actor: User, now: datetime | None = None) ->
     now = as_now(now)
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, OrderState.DISPATCHED)
+        guards.check(order, actor, "sign")
         order.state, order.signed_at = OrderState.SIGNED, now
         order.save(update_fields=["state", "signed_at"])
         record(order, kind=Ev.SIGNED, actor=actor, from_state=OrderState.DISPATCHED, to_state=OrderState.SIGNED, at=now)
@@ -76,14 +71,15 @@ def order_respond(
         raise DomainError(_("联系时间不能晚于当前时间。"), code="future")
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, *HANDLING_STATES)
+        guards.check(order, actor, "respond")
         if contacted_at < order.dispatched_at:
             raise DomainError(_("联系时间不能早于派单时间。"), code="before_dispatch")
         data = {"method": method, "contacted_at": contacted_at.isoformat()}
         if order.responded_at is None:
             order.responded_at = contacted_at
-            order.responded_in_time = contacted_at <= order.response_deadline
+            # While parked the response clock is stopped too: compare with the deadline as it stands.
+            deadline = deadline_at(order.response_deadline, parked_at=order.parked_at, moment=contacted_at)
+            order.responded_in_time = contacted_at <= deadline
             order.save(update_fields=["responded_at", "responded_in_time"])
             data["in_time"] = order.responded_in_time
             record(order, kind=Ev.RESPONDED, actor=actor, note=summary, data=data, at=now)
@@ -104,8 +100,7 @@ def order_add_note(
     try:
         with transaction.atomic():
             order = lock(order)
-            require_handler(order, actor)
-            require_state(order, OrderState.DISPATCHED, *HANDLING_STATES, OrderState.RETURN_REQUESTED)
+            guards.check(order, actor, "note")
             event = record(order, kind=Ev.NOTE, actor=actor, note=note, at=now, data={"files": len(checked)})
             for upload, content_type in checked:
                 att = OrderAttachment(
@@ -140,8 +135,7 @@ def order_add_co_units(
         raise DomainError(_("请选择协办单位。"), code="required")
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, *HANDLING_STATES)
+        guards.check(order, actor, "co")
         for u in units.values():
             if u.pk == order.lead_unit_id or not u.is_active or u.kind not in (Unit.Kind.STREET, Unit.Kind.DEPARTMENT):
                 raise DomainError(_("“%(unit)s”不能作为协办单位。") % {"unit": u.name}, code="invalid_unit")
@@ -194,8 +188,7 @@ def order_whistle(
         raise DomainError(_("报到时限必须晚于当前时间。"), code="report_by")
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, *HANDLING_STATES)
+        guards.check(order, actor, "whistle")
         if Whistle.objects.filter(order=order, to_unit=to_unit, state=Whistle.State.OPEN).exists():
             raise DomainError(_("已向“%(unit)s”吹哨，尚未报到。") % {"unit": to_unit.name}, code="duplicate")
         whistle = Whistle.objects.create(
@@ -248,7 +241,7 @@ def whistle_report(whistle: Whistle, *, actor: User, note: str, now: datetime | 
             raise AccessDenied(_("只有被吹哨的部门可以报到。"))
         if whistle.state != Whistle.State.OPEN:
             raise DomainError(_("该吹哨已报到，不能重复报到。"), code="invalid_state")
-        require_state(order, *HANDLING_STATES, OrderState.RETURN_REQUESTED)
+        require_state(order, *guards.GUARDS["report"].states)
         whistle.state, whistle.reported_by, whistle.reported_at, whistle.report_note = (
             Whistle.State.REPORTED,
             actor,
@@ -284,9 +277,7 @@ def order_request_return(
     reason = clean_text(reason, label=_("退单理由"))
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, OrderState.DISPATCHED, OrderState.SIGNED)
-        _no_pending_request(order)
+        guards.check(order, actor, "return")
         req = OrderRequest.objects.create(
             order=order,
             kind=OrderRequest.Kind.RETURN,
@@ -336,8 +327,7 @@ def order_rule_return(
     ruling = clean_text(ruling, label=_("审批意见"))
     with transaction.atomic():
         order = lock(order)
-        require_ruler(order, actor)
-        require_state(order, OrderState.RETURN_REQUESTED)
+        guards.check(order, actor, "rule_return")
         req = OrderRequest.objects.select_for_update().get(
             order=order, kind=OrderRequest.Kind.RETURN, state=OrderRequest.State.PENDING
         )
@@ -395,14 +385,6 @@ def order_rule_return(
     return order
 
 
-def _no_pending_request(order: WorkOrder) -> None:
-    pending = OrderRequest.objects.filter(order=order, state=OrderRequest.State.PENDING).first()
-    if pending is not None:
-        raise DomainError(
-            _("该工单已有待审批的%(kind)s申请。") % {"kind": pending.get_kind_display()}, code="pending_request"
-        )
-
-
 # --- extension (延期) ---------------------------------------------------------------------------
 def end_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(23, 59, 59)))
@@ -417,15 +399,13 @@ def order_request_extension(
         raise DomainError(_("请填写申请延期至的日期。"), code="required")
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, OrderState.SIGNED)
+        guards.check(order, actor, "extend")
         if new_deadline <= max(order.resolution_deadline, now):
             raise DomainError(
                 _("延期后的时限必须晚于当前办结时限（%(d)s）。")
                 % {"d": timezone.localtime(order.resolution_deadline).strftime("%Y-%m-%d %H:%M")},
                 code="new_deadline",
             )
-        _no_pending_request(order)
         req = OrderRequest.objects.create(
             order=order,
             kind=OrderRequest.Kind.EXTENSION,
@@ -461,7 +441,7 @@ def order_rule_extension(
     ruling = clean_text(ruling, label=_("审批意见"))
     with transaction.atomic():
         order = lock(order)
-        require_ruler(order, actor)
+        guards.check(order, actor, "rule_extension")
         req = (
             OrderRequest.objects.select_for_update()
             .filter(order=order, kind=OrderRequest.Kind.EXTENSION, state=OrderRequest.State.PENDING)
@@ -471,7 +451,6 @@ def order_rule_extension(
             raise DomainError(_("该工单没有待审批的延期申请。"), code="no_request")
         data = {"request": req.pk}
         if approve:
-            require_state(order, OrderState.SIGNED, OrderState.PARKED)
             old = order.resolution_deadline
             order.resolution_deadline = req.requested_deadline
             order.resolution_warn_at = warn_point(now, req.requested_deadline, order.tier.warn_ratio)
@@ -519,9 +498,7 @@ def order_park(order: WorkOrder, *, actor: User, until: date, reason: str, now: 
         raise DomainError(_("计划完成日期必须晚于今天。"), code="until")
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, OrderState.SIGNED)
-        _no_pending_request(order)
+        guards.check(order, actor, "park")
         order.state, order.parked_at, order.parked_until = OrderState.PARKED, now, until
         order.save(update_fields=["state", "parked_at", "parked_until"])
         record(
@@ -544,8 +521,7 @@ def order_clear_parking(order: WorkOrder, *, actor: User, note: str, now: dateti
     note = clean_text(note, label=_("销账说明"))
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, OrderState.PARKED)
+        guards.check(order, actor, "clear")
         paused = now - (order.parked_at or now)
         order.resolution_deadline += paused
         if order.resolution_warn_at:
@@ -588,11 +564,7 @@ def order_close(
     action_taken = clean_text(action_taken, label=_("办理情况"))
     with transaction.atomic():
         order = lock(order)
-        require_lead(order, actor)
-        require_state(order, *HANDLING_STATES)
-        if order.responded_at is None:
-            raise DomainError(_("请先记录与市民的联系（响应），再办结。"), code="not_responded")
-        _no_pending_request(order)
+        guards.check(order, actor, "close")
         from_state = order.state
         order.state, order.closed_at = OrderState.CLOSED, now
         order.result, order.result_note, order.action_taken = result, result_note, action_taken

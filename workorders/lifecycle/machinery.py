@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy
 
 from districts.models import Division, Unit
 from hotline import sqlinsert
-from hotline.errors import AccessDenied, DomainError
+from hotline.errors import DomainError
 from hotline.models import User
 from workorders.lifecycle.deadlines import deadlines_for, warn_point
 from workorders.models import (
@@ -111,7 +111,6 @@ EVENT_LABELS = {
     Ev.EXCLUSION_REVOKED: gettext_lazy("市级撤销剔除"),
 }
 
-HANDLING_STATES = (OrderState.SIGNED, OrderState.PARKED)
 ROUTABLE_KINDS = (Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT)
 
 
@@ -176,37 +175,6 @@ def supervisor_unit(district: Division | None) -> Unit | None:
     if unit is not None and unit.kind == Unit.Kind.DISTRICT:
         return unit
     return Unit.objects.filter(division=district, kind=Unit.Kind.DISTRICT).first()
-
-
-def require_lead(order: WorkOrder, actor: User) -> None:
-    from hotline import access
-
-    if not access.may(actor, access.Cap.HANDLE) or actor.unit_id != order.lead_unit_id:
-        raise AccessDenied(_("只有主办单位的承办人可以执行此操作。"))
-
-
-def require_handler(order: WorkOrder, actor: User) -> None:
-    """The lead unit, a co-handler or a whistled department: those who add handling records."""
-    from hotline import access
-
-    if not access.may(actor, access.Cap.HANDLE) or actor.unit_id is None:
-        raise AccessDenied()
-    if actor.unit_id == order.lead_unit_id:
-        return
-    if not OrderParticipant.objects.filter(
-        order=order,
-        unit_id=actor.unit_id,
-        role__in=[OrderParticipant.Role.CO_HANDLER, OrderParticipant.Role.WHISTLED],
-    ).exists():
-        raise AccessDenied(_("只有主办、协办或报到单位可以添加办理记录。"))
-
-
-def require_ruler(order: WorkOrder, actor: User) -> None:
-    """Returns and extensions are ruled by the order's district, or by the city center."""
-    from hotline import access
-
-    if not access.may_rule_requests(actor, order):
-        raise AccessDenied(_("只有工单所在区的管理员或市级管理员可以审批。"))
 
 
 def clean_text(value: str, *, label: str, required: bool = True, limit: int = 2000) -> str:
