@@ -208,3 +208,38 @@ def test_a_redispatched_round_2_closed_again_is_back_in_the_api_queue(agent, clo
     close(WorkOrder.objects.get(pk=closed_order.pk))
     rows = client.get("/api/v1/callbacks/").json()["results"]
     assert [(r["number"], r["round"]) for r in rows] == [(closed_order.number, 2)]
+
+
+def test_a_redispatch_to_a_unit_of_another_district_is_refused_and_changes_nothing(agent, closed_order):
+    # given: an order of 丰台; 学院路街道 is a street of 海淀
+    assert closed_order.district.name.startswith("丰台")
+    other = unit("110108010")
+    body = {"contacted": True, "solved": "unresolved", "satisfaction": "unsatisfied", "redispatch_unit": other.pk}
+    events = OrderEvent.objects.filter(order=closed_order).count()
+    # when
+    response = api(agent).post(f"/api/v1/callbacks/{closed_order.pk}/answers/", body, format="json")
+    # then
+    assert response.status_code == 400 and response.json()["code"] == "invalid_unit"
+    order = WorkOrder.objects.get(pk=closed_order.pk)
+    assert (order.round, order.state, order.lead_unit_id) == (1, "closed", closed_order.lead_unit_id)
+    assert not Callback.objects.filter(order=closed_order, status="valid").exists()
+    assert OrderEvent.objects.filter(order=closed_order).count() == events
+
+
+def test_the_page_and_the_service_refuse_the_same_redispatch(agent, closed_order, client):
+    from hotline.errors import DomainError
+    from workorders.lifecycle import callbacks
+    from workorders.lifecycle.callbacks import Answers
+
+    other = unit("110108010")
+    with pytest.raises(DomainError):
+        callbacks.callback_record(
+            closed_order, actor=agent, answers=Answers(True, "unresolved", "unsatisfied"), redispatch_unit=other
+        )
+    client.force_login(agent)
+    client.post(
+        f"/callbacks/{closed_order.pk}/record/",
+        {"contacted": "yes", "solved": "unresolved", "satisfaction": "unsatisfied", "redispatch_unit": other.pk},
+    )
+    order = WorkOrder.objects.get(pk=closed_order.pk)
+    assert (order.round, order.state) == (1, "closed")

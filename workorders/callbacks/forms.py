@@ -7,8 +7,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Unit
-from workorders.handling.forms import routable_units
 from workorders.lifecycle.callbacks import Answers
+from workorders.lifecycle.machinery import routable_units
 from workorders.models import CallbackAttempt, ExclusionRequest, Result, Satisfaction, WorkOrder
 
 YES_NO = [("yes", _("是")), ("no", _("否"))]

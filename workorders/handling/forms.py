@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from districts.models import Division, Unit
 from hotline import refcache
 from hotline.models import Category
-from workorders.lifecycle.machinery import ROUTABLE_KINDS, ContactMethod
+from workorders.lifecycle.machinery import ContactMethod, routable_units
 from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
 
 DECISIONS = [("accept", _("同意")), ("reject", _("驳回"))]
@@ -41,15 +41,6 @@ class ISODateTimeField(forms.DateTimeField):
 
 def dt_field(label, **kw):
     return ISODateTimeField(label=label, widget=LocalDateTimeInput(), **kw)
-
-
-def routable_units(order=None):
-    """Units that may lead an order (re-routing a return, re-dispatching after a callback)."""
-    qs = Unit.objects.filter(is_active=True, kind__in=ROUTABLE_KINDS)
-    if order is not None and order.district_id:
-        # Units of the order's district first; city departments too.
-        qs = qs.filter(Q(district_id=order.district_id) | Q(district__isnull=True, kind=Unit.Kind.DEPARTMENT))
-    return qs.order_by("kind", "code")
 
 
 def department_units(order=None):

@@ -37,7 +37,7 @@ from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 from workorders.lifecycle import machinery as transitions
-from workorders.lifecycle.machinery import ROUTABLE_KINDS, Ev, lock, record, require_state
+from workorders.lifecycle.machinery import ROUTABLE_KINDS, Ev, lock, record, require_routable, require_state
 from workorders.models import (
     Callback,
     CallbackAttempt,
@@ -238,6 +238,8 @@ def callback_record(
             unit = redispatch_unit or order.lead_unit
             if not unit.is_active or unit.kind not in ROUTABLE_KINDS:
                 raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": unit.name}, code="invalid_unit")
+            if redispatch_unit is not None:
+                require_routable(order, unit)
         callback = _open_callback(order, actor=actor)
         callback.status = Callback.Status.VALID
         callback.channel = channel

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -175,6 +176,24 @@ def supervisor_unit(district: Division | None) -> Unit | None:
     if unit is not None and unit.kind == Unit.Kind.DISTRICT:
         return unit
     return Unit.objects.filter(division=district, kind=Unit.Kind.DISTRICT).first()
+
+
+def routable_units(order: WorkOrder | None = None):
+    """Units that may lead an order: active streets, departments and district offices; for an order
+    with a district, those of its district and the city-level departments. Forms offer these, and
+    the re-dispatch after a callback refuses anything else, whichever entry point asks."""
+    qs = Unit.objects.filter(is_active=True, kind__in=ROUTABLE_KINDS)
+    if order is not None and order.district_id:
+        qs = qs.filter(Q(district_id=order.district_id) | Q(district__isnull=True, kind=Unit.Kind.DEPARTMENT))
+    return qs.order_by("kind", "code")
+
+
+def require_routable(order: WorkOrder, unit: Unit) -> None:
+    if not routable_units(order).filter(pk=unit.pk).exists():
+        raise DomainError(
+            _("“%(unit)s”不能承办本工单（须为本区的街乡镇、部门或市级部门）。") % {"unit": unit.name},
+            code="invalid_unit",
+        )
 
 
 def clean_text(value: str, *, label: str, required: bool = True, limit: int = 2000) -> str:
