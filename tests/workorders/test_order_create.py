@@ -109,3 +109,12 @@ def test_new_call_is_only_for_a_call_inserted_as_dispatched_in_the_open_transact
             new_call=True,
         )
     assert not WorkOrder.objects.exists()
+
+
+def test_the_default_tiers_are_the_rows_of_the_data_migration():
+    import importlib
+
+    from workorders.lifecycle.tiers import DEFAULT_TIERS
+
+    migration = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
+    assert migration.TIERS == DEFAULT_TIERS

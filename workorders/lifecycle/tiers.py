@@ -1,5 +1,8 @@
-"""The default urgency tiers (2020 city opinion), shared by the data migration, the demo and the
-tests: a test database flushed by a transactional test gets exactly the migration's rows back."""
+"""The default urgency tiers (2020 city opinion) for the demo and the tests: a test database flushed
+by a transactional test gets exactly the rows of the data migration workorders/0002 back (a test
+checks that both lists agree)."""
+
+from workorders.models import UrgencyTier
 
 # code, name, response limit, unit, resolution limit, unit, sort
 DEFAULT_TIERS = [
@@ -10,12 +13,10 @@ DEFAULT_TIERS = [
 ]
 
 
-def ensure_default_tiers(tier_model=None) -> None:
+def ensure_default_tiers() -> None:
     """Create any missing default tier; existing rows (maybe edited in the admin) are left alone."""
-    if tier_model is None:
-        from workorders.models import UrgencyTier as tier_model
     for code, name, r, ru, s, su, sort in DEFAULT_TIERS:
-        tier_model.objects.get_or_create(
+        UrgencyTier.objects.get_or_create(
             code=code,
             defaults=dict(
                 name=name,
