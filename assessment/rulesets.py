@@ -96,7 +96,6 @@ def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
 
 
 def active_ruleset() -> RuleSet:
-    from assessment.rulesets import ruleset_active
 
     return ruleset_active()
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from hotline.errors import AccessDenied
+from districts.models import Division
+from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Role, User
+from workorders.models import ExclusionRequest, OrderParticipant, WorkOrder
 
 
 def role_of(user) -> str | None:
@@ -124,7 +126,6 @@ def visible_orders(user: User, queryset: QuerySet | None = None) -> QuerySet:
     """Orders the user may see: agents and the city all; a district every order in its district
     (its supervision copy); a street or department the orders it leads and those it co-handles or
     was whistled into."""
-    from workorders.models import OrderParticipant, WorkOrder
 
     qs = WorkOrder.objects.all() if queryset is None else queryset
     role = role_of(user)
@@ -143,7 +144,6 @@ def led_orders(user: User) -> QuerySet:
     """The orders a user's inbox is about: a street or department the orders it leads; a district
     every order of its district; agents and the city all. Together with assisting_orders() this is
     visible_orders(), split in two because an OR across both would defeat the indexes."""
-    from workorders.models import WorkOrder
 
     role = role_of(user)
     unit = getattr(user, "unit", None)
@@ -158,7 +158,6 @@ def led_orders(user: User) -> QuerySet:
 
 def assisting_orders(user: User) -> QuerySet:
     """Orders a street or department co-handles or was whistled into, but does not lead."""
-    from workorders.models import OrderParticipant, WorkOrder
 
     unit = getattr(user, "unit", None)
     if role_of(user) not in (Role.STREET, Role.DEPARTMENT) or unit is None:
@@ -219,7 +218,6 @@ def may_decide_exclusion_for_city(user) -> bool:
 def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> QuerySet:
     """Exclusion requests the user may see: agents and the city all; a district those on orders in
     its district; a street or department those its own unit filed."""
-    from workorders.models import ExclusionRequest
 
     qs = ExclusionRequest.objects.all() if queryset is None else queryset
     role = role_of(user)
@@ -291,9 +289,6 @@ def ranking_scope(user: User, *, scope: str, district: str | None = None):
     ranking)."""
     from django.http import Http404
     from django.utils.translation import gettext
-
-    from districts.models import Division
-    from hotline.errors import DomainError
 
     if scope not in ("street", "district", "department"):
         raise DomainError(gettext("范围只能是 street、district 或 department。"), code="invalid_scope")

@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from hotline.models import Call, PersonalDataAccess, User
+from hotline.intake.open311 import hash_key, new_key
+from hotline.models import AdminSecondFactor, Call, PersonalDataAccess, User
 from hotline.privacy import mask_phone
 
 
@@ -96,16 +97,12 @@ class ApiClientAdmin(admin.ModelAdmin):
     autocomplete_fields = ["acting_user"]
 
     def save_model(self, request, obj, form, change):
-        from hotline.intake.open311 import hash_key, new_key
 
         if not change:
             key = new_key()
             obj.key_prefix, obj.key_hash = key[:10], hash_key(key)
             messages.warning(request, _("新的 API 密钥（只显示这一次，请妥善转交）：%(key)s") % {"key": key})
         super().save_model(request, obj, form, change)
-
-
-from hotline.models import AdminSecondFactor  # noqa: E402
 
 
 @admin.register(AdminSecondFactor)

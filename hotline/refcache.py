@@ -16,6 +16,10 @@ from typing import Any
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from districts.models import Division, Unit
+from hotline.models import Category, DispatchRule
+from workorders.models import UrgencyTier
+
 TTL_SECONDS = 30.0
 
 
@@ -40,8 +44,6 @@ class TTLCache:
 
 
 def _load_categories() -> dict[str, Any]:
-    from hotline.models import Category
-    from workorders.models import UrgencyTier
 
     tiers = {t.pk: t for t in UrgencyTier.objects.all()}
     nodes = list(Category.objects.all())
@@ -54,7 +56,6 @@ def _load_categories() -> dict[str, Any]:
 
 
 def _load_places() -> dict[str, Any]:
-    from districts.models import Division
 
     rows = list(Division.objects.filter(level__in=[Division.Level.DISTRICT, Division.Level.STREET]))
     by_id = {d.pk: d for d in rows}
@@ -64,7 +65,6 @@ def _load_places() -> dict[str, Any]:
 
 
 def _load_units() -> dict[str, Any]:
-    from districts.models import Unit
 
     rows = list(Unit.objects.filter(is_active=True))
     return {
@@ -75,7 +75,6 @@ def _load_units() -> dict[str, Any]:
 
 
 def _load_rules() -> dict[int, list]:
-    from hotline.models import DispatchRule
 
     rules: dict[int, list] = {}
     for rule in DispatchRule.objects.filter(is_active=True).prefetch_related("co_units"):
@@ -139,9 +138,6 @@ def rules_for(category_ids) -> list:
 
 
 def _connect() -> None:
-    from districts.models import Division, Unit
-    from hotline.models import Category, DispatchRule
-    from workorders.models import UrgencyTier
 
     watched = {
         Category: (categories, rules),

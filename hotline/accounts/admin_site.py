@@ -6,6 +6,11 @@ from django.urls import path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 
+from hotline.access import can_use_admin
+from hotline.accounts import twofactor
+from hotline.accounts.login import client_ip
+from hotline.errors import DomainError
+
 
 class SecondFactorForm(forms.Form):
     code = forms.CharField(
@@ -25,16 +30,12 @@ class HotlineAdminSite(admin.AdminSite):
         # The admin edits city-wide reference data (categories, rules, aliases, accounts, API keys):
         # only the city center's administrators may enter, whatever their staff flag says, and only
         # once this session has passed the second factor (hotline.twofactor).
-        from hotline.access import can_use_admin
-        from hotline.accounts import twofactor
 
         return can_use_admin(request.user) and twofactor.passed(request)
 
     def login(self, request, extra_context=None):
         # A city administrator who is logged in but has not passed the second factor is sent there,
         # not shown the login form again.
-        from hotline.access import can_use_admin
-        from hotline.accounts import twofactor
 
         if request.method == "GET" and can_use_admin(request.user) and not twofactor.passed(request):
             target = reverse("admin:second_factor", current_app=self.name)
@@ -46,10 +47,6 @@ class HotlineAdminSite(admin.AdminSite):
 
     def second_factor(self, request):
         """Enter the authenticator app's current code; the first time, enrol it (secret shown)."""
-        from hotline.access import can_use_admin
-        from hotline.accounts import twofactor
-        from hotline.accounts.login import client_ip
-        from hotline.errors import DomainError
 
         if not can_use_admin(request.user):
             return HttpResponseRedirect(reverse("admin:login", current_app=self.name))

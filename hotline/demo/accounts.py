@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 
 from districts.models import CENTER_UNIT_CODE, Division, Unit
-from hotline.models import Call, Role, User
+from hotline.models import AdminSecondFactor, Call, Role, User
 
 
 @dataclass(frozen=True)
@@ -150,7 +150,6 @@ def setup(*, now) -> dict[str, int]:
 
         # The demo city administrator's authenticator, already enrolled with a published secret
         # (make run prints it) so the admin's second factor can be tried at once.
-        from hotline.models import AdminSecondFactor
 
         AdminSecondFactor.objects.get_or_create(
             user=User.objects.get(username="city"),

@@ -16,7 +16,7 @@ from django.db import transaction
 
 from districts.models import Division, Unit
 from hotline.models import Call, Category, User
-from workorders.lifecycle import creation, handling
+from workorders.lifecycle import creation, exclusions, handling
 from workorders.models import UrgencyTier, WorkOrder
 
 
@@ -127,7 +127,6 @@ def _close(order: WorkOrder, *, handler: User, spec: DemoOrder, start: datetime)
 
 
 def setup(*, now: datetime) -> dict[str, int]:
-    from workorders.lifecycle import exclusions
 
     created = {"callback_orders": 0, "exclusion_requests": 0}
     agent = User.objects.filter(username="agent").first()

@@ -15,6 +15,7 @@ from django.utils import timezone
 from districts.models import Division, Unit
 from hotline.models import Call, Category, User
 from workorders.lifecycle import creation, handling
+from workorders.lifecycle.tiers import ensure_default_tiers
 from workorders.models import UrgencyTier, WorkOrder
 
 DEMO_TIER = dict(
@@ -115,7 +116,6 @@ ORDERS = [
 
 def _ensure_tiers() -> None:
     """The demo tier, and the seeded ones if a test database was flushed of them."""
-    from workorders.lifecycle.tiers import ensure_default_tiers
 
     ensure_default_tiers()
     UrgencyTier.objects.get_or_create(code=DEMO_TIER["code"], defaults=DEMO_TIER)

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from districts.communities import clear_cache, community_for
+from districts.models import Unit
+from hotline import refcache
+from hotline.intake.open311 import hash_key
+from hotline.intake.services import call_answer, call_dispatch, call_intake
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, Role, User
 
 DEMO_API_KEY = "demo-open311-key-hotline12345"
@@ -125,11 +130,6 @@ NEW_CALLS = [
 
 
 def setup(*, now) -> dict[str, int]:
-    from districts.communities import clear_cache, community_for
-    from districts.models import Unit
-    from hotline import refcache
-    from hotline.intake.open311 import hash_key
-    from hotline.intake.services import call_answer, call_dispatch, call_intake
 
     created = {"kb_articles": 0, "api_clients": 0, "orders": 0, "direct_answers": 0}
     _ensure_reference_data()

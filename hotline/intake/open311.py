@@ -28,7 +28,7 @@ from django.views.decorators.http import require_http_methods
 from hotline.errors import AccessDenied, DomainError
 from hotline.intake.services import Action, IntakeInvalid, call_intake
 from hotline.models import ApiClient, Call, Category
-from workorders.models import OPEN_STATES
+from workorders.models import OPEN_STATES, OrderEvent, WorkOrder
 
 JURISDICTION = "beijing.12345"
 MAX_RESULTS = 200  # per page; `page=2,3…` (a common GeoReport extension) for more
@@ -171,7 +171,6 @@ def service_definition(request, code: str, fmt: str):
 
 # --- requests -------------------------------------------------------------------------------
 def _orders():
-    from workorders.models import OrderEvent, WorkOrder
 
     last_event = OrderEvent.objects.filter(order_id=OuterRef("pk")).order_by("-at", "-id").values("at")[:1]
     return WorkOrder.objects.select_related("category", "lead_unit", "call").annotate(updated=Subquery(last_event))

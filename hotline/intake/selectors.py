@@ -3,7 +3,7 @@ from datetime import datetime, time
 from django.utils import timezone
 
 from hotline import access
-from hotline.models import User
+from hotline.models import Call, KnowledgeArticle, User
 from workorders.models import OPEN_STATES
 
 
@@ -22,7 +22,6 @@ DUPLICATE_WINDOW_DAYS = 30
 
 def caller_history(*, user: User, phone: str, limit: int = 10) -> dict:
     """The caller's previous calls and open orders, newest first (phone already normalised)."""
-    from hotline.models import Call
 
     access.require(user, access.Cap.TAKE_CALLS)
     if not phone:
@@ -75,8 +74,6 @@ def knowledge_search(*, query: str = "", category=None, limit: int = 20):
     """Active articles matching every word of the query (substring match, so it works for Chinese
     without a tokenizer), title hits first, then keyword hits, then body hits."""
     from django.db.models import Case, IntegerField, Q, Value, When
-
-    from hotline.models import KnowledgeArticle
 
     qs = KnowledgeArticle.objects.filter(is_active=True).select_related("category")
     words = [w for w in query.replace("，", " ").replace(",", " ").split() if w][:5]

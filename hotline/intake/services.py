@@ -4,7 +4,7 @@
 written), then in one transaction registers the call and ends it one of three ways:
 - "order": route the address to a street (the agent's chosen candidate, or the one unambiguous
   candidate), find the community, look up the dispatch catalogue and create + dispatch the order
-  (workorders.transitions.order_create);
+  (workorders.lifecycle.creation.order_create);
 - "answer": a direct answer (直接答复) from a knowledge-base article or the agent's own words;
 - "duplicate": link the call to an existing open order (重复诉求, order_link_duplicate).
 """
@@ -28,6 +28,8 @@ from hotline import access, refcache, sqlinsert
 from hotline.errors import DomainError
 from hotline.intake.dispatch import Dispatch, dispatch_resolve
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, User
+from workorders.lifecycle import creation as transitions
+from workorders.models import WorkOrder
 
 MAX_NAME = 50
 MAX_ADDRESS = 200
@@ -253,7 +255,6 @@ class IntakeForm(forms.Form):
         if not number:
             self._err("duplicate_of", "duplicate_missing")
             return
-        from workorders.models import WorkOrder
 
         lookup = {"number": number} if not number.isdigit() or len(number) > 10 else {"pk": int(number)}
         order = (
@@ -350,8 +351,6 @@ def call_intake(
         if action == Action.ORDER:
             order = call_dispatch(call=call, acting_user=acting_user, dispatch=dispatch, now=now, new_call=True)
         elif action == Action.DUPLICATE:
-            from workorders.lifecycle import creation as transitions
-
             order = transitions.order_link_duplicate(cleaned["duplicate_order"], call=call, actor=acting_user)
     call.outcome = OUTCOME_OF_ACTION[action]  # the transitions saved it on their locked copy
     return IntakeResult(call=call, outcome=call.outcome, order=order, dispatch=dispatch)
@@ -379,7 +378,6 @@ def call_dispatch(
 ):
     """Create and dispatch the order for a registered call (category, tier and street set).
     `new_call`: the call was just inserted, already marked "order", in the open transaction."""
-    from workorders.lifecycle import creation as transitions
 
     if call.category_id is None or call.street_id is None:
         raise DomainError(gettext("派发工单需要诉求分类和所属街乡镇。"), code="incomplete_call")

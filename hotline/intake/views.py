@@ -15,6 +15,7 @@ from hotline.errors import AccessDenied, DomainError
 from hotline.intake import selectors
 from hotline.intake.services import Action, IntakeInvalid, call_intake
 from hotline.models import Call, Category
+from workorders.models import OrderEvent, OrderParticipant, UrgencyTier, WorkOrder
 
 
 @login_required
@@ -73,8 +74,6 @@ def _done(request, call_id: str):
         return None
     order = None
     if call.outcome in (Call.Outcome.ORDER, Call.Outcome.DUPLICATE):
-        from workorders.models import OrderEvent, OrderParticipant, WorkOrder
-
         if call.outcome == Call.Outcome.ORDER:
             order = WorkOrder.objects.filter(call=call).select_related("lead_unit", "tier").first()
         else:
@@ -106,7 +105,6 @@ def _done(request, call_id: str):
 def workspace(request):
     if not access.may(request.user, access.Cap.TAKE_CALLS):
         raise PermissionDenied
-    from workorders.models import UrgencyTier
 
     errors: dict[str, list[str]] = {}
     data = request.POST if request.method == "POST" else {}

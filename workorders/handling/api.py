@@ -182,7 +182,6 @@ class OrderDetailSerializer(OrderListSerializer):
         ]
 
     def get_caller_phone(self, obj) -> str:
-        from hotline import access
 
         user = self.context["request"].user
         phone = obj.call.caller_phone
@@ -251,7 +250,6 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._inbox_filters
 
     def get_queryset(self):
-        from hotline import access
 
         if self.action == "list":
             tab = selectors.inbox_tab(self.request.query_params.get("tab"))

@@ -8,9 +8,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from districts.communities import communities_of
 from districts.models import Division, Unit
-from hotline import refcache
-from hotline.models import Category
+from hotline import access, refcache
+from hotline.models import Call, Category
 from workorders.lifecycle.machinery import ContactMethod, routable_units
 from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
 
@@ -167,9 +168,6 @@ class InboxFilterForm(forms.Form):
     sort = forms.ChoiceField(label=_("排序"), choices=SORTS, required=False)
 
     def __init__(self, *args, user=None, **kwargs):
-        from districts.communities import communities_of
-        from hotline import access
-        from hotline.models import Call
 
         super().__init__(*args, **kwargs)
         unit = getattr(user, "unit", None)

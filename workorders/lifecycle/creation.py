@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from districts.models import Division, Unit
-from hotline import sqlinsert
+from hotline import access, sqlinsert
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category, User
 from workorders.lifecycle.machinery import (
@@ -49,7 +49,6 @@ def order_create(
     is in the unit's inbox the moment this commits; the district gets a supervision copy.
     `new_call=True`: the caller inserted the call, outcome already "order", in the transaction that
     is still open — no other transaction can see it, so there is nothing to claim."""
-    from hotline import access
 
     if not access.may(actor, access.Cap.TAKE_CALLS):
         raise AccessDenied()
@@ -142,8 +141,6 @@ def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User) -> WorkOr
     """A repeat call about the same problem (重复诉求): counted on the existing order instead of
     becoming a new one."""
     from django.db.models import F
-
-    from hotline import access
 
     if not access.may(actor, access.Cap.TAKE_CALLS):
         raise AccessDenied()

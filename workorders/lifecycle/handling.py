@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from districts.models import Unit
+from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
 from workorders.lifecycle import attachments, guards
@@ -229,7 +230,6 @@ def order_whistle(
 
 def whistle_report(whistle: Whistle, *, actor: User, note: str, now: datetime | None = None) -> Whistle:
     """报到: the whistled department reports and says what it did."""
-    from hotline import access
 
     now = as_now(now)
     note = clean_text(note, label=_("报到及处置情况"))

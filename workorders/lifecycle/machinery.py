@@ -1,12 +1,14 @@
-"""The life of a work order: one function per transition.
+"""The machinery every transition of the order's life is built from (workorders/lifecycle/).
 
-Each transition takes the order (or what creates it) and `actor=`, locks the row, checks the
-current state and the actor's right, saves with `update_fields`, writes exactly one immutable
-OrderEvent, and queues side effects with `transaction.on_commit`. Pages, the API and tasks all call
-these functions; nothing else changes `state`, deadlines or outcome fields.
+Each transition (creation, handling, callbacks, exclusions, self_evaluations) takes the order and
+`actor=`, locks the row (`lock`), checks its guard (guards.check, or require_state), saves with
+`update_fields`, writes exactly one immutable OrderEvent (`record`), and notifies through the outbox
+(`notify`). Pages, the API and tasks all call those functions; nothing else changes `state`,
+deadlines or outcome fields.
 
-Extension points for later rounds (callback → re-dispatch): `start_round(order, lead_unit, now)`
-puts an order back into a unit's inbox with fresh deadlines; `set_deadlines` recomputes them.
+Later rounds (callback → re-dispatch): `start_round(order, lead_unit, now)` puts an order back into a
+unit's inbox with fresh deadlines; `set_deadlines` recomputes them; `routable_units` says which
+units may lead an order.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from districts.models import Division, Unit
-from hotline import sqlinsert
+from hotline import refcache, sqlinsert
 from hotline.errors import DomainError
 from hotline.models import User
 from workorders.lifecycle.deadlines import deadlines_for, warn_point
@@ -170,7 +172,6 @@ def supervisor_unit(district: Division | None) -> Unit | None:
     (reloaded on any unit change): every order creation and ruling asks for it."""
     if district is None:
         return None
-    from hotline import refcache
 
     unit = refcache.unit_of_division(district.pk)
     if unit is not None and unit.kind == Unit.Kind.DISTRICT:

@@ -101,6 +101,7 @@ def queue_outbound(limit: int = QUEUE_BATCH) -> int:
 
 
 def _queue_delivery(ids: list[int]) -> None:
+    # Imported here: the tasks module imports the transitions, which write notifications here.
     from workorders.tasks import deliver_notifications
 
     deliver_notifications.delay(ids)

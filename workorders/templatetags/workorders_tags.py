@@ -1,5 +1,8 @@
 from django import template
 
+from hotline.models import Call
+from workorders.lifecycle.machinery import ContactMethod
+from workorders.models import OrderState
 from workorders.notifications import selectors
 
 register = template.Library()
@@ -16,7 +19,6 @@ def notification_badge(context):
 
 @register.filter
 def request_type_label(value: str) -> str:
-    from hotline.models import Call
 
     try:
         return Call.RequestType(value).label
@@ -26,7 +28,6 @@ def request_type_label(value: str) -> str:
 
 @register.filter
 def state_label(value: str) -> str:
-    from workorders.models import OrderState
 
     try:
         return OrderState(value).label
@@ -36,6 +37,5 @@ def state_label(value: str) -> str:
 
 @register.filter
 def method_label(value: str) -> str:
-    from workorders.lifecycle.machinery import ContactMethod
 
     return dict(ContactMethod.CHOICES).get(value, value)
