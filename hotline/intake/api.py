@@ -1,5 +1,5 @@
 """REST API for call intake: intake itself, the agent form's live look-ups, categories and the
-knowledge base. Pages and these endpoints call the same functions (hotline.intake.services, hotline.intake.selectors)."""
+knowledge base. Pages and these endpoints call the same functions (intake.services, intake.selectors)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def home(request):
         "recent_calls": intake_selectors.calls_recent(user=request.user),
         "unit": request.user.unit,
     }
-    if role in (Role.STREET, Role.DEPARTMENT, Role.DISTRICT):
+    if access.may(request.user, access.Cap.HANDLE):
         context["desk"] = inbox_counts(request.user)
     if role == Role.DISTRICT:
         context["streets"] = division_selectors.streets_of_district(request.user.unit.division)

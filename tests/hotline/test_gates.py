@@ -300,8 +300,6 @@ def test_it_walks_the_api_and_the_pages(world):
 # has_role() nor spell out a set of roles. Known remaining ones, being reworked elsewhere, are marked.
 SOURCE_DIRS = ("hotline", "workorders", "assessment", "districts")
 KNOWN_REMAINING = {
-    "hotline/web/views.py": "home: `role in (STREET, DEPARTMENT, DISTRICT)` for the desk counts → Cap.HANDLE",
-    "workorders/handling/views.py": "supervision: has_role(DISTRICT)/has_role(CITY) → access.supervised_district()",
     "assessment/rankings/views.py": "index: `role in (STREET, DEPARTMENT)`; district_streets: has_role(CITY)"
     " → may(ASSESSMENT_MANAGE)/access.supervised_district()",
 }

@@ -16,7 +16,6 @@ from django.views.decorators.http import require_GET, require_POST
 from districts.models import Division
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
-from hotline.models import Role
 from hotline.privacy import mask_phone
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
@@ -169,9 +168,12 @@ def attachment_download(request, pk: int):
 def supervision(request):
     _require(request.user, access.Cap.SUPERVISE)
     districts = Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")
-    if access.has_role(request.user, Role.DISTRICT):
-        district = request.user.unit.division
-    else:
+    try:
+        district = access.supervised_district(request.user)  # None: the city, which picks a district
+    except AccessDenied:
+        raise PermissionDenied from None
+    city_wide = district is None
+    if city_wide:
         code = request.GET.get("district") or "110106"
         district = districts.filter(code=code).first() or districts.first()
     if district is None:
@@ -183,7 +185,7 @@ def supervision(request):
         "workorders/supervision.html",
         {
             "district": district,
-            "districts": districts if access.has_role(request.user, Role.CITY) else [],
+            "districts": districts if city_wide else [],
             "overdue": [(o, handling_selectors.clock_of(o, now)) for o in data["overdue"]],
             "due_soon": [(o, handling_selectors.clock_of(o, now)) for o in data["due_soon"]],
             "approvals": data["approvals"],
