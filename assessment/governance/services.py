@@ -16,8 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment import periods
-from assessment.dashboards.data import rates
+from assessment import periods, rates
 from assessment.models import Alert, MonthlyTopic, Report
 from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
@@ -262,7 +261,7 @@ def _report_content(start: datetime, end: datetime, district: Division | None) -
         "completed": orders.filter(state=OrderState.COMPLETED).count(),
         "callbacks": cb,
         # The same formulas as the rankings, with the active rule set's factor for 基本满意.
-        **rates(cb, float(ruleset_active().basic_factor)),
+        **rates.figures(cb, rates.Weights.of(ruleset_active())),
         "top_categories": [[r["category__name"] or "—", r["n"]] for r in top],
         "top_streets": [[r["street__name"] or "—", r["n"]] for r in by_street],
         "surges": surges.count(),
