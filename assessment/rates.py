@@ -44,13 +44,9 @@ def of_counted_type(ruleset: RuleSet) -> Q:
 
 
 def counts(ruleset: RuleSet) -> Q:
-    """Of the orders in a window, those that count for the rates."""
+    """Of the orders in a window, those that count for the rates: in_window(…) & counts(ruleset) is
+    what every figure (ranking, report, drill-down) is computed over."""
     return of_counted_type(ruleset) & Q(excluded=False)
-
-
-def counted_orders_in(ruleset: RuleSet, start: datetime, end: datetime) -> QuerySet:
-    """The orders that count for the rule set's rates in [start, end)."""
-    return WorkOrder.objects.filter(in_window(start, end) & counts(ruleset))
 
 
 # --- The orders behind a figure -----------------------------------------------------------------
