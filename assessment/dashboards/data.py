@@ -7,25 +7,13 @@ from __future__ import annotations
 from django.db.models import Case, Count, IntegerField, OuterRef, Sum, Value, When
 from django.utils import timezone
 
-from assessment import periods
+from assessment import periods, rates
 from assessment.models import Scope, Snapshot, SnapshotRow
 from assessment.snapshots import selectors
 from districts.models import Division, Unit
 from hotline import access
 from hotline.models import User
 from workorders.models import OPEN_STATES, WorkOrder
-
-
-def rates(sums: dict, factor: float) -> dict:
-    """Response, resolution and satisfaction rates from summed callback answers."""
-    valid = sums.get("valid") or 0
-    if not valid:
-        return {"response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
-    return {
-        "response_rate": sums["contacted"] / valid,
-        "resolution_rate": sums["resolved"] / valid,
-        "satisfaction_rate": (sums["satisfied"] + factor * sums["basic"]) / valid,
-    }
 
 
 def _trend(district: Division | None, period: str, months: int = 6) -> list[dict]:
@@ -41,21 +29,16 @@ def _trend(district: Division | None, period: str, months: int = 6) -> list[dict
         rows = rows.filter(district=district)
     sums = {
         r["snapshot__period"]: r
-        for r in rows.values("snapshot__period", "snapshot__ruleset__basic_factor")
-        .annotate(
-            valid=Sum("valid"),
-            contacted=Sum("contacted"),
-            resolved=Sum("resolved"),
-            satisfied=Sum("satisfied"),
-            basic=Sum("basic"),
-        )
+        for r in rows.values("snapshot__period", *(f"snapshot__ruleset__{f}" for f in rates.Weights.FIELDS))
+        .annotate(**{c: Sum(c) for c in rates.COUNT_COLUMNS})
         .order_by()
     }
     out = []
     for label in labels:
         point = {"period": label, "response_rate": None, "resolution_rate": None, "satisfaction_rate": None}
         if label in sums:
-            point.update(rates(sums[label], float(sums[label]["snapshot__ruleset__basic_factor"])))
+            figures = rates.figures(sums[label], rates.Weights.of(sums[label], prefix="snapshot__ruleset__"))
+            point.update({k: figures[k] for k in ("response_rate", "resolution_rate", "satisfaction_rate")})
         out.append(point)
     return out
 

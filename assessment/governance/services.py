@@ -16,8 +16,7 @@ from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment import periods
-from assessment.dashboards.data import rates
+from assessment import periods, rates
 from assessment.models import Alert, MonthlyTopic, Report
 from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
@@ -233,24 +232,18 @@ def recent_alerts(*, user: User, limit: int = 30) -> QuerySet:
 
 # --- Reports (日报/周报/月报) -----------------------------------------------------------------------
 def _report_content(start: datetime, end: datetime, district: Division | None) -> dict:
+    ruleset = ruleset_active()
     calls = Call.objects.filter(received_at__gte=start, received_at__lt=end)
     orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
-    callbacks = WorkOrder.objects.filter(
-        callback_valid=True, excluded=False, callback_at__gte=start, callback_at__lt=end
-    )
+    # The callbacks are counted as the ranking counts them (rates.py), under the active rule set.
+    callbacks = WorkOrder.objects.filter(rates.in_window(start, end))
     if district is not None:
         calls, orders, callbacks = (
             calls.filter(district=district),
             orders.filter(district=district),
             callbacks.filter(district=district),
         )
-    cb = callbacks.aggregate(
-        valid=Count("id"),
-        contacted=Count("id", filter=Q(contacted=True)),
-        resolved=Count("id", filter=Q(solved="resolved")),
-        satisfied=Count("id", filter=Q(satisfaction="satisfied")),
-        basic=Count("id", filter=Q(satisfaction="basic")),
-    )
+    cb = callbacks.aggregate(**rates.count_aggregates(ruleset))
     top = list(orders.values("category__name").annotate(n=Count("id")).order_by("-n", "category__name")[:10])
     by_street = list(orders.values("street__name").annotate(n=Count("id")).order_by("-n", "street__name")[:10])
     surges = Alert.objects.filter(raised_at__gte=start, raised_at__lt=end)
@@ -260,9 +253,9 @@ def _report_content(start: datetime, end: datetime, district: Division | None) -
         "calls": calls.count(),
         "orders": orders.count(),
         "completed": orders.filter(state=OrderState.COMPLETED).count(),
+        "ruleset_version": ruleset.version,
         "callbacks": cb,
-        # The same formulas as the rankings, with the active rule set's factor for 基本满意.
-        **rates(cb, float(ruleset_active().basic_factor)),
+        **rates.figures(cb, rates.Weights.of(ruleset)),
         "top_categories": [[r["category__name"] or "—", r["n"]] for r in top],
         "top_streets": [[r["street__name"] or "—", r["n"]] for r in by_street],
         "surges": surges.count(),
@@ -332,15 +325,17 @@ def report_generate(*, kind: str, start: datetime, end: datetime, district: Divi
 
 
 def reports_generate_due(*, now: datetime | None = None) -> list[Report]:
-    """Yesterday's daily reports; last week's on Mondays; last month's on the 1st — citywide and for
-    every district."""
+    """Yesterday's daily reports; last week's on Mondays; the last assessment period's on the day a
+    new one starts (the 1st, or the 19th under that rule), so that the monthly report counts the
+    same orders as that period's ranking — citywide and for every district."""
     now = timezone.localtime(now or timezone.now())
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     windows = [(Report.Kind.DAILY, today - timedelta(days=1), today)]
     if today.weekday() == 0:
         windows.append((Report.Kind.WEEKLY, today - timedelta(days=7), today))
-    if today.day == 1:
-        start, end = periods.bounds(periods.shift(f"{today.year:04d}-{today.month:02d}", -1), 1)
+    ruleset = ruleset_active()
+    start, end = rates.period_bounds(ruleset, periods.shift(periods.period_of(today, ruleset.period_start_day), -1))
+    if end == today:
         windows.append((Report.Kind.MONTHLY, start, end))
     scopes = [None, *Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")]
     return [report_generate(kind=k, start=s, end=e, district=d) for k, s, e in windows for d in scopes]

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
-from assessment import periods
+from assessment import periods, rates
 from assessment.models import Scope, Snapshot, SnapshotRow
-from assessment.rates import MEASURES, counted_orders
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied
@@ -124,7 +123,7 @@ FOCUS_ORDER = {
 def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = "") -> QuerySet:
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
-    qs = counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
+    qs = rates.counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
     qs = access.visible_orders(user, qs).select_related("category", "street", "assessed_unit", "call")
     if focus in FOCUS_ORDER:
         return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
@@ -133,10 +132,9 @@ def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, mea
 
 def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
     """Where a unit lost points: counts of orders not contacted, not resolved and not satisfied."""
-    valid = counted_orders(snapshot, unit=unit, scope=scope_of_unit(unit), measure="valid")
-    return valid.aggregate(
-        **{m: Count("pk", filter=MEASURES[m][1]) for m in ("not_contacted", "not_resolved", "basic", "unsatisfied")}
-    )
+    orders = rates.counted_orders(snapshot, unit=unit, scope=scope_of_unit(unit), measure="total")
+    lost = ("not_contacted", "not_resolved", "basic", "unsatisfied")
+    return orders.aggregate(**rates.count_aggregates(snapshot.ruleset, {m: m for m in lost}))
 
 
 def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:

@@ -15,7 +15,7 @@ from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment import periods
+from assessment import periods, rates
 from assessment.models import RuleSet, Scope, Snapshot, SnapshotRow
 from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
@@ -26,47 +26,27 @@ from workorders.models import WorkOrder
 
 # --- Snapshots ----------------------------------------------------------------------------------
 
-_AGG_COLUMNS = "total_orders, valid, contacted, resolved, satisfied, basic, unsatisfied, excluded"
+_AGG_COLUMNS = ", ".join(rates.COUNT_COLUMNS)
 
 
 AGG_TABLE = "assessment_agg_tmp"
 
 
 def _aggregate(snapshot: Snapshot, ruleset: RuleSet) -> None:
-    """The one pass over the orders: a GROUP BY (assessed unit, district) with conditional counts of
-    the orders with a valid callback in the period, into a temporary table of a few thousand rows
-    that the three scopes (streets, departments, districts) then read. `valid` and the outcome
-    counts leave out excluded orders and request types that don't count; `excluded` counts approved
-    exclusions of counted types."""
-    types = list(ruleset.counted_request_types)
-    types_sql = ", ".join(["%s"] * len(types))
-    counted = f"(NOT o.excluded AND o.request_type IN ({types_sql}))"
+    """The one pass over the orders: a GROUP BY (assessed unit, district) with the conditional
+    counts of rates.py over the orders with a valid callback in the period, into a temporary table
+    of a few thousand rows that the three scopes (streets, departments, districts) then read."""
+    per_unit = (
+        WorkOrder.objects.filter(rates.in_window(snapshot.period_start, snapshot.period_end))
+        .values("assessed_unit_id", "district_id")
+        .annotate(**rates.count_aggregates(ruleset))
+        .order_by()
+    )
+    # The ORM writes the SELECT (and adapts its parameters to the database); the table wraps it.
+    select, params = per_unit.query.get_compiler(connection=connection).as_sql()
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {AGG_TABLE}")
-        cursor.execute(
-            f"""
-            CREATE TEMPORARY TABLE {AGG_TABLE} AS
-            SELECT o.assessed_unit_id AS unit_id, o.district_id AS district_id,
-                   COUNT(*) AS total_orders,
-                   SUM(CASE WHEN {counted} THEN 1 ELSE 0 END) AS valid,
-                   SUM(CASE WHEN {counted} AND o.contacted THEN 1 ELSE 0 END) AS contacted,
-                   SUM(CASE WHEN {counted} AND o.solved = 'resolved' THEN 1 ELSE 0 END) AS resolved,
-                   SUM(CASE WHEN {counted} AND o.satisfaction = 'satisfied' THEN 1 ELSE 0 END) AS satisfied,
-                   SUM(CASE WHEN {counted} AND o.satisfaction = 'basic' THEN 1 ELSE 0 END) AS basic,
-                   SUM(CASE WHEN {counted} AND o.satisfaction = 'unsatisfied' THEN 1 ELSE 0 END) AS unsatisfied,
-                   SUM(CASE WHEN o.excluded AND o.request_type IN ({types_sql}) THEN 1 ELSE 0 END) AS excluded
-              FROM {WorkOrder._meta.db_table} o
-             WHERE o.callback_valid AND o.callback_at >= %s AND o.callback_at < %s
-             GROUP BY o.assessed_unit_id, o.district_id
-            """,
-            [
-                *(types * 7),
-                # Raw SQL gets no field conversion: SQLite stores UTC text, so adapt the bounds the
-                # way the ORM would.
-                connection.ops.adapt_datetimefield_value(snapshot.period_start),
-                connection.ops.adapt_datetimefield_value(snapshot.period_end),
-            ],
-        )
+        cursor.execute(f"CREATE TEMPORARY TABLE {AGG_TABLE} AS {select}", params)
 
 
 def _drop_aggregate() -> None:
@@ -75,12 +55,8 @@ def _drop_aggregate() -> None:
 
 
 def _agg_by(column: str) -> str:
-    return f"""
-        SELECT {column} AS group_id, SUM(total_orders) AS total_orders, SUM(valid) AS valid,
-               SUM(contacted) AS contacted, SUM(resolved) AS resolved, SUM(satisfied) AS satisfied,
-               SUM(basic) AS basic, SUM(unsatisfied) AS unsatisfied, SUM(excluded) AS excluded
-          FROM {AGG_TABLE} WHERE {column} IS NOT NULL GROUP BY {column}
-    """
+    sums = ", ".join(f"SUM({c}) AS {c}" for c in rates.COUNT_COLUMNS)
+    return f"SELECT {column} AS group_id, {sums} FROM {AGG_TABLE} WHERE {column} IS NOT NULL GROUP BY {column}"
 
 
 def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
@@ -93,46 +69,35 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
     elif scope == Scope.STREET:
         # Every ranked street appears, with or without callbacks (those without are flagged).
         units = f"""FROM {unit_t} u JOIN {div_t} d ON d.id = u.division_id
-                    LEFT JOIN ({_agg_by("unit_id")}) a ON a.group_id = u.id
+                    LEFT JOIN ({_agg_by("assessed_unit_id")}) a ON a.group_id = u.id
                     WHERE u.kind = 'street' AND d.level = {Division.Level.STREET}
                       AND d.kind <> '{Division.Kind.SPECIAL_ZONE}'"""
         district_col = "u.district_id"
     else:
         # Departments appear when they had callbacks in the period.
-        units = f"""FROM {unit_t} u JOIN ({_agg_by("unit_id")}) a ON a.group_id = u.id
+        units = f"""FROM {unit_t} u JOIN ({_agg_by("assessed_unit_id")}) a ON a.group_id = u.id
                     WHERE u.kind = 'department'"""
         district_col = "u.district_id"
-    w_resp, w_res, w_sat, factor = (
-        float(ruleset.response_weight),
-        float(ruleset.resolution_weight),
-        float(ruleset.satisfaction_weight),
-        float(ruleset.basic_factor),
-    )
+    counts = ",\n               ".join(f"COALESCE(a.{c}, 0) AS {c}" for c in rates.COUNT_COLUMNS)
+    figures = rates.figures_sql({c: f"a.{c}" for c in rates.COUNT_COLUMNS}, rates.Weights.of(ruleset))
+    figure_columns = ",\n               ".join(f"{term.text} AS {name}" for name, term in figures.items())
     scored = f"""
         SELECT u.id AS unit_id, {district_col} AS district_id,
-               COALESCE(a.total_orders, 0) AS total_orders, COALESCE(a.valid, 0) AS valid,
-               COALESCE(a.contacted, 0) AS contacted, COALESCE(a.resolved, 0) AS resolved,
-               COALESCE(a.satisfied, 0) AS satisfied, COALESCE(a.basic, 0) AS basic,
-               COALESCE(a.unsatisfied, 0) AS unsatisfied, COALESCE(a.excluded, 0) AS excluded,
-               CASE WHEN a.valid > 0 THEN 1.0 * a.contacted / a.valid END AS response_rate,
-               CASE WHEN a.valid > 0 THEN 1.0 * a.resolved / a.valid END AS resolution_rate,
-               CASE WHEN a.valid > 0 THEN (a.satisfied + %s * a.basic) / a.valid END AS satisfaction_rate,
-               CASE WHEN a.valid > 0 THEN ROUND(CAST(
-                    100.0 * (%s * a.contacted + %s * a.resolved + %s * (a.satisfied + %s * a.basic)) / a.valid
-                    AS NUMERIC), 2) END AS composite,
+               {counts},
+               {figure_columns},
                CASE WHEN COALESCE(a.valid, 0) >= %s AND COALESCE(a.valid, 0) > 0 THEN 0 ELSE 1 END AS flagged
         {units}
     """
+    scored_params = [p for term in figures.values() for p in term.params] + [ruleset.min_valid_callbacks]
     # Ranks compare the published (rounded) composite: equal scores share a rank (1, 2, 2, 4).
     # Flagged units sit in their own partition and get no rank. "Bottom" = among the last N by
     # reverse rank, so a tie at the bottom is marked together; the leaders are never "bottom".
     sql = f"""
         INSERT INTO {row_t} (snapshot_id, scope, unit_id, district_id, {_AGG_COLUMNS},
-                             response_rate, resolution_rate, satisfaction_rate, composite, flagged,
+                             {", ".join(figures)}, flagged,
                              rank_in_district, rank_citywide, bottom_in_district, bottom_citywide)
-        SELECT %s, %s, s.unit_id, s.district_id, s.total_orders, s.valid, s.contacted, s.resolved,
-               s.satisfied, s.basic, s.unsatisfied, s.excluded,
-               s.response_rate, s.resolution_rate, s.satisfaction_rate, s.composite,
+        SELECT %s, %s, s.unit_id, s.district_id, {", ".join(f"s.{c}" for c in rates.COUNT_COLUMNS)},
+               {", ".join(f"s.{name}" for name in figures)},
                CASE WHEN s.flagged = 1 THEN TRUE ELSE FALSE END,
                CASE WHEN s.flagged = 0 AND %s THEN
                     RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) END,
@@ -156,12 +121,7 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
         per_district,
         ruleset.bottom_n,
         ruleset.bottom_n,
-        factor,
-        w_resp,
-        w_res,
-        w_sat,
-        factor,
-        ruleset.min_valid_callbacks,
+        *scored_params,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -274,7 +234,7 @@ def _compute(snapshot: Snapshot, ruleset: RuleSet) -> None:
 
 
 def _new_snapshot(*, period: str, ruleset: RuleSet, kind: str, now: datetime, **extra) -> Snapshot:
-    start, end = periods.bounds(period, ruleset.period_start_day)
+    start, end = rates.period_bounds(ruleset, period)
     return Snapshot.objects.create(
         period=period, period_start=start, period_end=end, ruleset=ruleset, kind=kind, computed_at=now, **extra
     )
@@ -310,7 +270,7 @@ def snapshot_freeze(*, period: str, now: datetime | None = None, acting_user: Us
         existing = Snapshot.objects.filter(period=period, kind=Snapshot.Kind.FROZEN).first()
         if existing is not None:
             return existing
-        _start, end = periods.bounds(period, ruleset.period_start_day)
+        _start, end = rates.period_bounds(ruleset, period)
         if end > now:
             raise DomainError(_("考核周期 %(period)s 尚未结束，不能冻结。") % {"period": period}, code="period_open")
         Snapshot.objects.filter(period=period, kind=Snapshot.Kind.PROVISIONAL).delete()
@@ -408,7 +368,7 @@ def snapshot_freeze_due(*, now: datetime | None = None) -> Snapshot | None:
     ruleset = ruleset_active()
     current = periods.period_of(now, ruleset.period_start_day)
     previous = periods.shift(current, -1)
-    start, _end = periods.bounds(current, ruleset.period_start_day)
+    start, _end = rates.period_bounds(ruleset, current)
     if now < start + timedelta(days=ruleset.freeze_after_days):
         return None
     return snapshot_freeze(period=previous, now=now)
