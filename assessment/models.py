@@ -1,7 +1,8 @@
 """The monthly exam ("一张考卷"): versioned rules, stored snapshots of every unit's three rates and
 ranks, and the proactive-governance records (surge alerts, reports, 每月一题).
 
-Figures are computed in SQL by `assessment.services.snapshot_compute` and stored; pages read the
+Figures are computed in SQL by `assessment.snapshots.services` (formulas from `assessment.rates`)
+and stored; pages read the
 stored rows. A frozen snapshot is never rewritten: recomputing a frozen month under other rules makes
 a new snapshot of kind "recomputed" that lists its differences from the frozen one.
 """
