@@ -4,6 +4,9 @@ not empty). Idempotent: articles by title, the client by key, calls only while s
 
 from __future__ import annotations
 
+import importlib
+
+from django.apps import apps
 from django.db import transaction
 
 from districts.communities import clear_cache, community_for
@@ -12,6 +15,7 @@ from hotline import refcache
 from hotline.intake.open311 import hash_key
 from hotline.intake.services import call_answer, call_dispatch, call_intake
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, Role, User
+from workorders.lifecycle.tiers import ensure_default_tiers
 
 DEMO_API_KEY = "demo-open311-key-hotline12345"
 DEMO_API_USER = "open311-demo"
@@ -196,11 +200,7 @@ def setup(*, now) -> dict[str, int]:
 def _ensure_reference_data() -> None:
     """Tiers, categories and the dispatch catalogue come from data migrations; a database flushed
     since (transactional tests) gets them back from the same seed functions."""
-    import importlib
-
-    from django.apps import apps
-
     if Category.objects.filter(level=3).exists():
         return
-    importlib.import_module("workorders.migrations.0002_seed_urgency_tiers").seed(apps, None)
+    ensure_default_tiers()
     importlib.import_module("hotline.migrations.0005_seed_category_tree_and_dispatch_catalogue").seed(apps, None)

@@ -111,10 +111,15 @@ def test_new_call_is_only_for_a_call_inserted_as_dispatched_in_the_open_transact
     assert not WorkOrder.objects.exists()
 
 
-def test_the_default_tiers_are_the_rows_of_the_data_migration():
-    import importlib
+def test_default_tiers_leave_admin_edits_alone_and_add_nothing_twice():
+    from workorders.lifecycle.tiers import ensure_default_tiers
+    from workorders.models import UrgencyTier
 
-    from workorders.lifecycle.tiers import DEFAULT_TIERS
-
-    migration = importlib.import_module("workorders.migrations.0002_seed_urgency_tiers")
-    assert migration.TIERS == DEFAULT_TIERS
+    # given: the migration's tiers, one edited in the admin
+    UrgencyTier.objects.filter(code="T7D").update(name="一般（改）")
+    before = UrgencyTier.objects.count()
+    # when
+    ensure_default_tiers()
+    # then
+    assert UrgencyTier.objects.count() == before == 4
+    assert UrgencyTier.objects.get(code="T7D").name == "一般（改）"

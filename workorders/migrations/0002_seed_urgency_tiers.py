@@ -1,8 +1,7 @@
 """The four tiers of the 2020 city opinion. Editable in the admin afterwards.
 
 The rows are written out here, not imported, so the migration means the same whatever the app code
-later becomes; workorders/lifecycle/tiers.py holds the same rows for the demo and the tests (a test
-checks that both agree).
+later becomes; the demo and the tests call `seed` again (workorders/lifecycle/tiers.py).
 """
 
 from django.db import migrations
