@@ -390,3 +390,12 @@ def test_the_city_picks_any_street_grouped_by_district(client, make_order, city_
     assert streets.count("<optgroup") == 16  # one group per district
     assert f'<option value="{div("110108001").pk}"' in streets
     assert 'name="community"' in html and 'type="hidden" name="community"' in html  # no city-wide list
+
+
+def test_the_city_supervision_page_ignores_a_district_code_that_is_not_digits(client, db):
+    from tests.factories import PASSWORD, UserFactory
+
+    city = UserFactory(role="city", unit=unit("11-center"))
+    client.login(username=city.username, password=PASSWORD)
+    response = client.get("/orders/supervision/", {"district": "110106\x00"})
+    assert response.status_code == 200

@@ -175,7 +175,8 @@ def supervision(request):
     city_wide = district is None
     if city_wide:
         code = request.GET.get("district") or "110106"
-        district = districts.filter(code=code).first() or districts.first()
+        # Division codes are digits; anything else (a NUL byte would fail on PostgreSQL) is ignored.
+        district = (districts.filter(code=code).first() if code.isdigit() else None) or districts.first()
     if district is None:
         raise Http404
     now = timezone.now()
