@@ -162,14 +162,6 @@ def order_for(user: User, pk: int) -> WorkOrder | None:
     )
 
 
-def pending_request(order: WorkOrder) -> OrderRequest | None:
-    return (
-        OrderRequest.objects.filter(order=order, state=OrderRequest.State.PENDING)
-        .select_related("requested_by", "unit")
-        .first()
-    )
-
-
 def available_actions(order: WorkOrder, user: User) -> list[str]:
     """The actions this user may take on this order now: derived from the transitions' own guards."""
     return guards.permitted(order, user)

@@ -238,7 +238,7 @@ def callback_record(
             unit = redispatch_unit or order.lead_unit
             if not unit.is_active or unit.kind not in ROUTABLE_KINDS:
                 raise DomainError(_("“%(unit)s”不能承办工单。") % {"unit": unit.name}, code="invalid_unit")
-            if redispatch_unit is not None:
+            if unit.pk != order.lead_unit_id:  # back to the same unit is always allowed
                 require_routable(order, unit)
         callback = _open_callback(order, actor=actor)
         callback.status = Callback.Status.VALID

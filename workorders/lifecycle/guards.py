@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
+from workorders.lifecycle.machinery import wrong_state
 from workorders.models import OrderParticipant, OrderRequest, OrderState, Whistle, WorkOrder
 
 # Who may act (checked before the state, as the transitions always did).
@@ -109,11 +110,7 @@ def _failure(facts: _Facts, action: str) -> DomainError | None:
     if not facts.may_act(guard.who):
         return REFUSALS[guard.who]()
     if order.state not in guard.states:
-        return DomainError(
-            _("工单 %(number)s 当前状态为“%(state)s”，不能执行此操作。")
-            % {"number": order.number, "state": order.get_state_display()},
-            code="invalid_state",
-        )
+        return wrong_state(order)
     if guard.pending_kind and (facts.pending is None or facts.pending.kind != guard.pending_kind):
         if guard.pending_kind == OrderRequest.Kind.RETURN:
             return DomainError(_("该工单没有待审批的退单申请。"), code="no_request")

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -131,13 +132,17 @@ def lock(order: WorkOrder | int) -> WorkOrder:
     return WorkOrder.objects.select_for_update().get(pk=pk)
 
 
+def wrong_state(order: WorkOrder) -> DomainError:
+    return DomainError(
+        _("工单 %(number)s 当前状态为“%(state)s”，不能执行此操作。")
+        % {"number": order.number, "state": order.get_state_display()},
+        code="invalid_state",
+    )
+
+
 def require_state(order: WorkOrder, *states: str) -> None:
     if order.state not in states:
-        raise DomainError(
-            _("工单 %(number)s 当前状态为“%(state)s”，不能执行此操作。")
-            % {"number": order.number, "state": order.get_state_display()},
-            code="invalid_state",
-        )
+        raise wrong_state(order)
 
 
 def record(
@@ -288,7 +293,6 @@ def start_round(
 
 
 def _order_url(order: WorkOrder) -> str:
-    from django.urls import reverse
 
     return reverse("order-detail", args=[order.pk])
 
