@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from assessment import rulesets
@@ -54,8 +55,6 @@ class RuleSetAdmin(admin.ModelAdmin):
         try:
             return super().add_view(request, form_url, extra_context)
         except DomainError:
-            from django.http import HttpResponseRedirect
-
             return HttpResponseRedirect(request.path)
 
 

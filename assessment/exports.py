@@ -158,7 +158,7 @@ def stream_csv(filename: str, table: Iterable[list]) -> StreamingHttpResponse:
 
 
 def write_xlsx(table: Iterable[list], target, *, title: str) -> None:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # imported when an Excel file is made: it costs every process start otherwise
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])

@@ -7,6 +7,8 @@ so that a street never sees another street's data and a rule changes in one plac
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext
 
 from districts.models import Division
 from hotline.errors import AccessDenied, DomainError
@@ -287,8 +289,6 @@ def ranking_scope(user: User, *, scope: str, district: str | None = None):
     ranking: a street or department has its own scorecard. Raises AccessDenied, DomainError for an
     unknown scope, Http404 for an unknown district code (looked up only once the role may see some
     ranking)."""
-    from django.http import Http404
-    from django.utils.translation import gettext
 
     if scope not in ("street", "district", "department"):
         raise DomainError(gettext("范围只能是 street、district 或 department。"), code="invalid_scope")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -38,7 +39,6 @@ class User(AbstractUser):
         verbose_name_plural = _("用户")
 
     def clean(self):
-        from django.core.exceptions import ValidationError
 
         super().clean()
         if not self.role:
@@ -307,7 +307,6 @@ class DispatchRule(models.Model):
         return f"{self.category} → {self.get_target_display()}"
 
     def clean(self):
-        from django.core.exceptions import ValidationError
 
         errors = {}
         if self.target == self.Target.DEPARTMENT and not self.department_slug:

@@ -4,6 +4,8 @@ The state of an order changes only through `workorders.transitions`; nothing els
 the deadlines or the outcome fields.
 """
 
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -550,7 +552,6 @@ class ExclusionEvidence(models.Model):
 # --- Handling (办理): attachments, whistles, requests, outbound channels ------------------------
 def attachment_path(instance, filename: str) -> str:
     # The stored name is random: the original name is kept in a column, never trusted as a path.
-    import uuid
 
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
     return f"orders/{instance.order_id}/{uuid.uuid4().hex}.{ext}"

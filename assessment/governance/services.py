@@ -23,7 +23,9 @@ from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import DomainError
 from hotline.models import Call, Category, Role, User
-from workorders.models import OrderState, WorkOrder
+from hotline.privacy import mask_phone
+from workorders.models import Notification, OrderState, WorkOrder
+from workorders.notifications.outbox import recipients_by_unit
 
 
 def _setting(name: str, default: int) -> int:
@@ -54,8 +56,6 @@ def surge_detect(*, now: datetime | None = None) -> list[Alert]:
     (cluster, window) admits one row even when two runs race. A fixed number of queries however
     many clusters surge: the clusters, the recent alerts, the names and recipients, then the
     alerts and their notifications inserted in bulk in one transaction."""
-    from workorders.models import Notification
-    from workorders.notifications.outbox import recipients_by_unit
 
     now = now or timezone.now()
     window = timedelta(minutes=_setting("SURGE_WINDOW_MINUTES", 60))
@@ -194,7 +194,6 @@ def repeat_orders(*, user: User, min_duplicates: int = 2, limit: int = 50) -> Qu
 
 
 def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, min_calls: int = 3) -> list[dict]:
-    from hotline.privacy import mask_phone
 
     now = now or timezone.now()
     rows = (
@@ -263,7 +262,7 @@ def _report_content(start: datetime, end: datetime, district: Division | None) -
 
 
 def _report_xlsx(report: Report) -> bytes:
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # imported when an Excel file is made: it costs every process start otherwise
 
     c = report.content
     wb = Workbook(write_only=True)

@@ -4,11 +4,13 @@ reports. Same selectors and services as the pages, so the same scoping."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -273,7 +275,6 @@ class OrdersBehindView(APIView):
         responses=BehindOrderSerializer(many=True),
     )
     def get(self, request):
-        from rest_framework.pagination import PageNumberPagination
 
         snapshot = _snapshot_from(request)
         unit_id = request.query_params.get("unit", "")
@@ -315,7 +316,6 @@ class ReportSerializer(serializers.ModelSerializer):
         ]
 
     def get_download(self, obj) -> str | None:
-        from django.urls import reverse
 
         return reverse("assessment-report-download", args=[obj.pk]) if obj.file else None
 

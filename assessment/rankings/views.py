@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from assessment import exports, periods, rates, rulesets
-from assessment.models import Scope, Snapshot
+from assessment.models import RuleSet, Scope, Snapshot
 from assessment.snapshots import selectors, services
+from assessment.templatetags.assessment_tags import movement, pct, score
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
-from hotline.models import Role
+from hotline.models import Call, Role
 
 
 def requested_snapshot(request, *, with_stats: bool = False) -> tuple[str, Snapshot | None]:
@@ -70,7 +71,6 @@ def _decorate(rows, user, *, within_district: bool) -> list:
             counts[r.rank] = counts.get(r.rank, 0) + 1
     # Links and formatted figures are made here once, not by template tags per cell: the citywide
     # table has 343 rows × 10 links.
-    from assessment.templatetags.assessment_tags import movement, pct, score
 
     orders_url, scorecard_url = reverse("assessment-orders"), reverse("assessment-scorecard", args=[0])
     for r in rows:
@@ -351,8 +351,6 @@ def snapshot_action(request):
 def rules(request):
     if not access.may(request.user, access.Cap.ASSESSMENT_MANAGE):
         raise PermissionDenied
-    from assessment.models import RuleSet
-    from hotline.models import Call
 
     error = None
     if request.method == "POST":

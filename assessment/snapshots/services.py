@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, DurationField, ExpressionWrapper, F
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, IntegerField, Value, When
 from django.db.models.functions import ExtractHour
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,10 +18,11 @@ from django.utils.translation import gettext as _
 from assessment import periods, rates
 from assessment.models import RuleSet, Scope, Snapshot, SnapshotRow
 from assessment.rulesets import ruleset_active
+from assessment.snapshots.selectors import published_snapshot
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import DomainError
-from hotline.models import User
+from hotline.models import Category, User
 from workorders.models import WorkOrder
 
 # --- Snapshots ----------------------------------------------------------------------------------
@@ -131,7 +132,6 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
 def _set_movement(snapshot: Snapshot) -> None:
     """Movement = previous period's rank − this rank (positive: moved up), against the previous
     period's published snapshot. Unranked either time → no movement."""
-    from assessment.snapshots.selectors import published_snapshot
 
     previous = published_snapshot(periods.shift(snapshot.period, -1), with_stats=False)
     if previous is None:
@@ -166,9 +166,6 @@ def _dashboard_stats(start: datetime, end: datetime) -> dict:
     """Intake by category and by hour, and response times, for orders dispatched in the period: per
     district code and for the city. Two GROUP BYs (district × category; district × hour × response
     bucket), stored with the snapshot so dashboards read, not aggregate."""
-    from django.db.models import Case, IntegerField, Value, When
-
-    from hotline.models import Category
 
     orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
     codes = dict(Division.objects.filter(level=Division.Level.DISTRICT).values_list("id", "code"))

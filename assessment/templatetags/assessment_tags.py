@@ -1,9 +1,18 @@
+from decimal import Decimal
+
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+
+from assessment import rulesets
+from assessment.models import Scope
+from assessment.snapshots import selectors
+from hotline import access
+from hotline.errors import AccessDenied
+from hotline.models import Role
 
 register = template.Library()
 
@@ -39,12 +48,6 @@ def drill(snapshot, unit_id, scope, measure):
 
 @register.inclusion_tag("assessment/_home_panel.html", takes_context=True)
 def assessment_home_panel(context):
-    from assessment import rulesets
-    from assessment.models import Scope
-    from assessment.snapshots import selectors
-    from hotline import access
-    from hotline.errors import AccessDenied
-    from hotline.models import Role
 
     request = context["request"]
     user = request.user
@@ -73,7 +76,6 @@ def assessment_home_panel(context):
 @register.filter
 def plain(value):
     """A rule number as people write it: Decimal("0.9000") → 0.9, Decimal("1.0000") → 1."""
-    from decimal import Decimal
 
     if not isinstance(value, Decimal):
         return value

@@ -23,7 +23,6 @@ class ThrottledLoginForm(AuthenticationForm):
     }
 
     def clean(self):
-        from django.conf import settings
 
         username = self.cleaned_data.get("username") or ""
         ip = client_ip(self.request) if self.request else None

@@ -1,5 +1,6 @@
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from hotline import access
@@ -45,9 +46,6 @@ def possible_duplicates(
 ):
     """Orders that may be the same problem (重复诉求): same category and the same community or the
     same address, still open or dispatched within the last 30 days."""
-    from datetime import timedelta
-
-    from django.db.models import Q
 
     access.require(user, access.Cap.TAKE_CALLS)
     if category is None:
@@ -73,7 +71,6 @@ def possible_duplicates(
 def knowledge_search(*, query: str = "", category=None, limit: int = 20):
     """Active articles matching every word of the query (substring match, so it works for Chinese
     without a tokenizer), title hits first, then keyword hits, then body hits."""
-    from django.db.models import Case, IntegerField, Q, Value, When
 
     qs = KnowledgeArticle.objects.filter(is_active=True).select_related("category")
     words = [w for w in query.replace("，", " ").replace(",", " ").split() if w][:5]
@@ -96,7 +93,6 @@ def knowledge_search(*, query: str = "", category=None, limit: int = 20):
 
 def intake_today(*, user: User, now=None) -> dict[str, int]:
     """Today's intake for the big-screen counter, within what the user may see."""
-    from django.db.models import Count, Q
 
     counts = (
         access.visible_calls(user)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from kombu import Connection
 
 from hotline.models import WorkerHeartbeat
 
@@ -20,7 +21,6 @@ def database_ok() -> tuple[bool, str]:
 
 
 def broker_ok(timeout: float = 2.0) -> tuple[bool, str]:
-    from kombu import Connection
 
     try:
         with Connection(

@@ -4,6 +4,7 @@ through hotline.access. Domain errors become 400/403 in hotline.api.exception_ha
 from __future__ import annotations
 
 from django.http import Http404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -311,7 +312,6 @@ class EvidenceSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "size", "content_type", "uploaded_at", "url"]
 
     def get_url(self, obj) -> str:
-        from django.urls import reverse
 
         return reverse("api-exclusion-evidence", args=[obj.request_id, obj.pk])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django import forms as djforms
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -96,7 +97,6 @@ class OrderEventSerializer(serializers.ModelSerializer):
         return str(EVENT_LABELS.get(obj.kind, obj.kind))
 
     def get_attachments(self, obj) -> list[dict]:
-        from django.urls import reverse
 
         return [
             {

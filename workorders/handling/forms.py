@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from districts.communities import communities_of
@@ -32,8 +33,6 @@ class DateInput(forms.DateInput):
 class ISODateTimeField(forms.DateTimeField):
     def to_python(self, value):
         if isinstance(value, str):
-            from django.utils.dateparse import parse_datetime
-
             parsed = parse_datetime(value.strip())
             if parsed is not None:
                 return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import zipfile
 
 from django.conf import settings
+from django.http import FileResponse
 from django.utils.translation import gettext as _
 
 from hotline.errors import DomainError
@@ -95,7 +96,6 @@ def file_response(file, *, name: str, content_type: str, inline_allowed: bool = 
     """Serve a stored attachment or evidence file: images and PDFs inline (when allowed), anything
     else as a download; never cached by shared caches, and under a CSP that lets no script run in our
     origin (a crafted SVG or HTML file stays inert)."""
-    from django.http import FileResponse
 
     inline = inline_allowed and (content_type.startswith("image/") or content_type == "application/pdf")
     response = FileResponse(file.open("rb"), content_type=content_type, as_attachment=not inline, filename=name)

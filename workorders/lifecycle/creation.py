@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from districts.models import Division, Unit
@@ -140,7 +141,6 @@ def _insert_order(*, call, category, tier, lead_unit, actor, title, street, comm
 def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User) -> WorkOrder:
     """A repeat call about the same problem (重复诉求): counted on the existing order instead of
     becoming a new one."""
-    from django.db.models import F
 
     if not access.may(actor, access.Cap.TAKE_CALLS):
         raise AccessDenied()

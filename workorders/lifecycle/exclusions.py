@@ -11,6 +11,7 @@ from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
+from workorders.lifecycle import attachments  # evidence is checked as handling's uploads are
 from workorders.lifecycle.machinery import Ev, lock, record, supervisor_unit
 from workorders.models import (
     ExclusionEvidence,
@@ -58,8 +59,6 @@ def exclusion_request(
         raise DomainError(_("请选择剔除原因。"), code="reason")
     if not explanation:
         raise DomainError(_("请填写申请说明。"), code="explanation")
-    from workorders.lifecycle import attachments  # the handling capability's upload checks: evidence is checked alike
-
     checked = attachments.check_uploads(files)
     now = now or timezone.now()
     with transaction.atomic():

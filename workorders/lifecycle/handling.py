@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -118,7 +119,6 @@ def order_add_note(
                 att.save()
     except BaseException:
         # The rows rolled back; do not leave their files behind.
-        from django.core.files.storage import default_storage
 
         for name in stored:
             default_storage.delete(name)

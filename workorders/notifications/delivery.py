@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 from django.conf import settings
+from django.core.mail import send_mail
 from django.utils import timezone
 
 from workorders.models import Notification, WebhookEndpoint
@@ -61,7 +62,6 @@ def post_webhook(url: str, secret: str, body: dict, *, timeout: float = 10) -> i
 
 class EmailChannel:
     def send(self, notifications: list[Notification]) -> None:
-        from django.core.mail import send_mail
 
         for n in notifications:
             if n.user.email:

@@ -3,6 +3,8 @@
 import os
 from pathlib import Path
 
+from django.utils.crypto import get_random_string
+
 from hotline.config.env import ConfigError, env_bool, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parents[3]
@@ -21,8 +23,6 @@ def _secret_key() -> str:
     # Embedded default: one random key per checkout, kept under var/ so sessions survive restarts.
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        from django.utils.crypto import get_random_string
-
         path.write_text(get_random_string(64, "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)"))
         path.chmod(0o600)
     return path.read_text().strip()

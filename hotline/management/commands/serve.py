@@ -13,6 +13,9 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from hotline.config.env import env_int
+from hotline.management.commands.setup_demo import demo_logins
+
 
 class Command(BaseCommand):
     help = "Run web (gunicorn), Celery worker and Celery beat in one foreground command."
@@ -22,8 +25,6 @@ class Command(BaseCommand):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
 
     def handle(self, *args, port, host, **options):
-        from hotline.config.env import env_int
-        from hotline.management.commands.setup_demo import demo_logins
 
         port = port or env_int("PORT", 8000, minimum=1)
         bindir = os.path.dirname(sys.executable)

@@ -13,12 +13,15 @@ bulk_create (fine for small N).
 
 from __future__ import annotations
 
+import bisect
 import io
+import json
 import random
 import time
 from datetime import date, datetime, timedelta
 
 from django.core.management.base import BaseCommand
+from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -186,7 +189,6 @@ class Command(BaseCommand):
         self.total_weight = total
 
     def pick_street(self, rng):
-        import bisect
 
         return self.streets[bisect.bisect_left(self.cum, rng.uniform(0, self.total_weight))]
 
@@ -358,7 +360,6 @@ class Command(BaseCommand):
             pass
 
     def copy(self, model, fields, rows):
-        import json
 
         defaults = {}
         for f in fields:
@@ -386,7 +387,6 @@ class Command(BaseCommand):
             cur.cursor.copy_expert(f"COPY {model._meta.db_table} ({columns}) FROM STDIN", buf)
 
     def reset_sequences(self):
-        from django.core.management.color import no_style
 
         sql = connection.ops.sequence_reset_sql(no_style(), [Call, WorkOrder, OrderEvent])
         with connection.cursor() as cur:
