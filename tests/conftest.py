@@ -125,7 +125,7 @@ def live_worker(reference_data, settings, tmp_path):
             "--hostname",
             f"{queue}@%h",
             "--queues",
-            queue,
+            f"{queue},{queue}.notify",  # the default queue and the delivery queue (its own in production)
         ],
         cwd=ROOT,
         env=env,

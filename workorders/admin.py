@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from workorders.models import Notification, OrderRequest, UrgencyTier, WebhookEndpoint, Whistle, WorkOrder
+from workorders.notifications.admin import WebhookEndpointAdminMixin
 
 
 @admin.register(UrgencyTier)
@@ -55,7 +56,7 @@ class OrderRequestAdmin(ReadOnlyAdmin):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(WebhookEndpointAdminMixin, admin.ModelAdmin):
     list_display = ["name", "url", "unit", "is_active"]
     autocomplete_fields = ["unit"]
 

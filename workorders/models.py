@@ -702,3 +702,7 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# The outbox rows of notifications live beside their delivery code.
+from workorders.notifications.models import Delivery  # noqa: E402,F401

@@ -4,6 +4,7 @@ hotline/config/settings/worker.py; the explicit names are what beat and queued m
 from celery import shared_task
 
 from workorders.lifecycle import self_evaluations, sweep
+from workorders.models import Notification
 from workorders.notifications import delivery, outbox
 
 
@@ -14,25 +15,26 @@ def deadline_sweep() -> dict:
 
 @shared_task(name="workorders.tasks.queue_outbound", ignore_result=True)
 def queue_outbound() -> int:
-    """Hand new notifications to delivery, batch after batch until a batch comes back short."""
+    """Write outbox rows for new notifications, batch after batch until a batch comes back short,
+    then start delivery of the due rows."""
     total = 0
     while (claimed := outbox.queue_outbound()) == outbox.QUEUE_BATCH:
         total += claimed
+    outbox.dispatch()
     return total + claimed
 
 
-@shared_task(
-    name="workorders.tasks.deliver_notifications",
-    ignore_result=True,
-    bind=True,
-    max_retries=8,
-    autoretry_for=(OSError,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    retry_jitter=True,
-)
-def deliver_notifications(self, ids: list[int]) -> int:
-    return delivery.deliver(ids)
+@shared_task(name="workorders.tasks.deliver_outbound", ignore_result=True)
+def deliver_outbound(target: str, token: str) -> int:
+    """Send one target's claimed outbox rows (runs on the delivery queue; see delivery.py)."""
+    return delivery.deliver_claimed(target, token)
+
+
+@shared_task(name="workorders.tasks.deliver_notifications", ignore_result=True)
+def deliver_notifications(ids: list[int]) -> int:
+    """Messages queued before the outbox: their notifications were looked at but never got rows.
+    Hand them back to queue_outbound, which writes the rows (each target once)."""
+    return Notification.objects.filter(pk__in=ids, sent_at__isnull=True).update(queued_at=None)
 
 
 # Named after the module it lived in before the layout by capability: messages already queued under

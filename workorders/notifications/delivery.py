@@ -1,27 +1,137 @@
+"""Outbound delivery: e-mail and signed webhooks, one outbox row (`Delivery`) per notification ×
+target, each with its own state.
+
+- `dispatch` (beat, every few seconds) re-opens claims whose worker vanished, then claims a chunk
+  of due rows for every target that has no batch in flight, and publishes one task per target
+  after commit. A target is the unit of isolation: a dead or hanging webhook holds at most one
+  worker thread, for at most one timeout per retry, and nobody else's rows wait behind it.
+- `deliver_claimed` (the task) sends the rows still holding its claim token, marks each one sent
+  the moment it went out, and keeps claiming its target's next chunk until its time budget is
+  spent. A transient failure (timeout, refused connection, 5xx) backs the whole target off
+  (exponential, capped); after NOTIFY_MAX_ATTEMPTS a row is failed. A permanent problem (URL not
+  allowed, redirect, 4xx, payload that cannot be serialised, address refused) fails the row at
+  once with the reason. Failed rows are listed in the admin ("外发记录"), where a city
+  administrator retries them.
+"""
+
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import random
+import smtplib
 import time
+import urllib.error
 import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from workorders.models import Notification, WebhookEndpoint
+from workorders.models import Notification
+from workorders.notifications.models import Delivery
 
-DELIVERY_CHUNK = 200
+CHUNK = 50
+GLOBAL_TARGET = "webhook:global"
+EMAIL_TARGET = "email"
 
 
-# --- channels -----------------------------------------------------------------------------------
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def webhook_timeout() -> float:
+    return float(_setting("NOTIFY_WEBHOOK_TIMEOUT", 5))
+
+
+def max_attempts() -> int:
+    return int(_setting("NOTIFY_MAX_ATTEMPTS", 8))
+
+
+def claim_stale_seconds() -> int:
+    return int(_setting("NOTIFY_CLAIM_STALE_SECONDS", 300))
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 60 s, 2 min … capped at 30 min, with up to 10 % jitter."""
+    base = min(30 * 2 ** max(attempts - 1, 0), 1800)
+    return timedelta(seconds=base * (1 + random.random() / 10))
+
+
+class PermanentError(Exception):
+    """Sending this row again cannot succeed: it is failed at once, with the reason."""
+
+
+# --- webhook URLs ---------------------------------------------------------------------------------
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver", "*", ""}
+
+
+def own_hosts() -> list[str]:
+    """The application's public host names (ALLOWED_HOSTS without loopback and wildcard)."""
+    return [h.lower() for h in settings.ALLOWED_HOSTS if h.lower() not in _LOOPBACK_NAMES]
+
+
+def _matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("."):
+        return host == pattern[1:] or host.endswith(pattern)
+    return host == pattern
+
+
+def webhook_url_problem(url: str, *, request_host: str = "") -> str | None:
+    """Why `url` may not receive notifications, or None. Refused: anything but http(s), no host,
+    credentials in the URL, and the application itself (one of its public host names, or the host
+    and port the administrator is using right now)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return _("推送地址格式不正确。")
+    if parts.scheme not in ("http", "https"):
+        return _("推送地址必须以 http:// 或 https:// 开头。")
+    host = (parts.hostname or "").lower()
+    if not host:
+        return _("推送地址缺少主机名。")
+    if parts.username or parts.password:
+        return _("推送地址不能包含用户名或密码。")
+    if any(_matches(host, pattern) for pattern in own_hosts()):
+        return _("推送地址指向本系统自身。")
+    if request_host:
+        own = urlsplit("//" + request_host.lower())
+        default = 443 if parts.scheme == "https" else 80
+        try:
+            own_port = own.port
+        except ValueError:
+            own_port = None
+        if own.hostname and _same_host(own.hostname, host) and (port or default) == (own_port or default):
+            return _("推送地址指向本系统自身。")
+    return None
+
+
+def _same_host(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    loop = {"localhost", "127.0.0.1", "::1"}
+    try:
+        return (a in loop or ipaddress.ip_address(a).is_loopback) and (b in loop or ipaddress.ip_address(b).is_loopback)
+    except ValueError:
+        return False
+
+
 def global_webhook() -> tuple[str, str] | None:
-    url = getattr(settings, "NOTIFY_WEBHOOK_URL", "")
-    secret = getattr(settings, "NOTIFY_WEBHOOK_SECRET", "")
+    url = _setting("NOTIFY_WEBHOOK_URL", "")
+    secret = _setting("NOTIFY_WEBHOOK_SECRET", "")
     return (url, secret) if url and secret else None
 
 
+# --- what is sent -----------------------------------------------------------------------------------
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """HMAC-SHA256 over "<timestamp>.<body>", hex. The receiver recomputes it and rejects old
     timestamps, so a captured request cannot be replayed later."""
@@ -43,63 +153,231 @@ def payload(notification: Notification) -> dict:
     }
 
 
-def post_webhook(url: str, secret: str, body: dict, *, timeout: float = 10) -> int:
-    data = json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
+def encode(body: dict) -> bytes:
+    try:
+        return json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise PermanentError(_("内容无法序列化：%(error)s") % {"error": exc}) from exc
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise PermanentError(
+            _("推送地址返回重定向（%(code)s → %(url)s），已拒绝。") % {"code": code, "url": newurl[:120]}
+        )
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
+def post_webhook(url: str, secret: str, data: bytes, *, delivery_id: int | None = None, timeout: float | None = None):
+    """POST the signed body. Returns on 2xx; raises PermanentError for what a retry cannot fix
+    (URL not allowed, redirect, 4xx other than 408/429) and OSError for the rest."""
+    problem = webhook_url_problem(url)
+    if problem:
+        raise PermanentError(problem)
     timestamp = str(int(time.time()))
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "X-Hotline-Timestamp": timestamp,
-            "X-Hotline-Signature": sign(secret, timestamp, data),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.status
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "X-Hotline-Timestamp": timestamp,
+        "X-Hotline-Signature": sign(secret, timestamp, data),
+    }
+    if delivery_id is not None:
+        # The same for every attempt of this row: receivers drop a repeat they already processed.
+        headers["X-Hotline-Delivery"] = str(delivery_id)
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
+    try:
+        with _opener.open(request, timeout=timeout or webhook_timeout()) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        if 300 <= exc.code < 400:
+            raise PermanentError(_("推送地址返回重定向（%(code)s），已拒绝。") % {"code": exc.code}) from exc
+        if 400 <= exc.code < 500 and exc.code not in (408, 429):
+            raise PermanentError(f"HTTP {exc.code}") from exc
+        raise OSError(f"HTTP {exc.code}") from exc
+    if not 200 <= status < 300:
+        raise PermanentError(f"HTTP {status}")
+    return status
 
 
-class EmailChannel:
-    def send(self, notifications: list[Notification]) -> None:
-
-        for n in notifications:
-            if n.user.email:
-                send_mail(
-                    subject=f"[12345] {n.title}",
-                    message=f"{n.body}\n\n{n.url}".strip(),
-                    from_email=None,
-                    recipient_list=[n.user.email],
-                )
-
-
-class WebhookChannel:
-    def send(self, notifications: list[Notification]) -> None:
-        endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
+def send_one(row: Delivery) -> None:
+    n = row.notification
+    if row.channel == Delivery.Channel.EMAIL:
+        if not n.user.email:
+            raise PermanentError(_("收件人没有电子邮件地址。"))
+        try:
+            send_mail(
+                subject=f"[12345] {n.title}",
+                message=f"{n.body}\n\n{n.url}".strip(),
+                from_email=None,
+                recipient_list=[n.user.email],
+            )
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise PermanentError(_("邮件地址被拒收。")) from exc
+        except UnicodeError as exc:
+            raise PermanentError(_("内容无法序列化：%(error)s") % {"error": exc}) from exc
+        except smtplib.SMTPException as exc:
+            raise OSError(str(exc)) from exc
+        return
+    if row.target == GLOBAL_TARGET:
         glob = global_webhook()
-        for n in notifications:
-            body = payload(n)
-            targets = [(e.url, e.secret) for e in endpoints if e.unit_id in (None, n.user.unit_id)]
-            if glob:
-                targets.append(glob)
-            for url, secret in targets:
-                post_webhook(url, secret, body)
+        if glob is None:
+            raise PermanentError(_("全局推送地址已取消。"))
+        url, secret = glob
+    else:
+        if row.endpoint is None or not row.endpoint.is_active:
+            raise PermanentError(_("推送地址已停用。"))
+        url, secret = row.endpoint.url, row.endpoint.secret
+    post_webhook(url, secret, encode(payload(n)), delivery_id=row.pk)
 
 
-CHANNELS = [EmailChannel(), WebhookChannel()]
+# --- outbox rows ------------------------------------------------------------------------------------
+def rows_for(notifications: list[tuple[int, int | None, str]], endpoints: list, now: datetime) -> list[Delivery]:
+    """The outbox rows for claimed notifications, given as (id, user's unit id, user's e-mail)."""
+    email_on = _setting("NOTIFY_EMAIL_ENABLED", True)
+    glob = global_webhook()
+    rows = []
+    for pk, unit_id, email in notifications:
+        if email_on and email:
+            rows.append(Delivery(notification_id=pk, channel="email", target=EMAIL_TARGET, next_attempt_at=now))
+        for e in endpoints:
+            if e.unit_id in (None, unit_id):
+                rows.append(
+                    Delivery(
+                        notification_id=pk,
+                        channel="webhook",
+                        target=f"webhook:{e.pk}",
+                        endpoint_id=e.pk,
+                        next_attempt_at=now,
+                    )
+                )
+        if glob:
+            rows.append(Delivery(notification_id=pk, channel="webhook", target=GLOBAL_TARGET, next_attempt_at=now))
+    return rows
 
 
-def deliver(ids: list[int]) -> int:
-    """Send the not-yet-sent notifications among `ids` through every channel, then mark them sent.
-    A failure raises (the task retries); those already marked are never sent again."""
+def release_stale(now: datetime | None = None) -> int:
+    """Claims older than NOTIFY_CLAIM_STALE_SECONDS belong to a worker that died (or hung past every
+    timeout): count the attempt and hand the rows back (or fail them at the cap)."""
+    now = now or timezone.now()
+    stale = Delivery.objects.filter(
+        status=Delivery.Status.SENDING, claimed_at__lt=now - timedelta(seconds=claim_stale_seconds())
+    )
+    reason = _("发送进程中断，重新排队。")
+    failed = stale.filter(attempts__gte=max_attempts() - 1).update(
+        status=Delivery.Status.FAILED, claim="", attempts=F("attempts") + 1, last_error=reason
+    )
+    return failed + stale.update(
+        status=Delivery.Status.PENDING, claim="", attempts=F("attempts") + 1, last_error=reason, next_attempt_at=now
+    )
 
-    pending = list(Notification.objects.filter(pk__in=ids, sent_at__isnull=True).select_related("user__unit", "order"))
-    if not pending:
-        return 0
-    for channel in CHANNELS:
-        if channel is CHANNELS[0] and not getattr(settings, "NOTIFY_EMAIL_ENABLED", True):
-            continue
-        channel.send(pending)
-    return Notification.objects.filter(pk__in=[n.pk for n in pending], sent_at__isnull=True).update(
-        sent_at=timezone.now()
+
+def claim(target: str, token: str, now: datetime | None = None) -> list[int]:
+    """Claim up to CHUNK due rows of one target (oldest first; concurrent claimers skip each other)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Delivery.objects.filter(target=target, status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:CHUNK]
+        )
+        if ids:
+            Delivery.objects.filter(pk__in=ids, status=Delivery.Status.PENDING).update(
+                status=Delivery.Status.SENDING, claim=token, claimed_at=now
+            )
+    return ids
+
+
+def dispatch(now: datetime | None = None, publish=None) -> int:
+    """Re-open stale claims, then start one batch for every target with due rows and none in
+    flight. `publish(target, token)` runs after the claim committed. Returns rows claimed."""
+    now = now or timezone.now()
+    release_stale(now)
+    busy = set(Delivery.objects.filter(status=Delivery.Status.SENDING).values_list("target", flat=True).distinct())
+    # A target backing off after a failure waits as a whole, also for rows written since.
+    busy |= set(
+        Delivery.objects.filter(status=Delivery.Status.PENDING, attempts__gt=0, next_attempt_at__gt=now)
+        .values_list("target", flat=True)
+        .distinct()
+    )
+    due = (
+        Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        .exclude(target__in=busy)
+        .values_list("target", flat=True)
+        .distinct()
+    )
+    total = 0
+    for target in list(due):
+        token = uuid.uuid4().hex
+        with transaction.atomic():
+            ids = claim(target, token, now)
+            if ids and publish is not None:
+                transaction.on_commit(lambda t=target, k=token: publish(t, k))
+        total += len(ids)
+    return total
+
+
+def _fail_target(target: str, token: str, row: Delivery, reason: str) -> None:
+    """A transient failure: the target is down for every row waiting for it now (this batch and its
+    other due rows): each counts the attempt and waits for the backoff, those at the cap fail. One
+    dead endpoint is tried once per retry, not once per row, and a long outage fails its backlog
+    after NOTIFY_MAX_ATTEMPTS rounds instead of row after row."""
+    now = timezone.now()
+    retry_at = now + backoff(row.attempts + 1)
+    waiting = Delivery.objects.filter(target=target).filter(
+        Q(claim=token, status=Delivery.Status.SENDING) | Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    )
+    counted = {"claim": "", "attempts": F("attempts") + 1, "last_error": reason[:300]}
+    waiting.filter(attempts__gte=max_attempts() - 1).update(status=Delivery.Status.FAILED, **counted)
+    waiting.update(status=Delivery.Status.PENDING, next_attempt_at=retry_at, **counted)
+
+
+def _budget_seconds() -> float:
+    return max(5.0, min(60.0, claim_stale_seconds() / 3))
+
+
+def deliver_claimed(target: str, token: str) -> int:
+    """Send the rows of `target` holding `token`, then keep claiming the target's next due rows with
+    the same token until the time budget is spent. Returns how many rows went out."""
+    started = time.monotonic()
+    sent = 0
+    while True:
+        rows = list(
+            Delivery.objects.filter(target=target, claim=token, status=Delivery.Status.SENDING)
+            .select_related("notification__user__unit", "notification__order", "endpoint")
+            .order_by("id")
+        )
+        if not rows:
+            return sent
+        for row in rows:
+            if time.monotonic() - started > _budget_seconds():
+                # Out of time: hand the untried rest back for the next dispatch.
+                Delivery.objects.filter(target=target, claim=token, status=Delivery.Status.SENDING).update(
+                    status=Delivery.Status.PENDING, claim=""
+                )
+                return sent
+            try:
+                send_one(row)
+            except PermanentError as exc:
+                Delivery.objects.filter(pk=row.pk, claim=token).update(
+                    status=Delivery.Status.FAILED, claim="", attempts=F("attempts") + 1, last_error=str(exc)[:300]
+                )
+                continue
+            except Exception as exc:  # noqa: BLE001 - any other failure is transient for this target
+                _fail_target(target, token, row, f"{exc.__class__.__name__}: {exc}")
+                return sent
+            now = timezone.now()
+            Delivery.objects.filter(pk=row.pk, claim=token).update(
+                status=Delivery.Status.SENT, claim="", attempts=F("attempts") + 1, sent_at=now, last_error=""
+            )
+            Notification.objects.filter(pk=row.notification_id, sent_at__isnull=True).update(sent_at=now)
+            sent += 1
+        claim(target, token)
+
+
+def retry_failed(ids) -> int:
+    """An operator's retry: failed rows start again from zero attempts, due now."""
+    return Delivery.objects.filter(pk__in=list(ids), status=Delivery.Status.FAILED).update(
+        status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), claim="", last_error=""
     )

@@ -4,21 +4,21 @@ Call `notify_units` from inside the transaction that caused them: the rows (one 
 of each unit) are written with a single INSERT … SELECT and commit with it. Outbound delivery
 (e-mail, signed webhook) never happens in a request and costs the request nothing: every few
 seconds the beat task `queue_outbound` claims the rows not yet looked at (a small partial index on
-queued_at IS NULL), and hands those that have somewhere to go to the delivery task, which sends and
-retries.
+queued_at IS NULL), writes one outbox row (`Delivery`) per target each has, and dispatches due
+rows to the delivery queue (see delivery.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from hotline.models import User
 from workorders.models import Notification, WebhookEndpoint, WorkOrder
-from workorders.notifications.delivery import DELIVERY_CHUNK, global_webhook
+from workorders.notifications import delivery
+from workorders.notifications.models import Delivery
 
 QUEUE_BATCH = 1000
 
@@ -72,36 +72,32 @@ def recipients_by_unit(unit_ids: Iterable[int], roles: Iterable[str] | None = No
 
 def queue_outbound(limit: int = QUEUE_BATCH) -> int:
     """Claim up to `limit` notifications not yet looked at (oldest first; concurrent runs skip each
-    other's rows) and queue delivery for those with a channel: an e-mail address (when e-mail is on)
-    or any webhook. Returns how many were claimed; the beat task repeats while batches come back full."""
+    other's rows) and write their outbox rows, one per target: the member's e-mail (when e-mail is
+    on), each active webhook for everyone or for the member's unit, the global webhook. Returns how
+    many were claimed; the beat task repeats while batches come back full, then dispatches."""
     with transaction.atomic():
         rows = list(
             Notification.objects.filter(queued_at__isnull=True)
             .order_by("id")
             .select_for_update(skip_locked=True, of=("self",))
-            .values_list("id", "user__email")[:limit]
+            .values_list("id", "user__unit_id", "user__email")[:limit]
         )
         if not rows:
             return 0
-        Notification.objects.filter(pk__in=[pk for pk, _email in rows], queued_at__isnull=True).update(
-            queued_at=timezone.now()
-        )
-        if global_webhook() or WebhookEndpoint.objects.filter(is_active=True).exists():
-            wanted = [pk for pk, _email in rows]
-        elif getattr(settings, "NOTIFY_EMAIL_ENABLED", True):
-            wanted = [pk for pk, email in rows if email]
-        else:
-            wanted = []
-        # Published inside the claim's transaction: if the broker refuses, the claim rolls back and
-        # the next run tries again (delivery reads rows committed long before; it skips any
-        # already sent, so a chunk published twice after a failed commit is not sent twice).
-        for i in range(0, len(wanted), DELIVERY_CHUNK):
-            _queue_delivery(wanted[i : i + DELIVERY_CHUNK])
+        now = timezone.now()
+        Notification.objects.filter(pk__in=[row[0] for row in rows], queued_at__isnull=True).update(queued_at=now)
+        endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("pk", "unit_id"))
+        Delivery.objects.bulk_create(delivery.rows_for(rows, endpoints, now), batch_size=500, ignore_conflicts=True)
     return len(rows)
 
 
-def _queue_delivery(ids: list[int]) -> None:
-    # Imported here: the tasks module imports the transitions, which write notifications here.
-    from workorders.tasks import deliver_notifications
+def dispatch() -> int:
+    """Start delivery batches for due outbox rows (see delivery.dispatch)."""
+    return delivery.dispatch(publish=_publish)
 
-    deliver_notifications.delay(ids)
+
+def _publish(target: str, token: str) -> None:
+    # Imported here: the tasks module imports the transitions, which write notifications here.
+    from workorders.tasks import deliver_outbound
+
+    deliver_outbound.delay(target, token)

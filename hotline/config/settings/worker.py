@@ -13,7 +13,11 @@ from hotline.config.settings.base import TIME_ZONE, VAR_DIR
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 if CELERY_BROKER_URL:
     check_broker_url(CELERY_BROKER_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # With late acknowledgement, a message whose worker died comes back after this long. Sized to
+    # the longest task (a month's figures at millions of orders; shorter would run it twice at
+    # once). Deliveries do not depend on it: their claims are re-dispatched by the beat after
+    # NOTIFY_CLAIM_STALE_SECONDS, and a message that comes back later finds its claim gone.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=60)}
 else:
     # Embedded transport: messages are files in one folder that producers and the worker share.
     _queue_dir = VAR_DIR / "celery" / "queue"
@@ -31,6 +35,14 @@ else:
     }
 # A separate queue name lets tests (or two installations on one Redis) keep their messages apart.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# Outbound delivery (e-mail, webhooks) has a queue of its own, consumed by its own worker (threads:
+# the work is waiting on the network), so the sweep, reports and rankings never wait behind a slow
+# endpoint. Empty means "<the default queue>.notify" (see hotline/config/celery.py's router).
+CELERY_NOTIFY_QUEUE = env_str("CELERY_NOTIFY_QUEUE", "")
+CELERY_TASK_ROUTES = ("hotline.config.celery.route_task",)
+NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 5, minimum=1)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFY_CLAIM_STALE_SECONDS = env_int("NOTIFY_CLAIM_STALE_SECONDS", 180, minimum=5)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

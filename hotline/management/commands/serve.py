@@ -13,6 +13,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from hotline.config.celery import notify_queue
 from hotline.config.env import env_int
 from hotline.management.commands.setup_demo import demo_logins
 
@@ -60,6 +61,27 @@ class Command(BaseCommand):
                 "--without-mingle",
                 "--hostname",
                 "worker@%h",
+                "--queues",
+                settings.CELERY_TASK_DEFAULT_QUEUE,
+            ],
+            # Outbound e-mail/webhooks on their own queue and worker: threads, since they wait on the network.
+            "notifier": [
+                celery,
+                "-A",
+                "hotline",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--pool",
+                "threads",
+                "--concurrency",
+                "8",
+                "--without-gossip",
+                "--without-mingle",
+                "--hostname",
+                "notifier@%h",
+                "--queues",
+                notify_queue(),
             ],
             "beat": [celery, "-A", "hotline", "beat", "--loglevel", "INFO", "--schedule", schedule],
         }
@@ -79,7 +101,9 @@ class Command(BaseCommand):
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
         self.stdout.write(self.style.SUCCESS(f"\n12345 接诉即办 is running at {url}"))
         self.stdout.write("Demo logins:\n" + demo_logins())
-        self.stdout.write("Web, Celery worker and beat are running; press Ctrl-C to stop all three.\n")
+        self.stdout.write(
+            "Web, Celery workers (tasks, notifications) and beat are running; press Ctrl-C to stop them all.\n"
+        )
 
         exit_code = 0
         while not stopping:
