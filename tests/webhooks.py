@@ -4,8 +4,11 @@ redirecting. Each records what it received."""
 from __future__ import annotations
 
 import json
+import socketserver
 import threading
 import time
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -58,3 +61,49 @@ def wait_until(predicate, timeout: float = 30, interval: float = 0.1):
             return True
         time.sleep(interval)
     return False
+
+
+class SmtpSink:
+    """A real SMTP server on a local port that keeps every message it accepts (subject lines)."""
+
+    def __init__(self):
+        self.subjects: list[str] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 sink ESMTP\r\n")
+                while line := self.rfile.readline():
+                    verb = line.decode("latin-1").strip().split(" ", 1)[0].upper()
+                    if verb == "DATA":
+                        self.wfile.write(b"354 go ahead\r\n")
+                        data = b""
+                        while not data.endswith(b"\r\n.\r\n"):
+                            chunk = self.rfile.readline()
+                            if not chunk:
+                                return
+                            data += chunk
+                        subject = str(make_header(decode_header(message_from_bytes(data)["Subject"])))
+                        with sink.lock:
+                            sink.subjects.append(subject)
+                        self.wfile.write(b"250 queued\r\n")
+                    elif verb == "QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    elif verb == "EHLO":
+                        self.wfile.write(b"250 sink\r\n")
+                    else:
+                        self.wfile.write(b"250 ok\r\n")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -61,8 +61,9 @@ def claim_stale_seconds() -> int:
 
 
 def backoff(attempts: int) -> timedelta:
-    """30 s, 60 s, 2 min … capped at 30 min, with up to 10 % jitter."""
-    base = min(30 * 2 ** max(attempts - 1, 0), 1800)
+    """NOTIFY_RETRY_SECONDS (30 s), doubling after each failure, capped at 30 min; up to 10 % jitter."""
+    first = int(_setting("NOTIFY_RETRY_SECONDS", 30))
+    base = min(first * 2 ** max(attempts - 1, 0), 1800)
     return timedelta(seconds=base * (1 + random.random() / 10))
 
 
