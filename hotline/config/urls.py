@@ -15,6 +15,7 @@ from hotline.intake import api as intake_api
 from hotline.intake import api_urls as intake_api_urls
 from hotline.intake import urls as intake_urls
 from hotline.web import api as web_api
+from hotline.web import health
 from hotline.web import views as web_views
 from workorders import api_urls as workorders_api_urls
 from workorders import urls as workorders_urls
@@ -38,11 +39,16 @@ api_urls = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
+# A database outage answers 503 (JSON under /api/ and /open311/), never an HTML 500 page.
+handler500 = "hotline.web.outage.server_error"
+
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("healthz", web_views.healthz, name="healthz"),
+    path("healthz", health.ready, name="healthz"),
+    path("healthz/ready", health.ready, name="healthz-ready"),
+    path("healthz/live", health.live, name="healthz-live"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     *intake_urls.urlpatterns,

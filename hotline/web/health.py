@@ -1,9 +1,25 @@
+"""Health: liveness (is this web process answering?) apart from readiness (can it serve: the
+database) and from what is only reported (broker, worker, outbound delivery).
+
+- `/healthz/live` touches nothing: the container health check uses it, so a broker or database
+  outage never gets web containers restarted (a restart fixes neither).
+- `/healthz` (also `/healthz/ready`) answers 503 only when the database is unreachable — without it
+  no page works. The broker is reported, not failed on: intake and every page work without it (the
+  order path writes rows; beat hands them to Celery later).
+"""
+
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import connection
+from django.http import JsonResponse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 from kombu import Connection
 
 from hotline.models import WorkerHeartbeat
+from workorders.notifications.models import Delivery
 
 
 def heartbeat_touch(*, name: str = "worker") -> None:
@@ -37,3 +53,40 @@ def broker_ok(timeout: float = 2.0) -> tuple[bool, str]:
 def worker_last_seen():
     row = WorkerHeartbeat.objects.filter(name="worker").first()
     return row.last_seen if row else None
+
+
+def deliveries_summary() -> dict:
+    """Outbound rows an operator should look at: failed (listed in the admin, retried there) and
+    due for more than five minutes (the delivery worker is behind or down)."""
+    behind = timezone.now() - timedelta(minutes=5)
+    return {
+        "failed": Delivery.objects.filter(status=Delivery.Status.FAILED).count(),
+        "overdue": Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lt=behind).count(),
+    }
+
+
+@never_cache
+@require_GET
+def live(request):
+    return JsonResponse({"status": "ok", "time": timezone.now().isoformat()})
+
+
+@never_cache
+@require_GET
+def ready(request):
+    db_ok, db_info = database_ok()
+    broker_up, broker_info = broker_ok()
+    last_seen = worker_last_seen() if db_ok else None
+    stale_after = timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
+    worker_ok = last_seen is not None and timezone.now() - last_seen <= stale_after
+    body = {
+        "status": "ok" if db_ok and broker_up and worker_ok else ("degraded" if db_ok else "fail"),
+        "ready": db_ok,
+        "database": {"ok": db_ok, "detail": db_info},
+        "broker": {"ok": broker_up, "detail": broker_info},
+        "worker": {"ok": worker_ok, "stale_after_seconds": settings.WORKER_HEARTBEAT_STALE_SECONDS},
+        "worker_last_seen": last_seen.isoformat() if last_seen else None,
+        "deliveries": deliveries_summary() if db_ok else None,
+        "time": timezone.now().isoformat(),
+    }
+    return JsonResponse(body, status=200 if db_ok else 503)

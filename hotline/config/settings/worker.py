@@ -68,9 +68,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "options": {"expires": 30},
     },
     # Assessment: provisional figures nightly, the month frozen when due, surges every 5 minutes,
-    # daily/weekly/monthly reports in the morning.
+    # daily/weekly/monthly reports from the morning on (with catch-up of missed days).
     "assessment-provisional": {"task": "assessment.tasks.compute_provisional", "schedule": crontab(hour=1, minute=10)},
     "assessment-freeze": {"task": "assessment.tasks.freeze_due", "schedule": crontab(hour=2, minute=10)},
     "assessment-surges": {"task": "assessment.tasks.detect_surges", "schedule": 300.0},
-    "assessment-reports": {"task": "assessment.tasks.generate_reports", "schedule": crontab(hour=6, minute=0)},
+    # Reports hourly from 06:00: each run also makes the reports of days missed while no worker ran.
+    "assessment-reports": {"task": "assessment.tasks.generate_reports", "schedule": crontab(hour="6-23", minute=0)},
 }
