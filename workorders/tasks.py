@@ -37,6 +37,11 @@ def deliver_notifications(ids: list[int]) -> int:
     return Notification.objects.filter(pk__in=ids, sent_at__isnull=True).update(queued_at=None)
 
 
+@shared_task(name="workorders.tasks.prune_deliveries", ignore_result=True)
+def prune_deliveries() -> int:
+    return delivery.prune_sent()
+
+
 # Named after the module it lived in before the layout by capability: messages already queued under
 # that name must still find it.
 @shared_task(name="workorders.callback_tasks.purge_self_evaluation_links", ignore_result=True)

@@ -272,3 +272,20 @@ def test_a_global_webhook_pointing_at_the_application_is_refused_when_sent(setti
     deliver_now()
     row = Delivery.objects.get()
     assert row.target == "webhook:global" and row.status == "failed" and "自身" in row.last_error
+
+
+def test_delivered_rows_are_pruned_after_30_days_and_failed_ones_kept(deliver_now, receivers):
+    hook = receivers()
+    handler = UserFactory(role="street", unit=unit("110106003"), email="")
+    WebhookEndpoint.objects.create(name="ok", url=hook.url, secret="k")
+    _notify(handler, title="一")
+    _notify(handler, title="二")
+    deliver_now()
+    old, recent = Delivery.objects.order_by("id")
+    Delivery.objects.filter(pk=old.pk).update(sent_at=timezone.now() - timedelta(days=31))
+    failed = Delivery.objects.create(
+        notification=old.notification, channel="email", target="email", status="failed", next_attempt_at=timezone.now()
+    )
+    Delivery.objects.filter(pk=failed.pk).update(created_at=timezone.now() - timedelta(days=90))
+    assert delivery.prune_sent() == 1
+    assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from workorders.models import WebhookEndpoint
 from workorders.notifications import delivery
@@ -52,8 +51,9 @@ class WebhookEndpointAdminMixin:
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = ["notification", "channel", "target", "status", "attempts", "next_attempt_at", "last_error"]
-    list_filter = ["status", "channel", "target"]
-    ordering = ["-created_at"]
+    list_filter = ["status", "channel", "endpoint"]
+    list_select_related = ["notification"]
+    ordering = ["-id"]
     raw_id_fields = ["notification", "endpoint"]
     show_full_result_count = False
     actions = ["retry"]
@@ -72,6 +72,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         count = delivery.retry_failed(queryset.filter(status=Delivery.Status.FAILED).values_list("pk", flat=True))
         self.message_user(
             request,
-            ngettext("%(count)d 条失败记录已重新排队。", "%(count)d 条失败记录已重新排队。", count) % {"count": count},
+            _("已重新排队 %(count)d 条失败记录。") % {"count": count},
             messages.SUCCESS,
         )

@@ -382,3 +382,15 @@ def retry_failed(ids) -> int:
     return Delivery.objects.filter(pk__in=list(ids), status=Delivery.Status.FAILED).update(
         status=Delivery.Status.PENDING, attempts=0, next_attempt_at=timezone.now(), claim="", last_error=""
     )
+
+
+def prune_sent(*, days: int = 30, batch: int = 5000) -> int:
+    """Delivered rows are kept `days` for investigations, then deleted in batches (failed and
+    waiting rows stay until an operator has dealt with them)."""
+    cutoff = timezone.now() - timedelta(days=days)
+    total = 0
+    while ids := list(
+        Delivery.objects.filter(status=Delivery.Status.SENT, sent_at__lt=cutoff).values_list("pk", flat=True)[:batch]
+    ):
+        total += Delivery.objects.filter(pk__in=ids).delete()[0]
+    return total

@@ -62,7 +62,8 @@ class Delivery(models.Model):
                 name="delivery_to_do",
                 condition=models.Q(status__in=["pending", "sending"]),
             ),
-            models.Index(fields=["-created_at"], name="delivery_failed", condition=models.Q(status="failed")),
+            # The admin's list of failures, newest first.
+            models.Index(fields=["-id"], name="delivery_failed", condition=models.Q(status="failed")),
         ]
 
     def __str__(self) -> str:

@@ -67,6 +67,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": float(env_int("NOTIFY_QUEUE_SECONDS", 5, minimum=1)),
         "options": {"expires": 30},
     },
+    # Delivered outbox rows are kept 30 days.
+    "prune-deliveries": {"task": "workorders.tasks.prune_deliveries", "schedule": 24 * 3600.0},
     # Assessment: provisional figures nightly, the month frozen when due, surges every 5 minutes,
     # daily/weekly/monthly reports from the morning on (with catch-up of missed days).
     "assessment-provisional": {"task": "assessment.tasks.compute_provisional", "schedule": crontab(hour=1, minute=10)},
