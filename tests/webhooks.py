@@ -68,11 +68,14 @@ class SmtpSink:
 
     def __init__(self):
         self.subjects: list[str] = []
+        self.connections = 0
         self.lock = threading.Lock()
         sink = self
 
         class Handler(socketserver.StreamRequestHandler):
             def handle(self):
+                with sink.lock:
+                    sink.connections += 1
                 self.wfile.write(b"220 sink ESMTP\r\n")
                 while line := self.rfile.readline():
                     verb = line.decode("latin-1").strip().split(" ", 1)[0].upper()

@@ -289,3 +289,36 @@ def test_delivered_rows_are_pruned_after_30_days_and_failed_ones_kept(deliver_no
     Delivery.objects.filter(pk=failed.pk).update(created_at=timezone.now() - timedelta(days=90))
     assert delivery.prune_sent() == 1
     assert set(Delivery.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}
+
+
+def test_an_smtp_outage_backs_off_the_email_rows_only_and_one_connection_sends_the_batch(
+    settings, receivers, deliver_now
+):
+    from tests.webhooks import SmtpSink
+
+    # given: e-mail over real SMTP, at first to a port where nothing listens
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+    hook = receivers()
+    WebhookEndpoint.objects.create(name="ok", url=hook.url, secret="k")
+    for i in range(3):
+        UserFactory(role="street", unit=unit("110106003"), email=f"u{i}@example.org")
+    outbox.notify_units(units=[unit("110106003")], kind="whistle", title="吹哨")
+    # when
+    deliver_now()
+    # then: the webhook got all three; the e-mail rows wait together with the reason
+    assert len(hook.requests) == 3
+    mails = Delivery.objects.filter(channel="email")
+    assert set(mails.values_list("status", "attempts")) == {("pending", 1)}
+    # when the mail server is back
+    sink = SmtpSink()
+    try:
+        settings.EMAIL_PORT = sink.port
+        _make_due(status="pending")
+        deliver_now()
+        _make_due(status="pending")
+        deliver_now()
+    finally:
+        sink.close()
+    assert sorted(sink.subjects) == ["[12345] 吹哨"] * 3 and sink.connections == 1
+    assert set(mails.values_list("status", flat=True)) == {"sent"} and len(hook.requests) == 3

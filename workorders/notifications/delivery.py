@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import get_connection, send_mail
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -201,17 +201,20 @@ def post_webhook(url: str, secret: str, data: bytes, *, delivery_id: int | None 
     return status
 
 
-def send_one(row: Delivery) -> None:
+def send_one(row: Delivery, *, mail_connection=None) -> None:
     n = row.notification
     if row.channel == Delivery.Channel.EMAIL:
         if not n.user.email:
             raise PermanentError(_("收件人没有电子邮件地址。"))
         try:
+            if mail_connection is not None:
+                mail_connection.open()  # no-op once open
             send_mail(
                 subject=f"[12345] {n.title}",
                 message=f"{n.body}\n\n{n.url}".strip(),
                 from_email=None,
                 recipient_list=[n.user.email],
+                connection=mail_connection,
             )
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentError(_("邮件地址被拒收。")) from exc
@@ -314,7 +317,9 @@ def dispatch(now: datetime | None = None, publish=None) -> int:
         with transaction.atomic():
             ids = claim(target, token, now)
             if ids and publish is not None:
-                transaction.on_commit(lambda t=target, k=token: publish(t, k))
+                # robust: a broker refusing one publish leaves that claim to go stale and be
+                # dispatched again; the other targets are still started.
+                transaction.on_commit(lambda t=target, k=token: publish(t, k), robust=True)
         total += len(ids)
     return total
 
@@ -342,6 +347,18 @@ def deliver_claimed(target: str, token: str) -> int:
     """Send the rows of `target` holding `token`, then keep claiming the target's next due rows with
     the same token until the time budget is spent. Returns how many rows went out."""
     started = time.monotonic()
+    if target != EMAIL_TARGET:
+        return _deliver_claimed(target, token, started, None)
+    # One SMTP connection for the whole run, opened with the first message (a refusal is then a
+    # transient failure of the e-mail target like any other).
+    mail_connection = get_connection()
+    try:
+        return _deliver_claimed(target, token, started, mail_connection)
+    finally:
+        mail_connection.close()
+
+
+def _deliver_claimed(target: str, token: str, started: float, mail_connection) -> int:
     sent = 0
     while True:
         rows = list(
@@ -359,7 +376,7 @@ def deliver_claimed(target: str, token: str) -> int:
                 )
                 return sent
             try:
-                send_one(row)
+                send_one(row, mail_connection=mail_connection)
             except PermanentError as exc:
                 Delivery.objects.filter(pk=row.pk, claim=token).update(
                     status=Delivery.Status.FAILED, claim="", attempts=F("attempts") + 1, last_error=str(exc)[:300]
