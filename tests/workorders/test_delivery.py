@@ -253,15 +253,41 @@ def test_the_admin_refuses_a_webhook_url_that_may_not_receive_notifications(clie
     assert not WebhookEndpoint.objects.exists()
 
 
-def test_the_admin_accepts_another_hosts_https_url(client):
+def test_the_admin_accepts_another_hosts_url_after_a_signed_ping(client, receivers):
+    hook = receivers()
     admin = UserFactory(role="city", unit=unit("11-center"), is_staff=True)
     login_to_admin(client, admin)
     resp = client.post(
         reverse("admin:workorders_webhookendpoint_add"),
-        {"name": "x", "url": "https://hooks.example.org/12345", "secret": "k", "is_active": "on"},
+        {"name": "x", "url": hook.url, "secret": "k", "is_active": "on"},
     )
     assert resp.status_code == 302
-    assert WebhookEndpoint.objects.get().url == "https://hooks.example.org/12345"
+    assert WebhookEndpoint.objects.get().url == hook.url
+    [(headers, body)] = hook.requests
+    assert json.loads(body) == {"kind": "ping"} and headers["X-Hotline-Signature"].startswith("sha256=")
+
+
+def test_the_admin_refuses_an_endpoint_that_answers_with_a_redirect_to_another_host(client, receivers):
+    moving = receivers(status=301, location="https://elsewhere.example.org/hook")
+    admin = UserFactory(role="city", unit=unit("11-center"), is_staff=True)
+    login_to_admin(client, admin)
+    resp = client.post(
+        reverse("admin:workorders_webhookendpoint_add"),
+        {"name": "x", "url": moving.url, "secret": "k", "is_active": "on"},
+    )
+    assert resp.status_code == 200
+    assert "elsewhere.example.org" in str(resp.context["adminform"].form.errors["url"])
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_an_endpoint_that_is_down_when_configured_is_accepted(client):
+    admin = UserFactory(role="city", unit=unit("11-center"), is_staff=True)
+    login_to_admin(client, admin)
+    resp = client.post(
+        reverse("admin:workorders_webhookendpoint_add"),
+        {"name": "x", "url": "http://127.0.0.1:9/hook", "secret": "k", "is_active": "on"},
+    )
+    assert resp.status_code == 302 and WebhookEndpoint.objects.exists()
 
 
 def test_a_global_webhook_pointing_at_the_application_is_refused_when_sent(settings, deliver_now):

@@ -30,6 +30,16 @@ class WebhookEndpointForm(forms.ModelForm):
             raise forms.ValidationError(problem)
         return url
 
+    def clean(self):
+        cleaned = super().clean()
+        url, active = cleaned.get("url"), cleaned.get("is_active")
+        changed = {"url", "secret", "is_active"} & set(self.changed_data)
+        if url and active and changed and not self.errors:
+            problem = delivery.probe_redirect(url, cleaned.get("secret", ""))
+            if problem:
+                self.add_error("url", problem)
+        return cleaned
+
 
 class WebhookEndpointAdminMixin:
     """The admin form knows the host the administrator uses, so a URL pointing back at it is refused."""

@@ -71,6 +71,10 @@ class PermanentError(Exception):
     """Sending this row again cannot succeed: it is failed at once, with the reason."""
 
 
+class RedirectRefused(PermanentError):
+    """The endpoint answered with a redirect: never followed (it could lead anywhere)."""
+
+
 # --- webhook URLs ---------------------------------------------------------------------------------
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver", "*", ""}
 
@@ -163,7 +167,7 @@ def encode(body: dict) -> bytes:
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise PermanentError(
+        raise RedirectRefused(
             _("推送地址返回重定向（%(code)s → %(url)s），已拒绝。") % {"code": code, "url": newurl[:120]}
         )
 
@@ -192,13 +196,26 @@ def post_webhook(url: str, secret: str, data: bytes, *, delivery_id: int | None 
             status = response.status
     except urllib.error.HTTPError as exc:
         if 300 <= exc.code < 400:
-            raise PermanentError(_("推送地址返回重定向（%(code)s），已拒绝。") % {"code": exc.code}) from exc
+            raise RedirectRefused(_("推送地址返回重定向（%(code)s），已拒绝。") % {"code": exc.code}) from exc
         if 400 <= exc.code < 500 and exc.code not in (408, 429):
             raise PermanentError(f"HTTP {exc.code}") from exc
         raise OSError(f"HTTP {exc.code}") from exc
     if not 200 <= status < 300:
         raise PermanentError(f"HTTP {status}")
     return status
+
+
+def probe_redirect(url: str, secret: str, *, timeout: float = 3) -> str | None:
+    """When an endpoint is configured: send it a signed ping and return why it is refused if it
+    answers with a redirect (deliveries never follow one). An endpoint that is down or slow is not
+    refused here — it may be set up before its receiver runs."""
+    try:
+        post_webhook(url, secret or "-", encode({"kind": "ping"}), timeout=timeout)
+    except RedirectRefused as exc:
+        return str(exc)
+    except (PermanentError, OSError):
+        return None
+    return None
 
 
 def send_one(row: Delivery, *, mail_connection=None) -> None:
