@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from assessment import periods, rates
-from assessment.models import Scope, Snapshot, SnapshotRow
+from assessment.models import CallbackFact, Scope, Snapshot, SnapshotMember, SnapshotRow
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied
 from hotline.models import Role, User
+from workorders.models import WorkOrder
 
 # What a period's pages show: the latest recomputation or the frozen result once the month is
 # frozen (each labelled), the provisional figures before that.
@@ -107,7 +108,7 @@ def trend(unit: Unit, *, until: str, months: int = 6) -> list[dict]:
     return [{"period": label, **{f: found.get(label, {}).get(f) for f in fields}} for label in labels]
 
 
-# Opening a rate lists the orders that cost points first.
+# Opening a rate lists the facts that cost points first.
 FOCUS_ORDER = {
     "response": Case(When(contacted=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
     "resolution": Case(When(solved="resolved", then=Value(1)), default=Value(0), output_field=IntegerField()),
@@ -121,20 +122,50 @@ FOCUS_ORDER = {
 
 
 def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = "") -> QuerySet:
+    """The callback facts behind one figure (rates.counted_facts): a frozen figure's stored
+    membership with the values as counted, a provisional one's computed now. Each row carries
+    `counted_bits` (the sets it counted in) and, for frozen figures, `now_corrected` /
+    `now_excluded` to say when the order's current state differs from what was counted."""
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
-    qs = rates.counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
-    qs = access.visible_orders(user, qs).select_related("category", "street", "assessed_unit", "call")
+    qs = rates.counted_facts(snapshot, unit=unit, scope=scope, measure=measure)
+    visible = access.visible_orders(user, WorkOrder.objects.all()).values("pk")
+    qs = qs.filter(order_id__in=visible).select_related(
+        "order", "order__call", "order__street", "category", "assessed_unit"
+    )
+    if snapshot.kind != Snapshot.Kind.PROVISIONAL:
+        qs = qs.annotate(
+            now_corrected=Exists(CallbackFact.objects.filter(supersedes_id=OuterRef("pk"))),
+            now_excluded=rates.excluded_now(),
+        )
     if focus in FOCUS_ORDER:
         return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
     return qs.order_by("callback_at", "id")
 
 
+def differs_now(fact) -> list[str]:
+    """What about a frozen row's order is different now (empty: nothing)."""
+    out = []
+    if getattr(fact, "now_corrected", False):
+        out.append("corrected")
+    bits = getattr(fact, "counted_bits", None)
+    if bits is not None and hasattr(fact, "now_excluded") and bool(bits & rates.BIT_EXCLUDED) != fact.now_excluded:
+        out.append("exclusion")
+    return out
+
+
 def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
-    """Where a unit lost points: counts of orders not contacted, not resolved and not satisfied."""
-    orders = rates.counted_orders(snapshot, unit=unit, scope=scope_of_unit(unit), measure="total")
+    """Where a unit lost points: counts of facts not contacted, not resolved and not satisfied."""
     lost = ("not_contacted", "not_resolved", "basic", "unsatisfied")
-    return orders.aggregate(**rates.count_aggregates(snapshot.ruleset, {m: m for m in lost}))
+    scope = scope_of_unit(unit)
+    if snapshot.kind == Snapshot.Kind.PROVISIONAL:
+        facts = rates.window_facts(snapshot.ruleset, snapshot.period_start, snapshot.period_end)
+        return facts.filter(rates.unit_filter(scope, unit)).aggregate(
+            **rates.count_aggregates(snapshot.ruleset, {m: m for m in lost})
+        )
+    members = SnapshotMember.objects.filter(snapshot_id=snapshot.pk)
+    members = members.filter(district_id=unit.division_id) if scope == Scope.DISTRICT else members.filter(unit=unit)
+    return members.aggregate(**{m: Count("pk", filter=rates.member_measure_q(m)) for m in lost})
 
 
 def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:

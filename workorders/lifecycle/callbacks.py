@@ -11,8 +11,13 @@ Rules decided here (documented because assessment depends on them):
   back orders the unit has closed and, as the law asks, orders still open when their resolution
   limit has run out (dispatched/signed past the deadline; parked orders' clock is suspended, and an
   order waiting for a return ruling is the center's own business).
-- A valid callback (the citizen answered) writes its answers to the order's outcome fields; a later
-  round's valid callback overwrites them — the latest counts — while every Callback row stays.
+- A finished callback round (valid, or unreachable) adds one immutable assessment fact
+  (assessment.facts.record_callback): the round's answers, for the round's lead unit, at the
+  callback time. A later round adds its own fact and never changes an earlier one; the assessment
+  reads only facts. The order's outcome fields are a convenience copy of the latest round for lists.
+- Saving a round that is already finished writes nothing and returns the recorded callback marked
+  `already_recorded` (the page and the API answer another agent's save with 409 and the recorded
+  answers; the same agent's double click is answered with the result).
 - Satisfied or basically satisfied AND resolved → the order is completed. Unsatisfied, or not fully
   resolved (部分解决 counts as not solved: the citizen still has a problem) → re-dispatch: the same
   order, round + 1, to a unit the agent chooses, with new deadlines from the tier.
@@ -32,6 +37,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assessment import facts
 from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
@@ -188,6 +194,15 @@ def callback_attempt(
         callback.completed_at = now
         callback.agent = callback.agent or actor
         callback.save(update_fields=["status", "completed_at", "agent"])
+        facts.record_callback(
+            order,
+            round=callback.round,
+            at=now,
+            valid=False,
+            callback=callback,
+            invalid_reason="unreachable",
+            actor=actor,
+        )
         from_state = order.state
         if order.state == OrderState.CLOSED:
             order.state = OrderState.COMPLETED
@@ -230,6 +245,7 @@ def callback_record(
         target_round = order.round if round is None else round
         done = Callback.objects.filter(order=order, round=target_round, status__in=DONE_CALLBACK).first()
         if done is not None:
+            done.already_recorded = True
             return done
         if target_round != order.round:
             raise DomainError(_("该工单已进入第 %(n)s 轮，请刷新页面。") % {"n": order.round}, code="stale_round")
@@ -260,6 +276,19 @@ def callback_record(
                 "comment",
                 "completed_at",
             ]
+        )
+        facts.record_callback(
+            order,
+            round=callback.round,
+            at=now,
+            valid=True,
+            callback=callback,
+            unit_id=order.lead_unit_id,
+            contacted=answers.contacted,
+            solved=answers.solved,
+            satisfaction=answers.satisfaction,
+            comment=answers.comment,
+            actor=actor,
         )
         if channel == Callback.Channel.PHONE:
             CallbackAttempt.objects.create(
