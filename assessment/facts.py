@@ -151,8 +151,9 @@ def backfill_sql(fact_t: str, excl_t: str, order_t: str, callback_t: str, reques
                TRUE, '', x.contacted, x.solved, x.satisfaction,
                COALESCE((SELECT c.comment FROM {callback_t} c WHERE c.order_id = x.id AND c.round = x.round), ''),
                '{AssessScope.FULL}', NULL, x.callback_at, ''
-          FROM (SELECT o.id, COALESCE((SELECT MAX(c.round) FROM {callback_t} c
-                                        WHERE c.order_id = o.id AND c.status = 'valid'), o.round) AS round,
+          FROM (SELECT o.id, COALESCE((SELECT c.round FROM {callback_t} c
+                                        WHERE c.order_id = o.id AND c.status = 'valid'
+                                        ORDER BY c.order_id, c.round DESC LIMIT 1), o.round) AS round,
                        COALESCE(o.assessed_unit_id, o.lead_unit_id) AS unit_id, o.district_id, o.category_id,
                        o.request_type, o.callback_at, o.contacted, o.solved, o.satisfaction
                   FROM {order_t} o
@@ -166,7 +167,8 @@ def backfill_sql(fact_t: str, excl_t: str, order_t: str, callback_t: str, reques
                'approved',
                COALESCE((SELECT MAX(r.city_decided_at) FROM {request_t} r
                           WHERE r.order_id = o.id AND r.state = 'approved'), o.callback_at, o.dispatched_at),
-               (SELECT MAX(f.id) FROM {fact_t} f WHERE f.order_id = o.id), NULL, ''
+               (SELECT f.id FROM {fact_t} f WHERE f.order_id = o.id ORDER BY f.order_id, f.round DESC LIMIT 1),
+               NULL, ''
           FROM {order_t} o
          WHERE o.excluded = TRUE AND NOT EXISTS (SELECT 1 FROM {excl_t} e WHERE e.order_id = o.id)
         """,

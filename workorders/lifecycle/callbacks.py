@@ -148,6 +148,29 @@ def _open_callback(order: WorkOrder, *, actor: User | None) -> Callback:
         return Callback.objects.select_for_update().get(order=order, round=order.round)
 
 
+def answered_by_another(callback: Callback, actor) -> str | None:
+    """When a save found the round already recorded by someone else: the message that says so,
+    with the recorded answer (the page and the API answer it with 409). None otherwise (a fresh
+    recording, or the same agent's double submit)."""
+    if not getattr(callback, "already_recorded", False):
+        return None
+    if actor is not None and callback.agent_id == getattr(actor, "pk", None):
+        return None
+    if callback.status == Callback.Status.VALID:
+        answer = _("%(contacted)s联系，%(solved)s，%(satisfaction)s") % {
+            "contacted": _("已") if callback.contacted else _("未"),
+            "solved": Result(callback.solved).label if callback.solved else "—",
+            "satisfaction": Satisfaction(callback.satisfaction).label if callback.satisfaction else "—",
+        }
+    else:
+        answer = callback.get_status_display()
+    return _("本轮回访已由%(agent)s于 %(at)s 记录（%(answer)s），您的答复未保存。") % {
+        "agent": (callback.agent.get_full_name() or callback.agent.username) if callback.agent else _("他人"),
+        "at": timezone.localtime(callback.completed_at).strftime("%Y-%m-%d %H:%M") if callback.completed_at else "—",
+        "answer": answer,
+    }
+
+
 # =================================================================================================
 # TRANSITIONS of the callback stage (to move into workorders/transitions.py)
 # =================================================================================================
