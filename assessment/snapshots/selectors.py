@@ -129,10 +129,9 @@ def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, mea
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
     qs = rates.counted_facts(snapshot, unit=unit, scope=scope, measure=measure)
-    visible = access.visible_orders(user, WorkOrder.objects.all()).values("pk")
-    qs = qs.filter(order_id__in=visible).select_related(
-        "order", "order__call", "order__street", "category", "assessed_unit"
-    )
+    # Per fact, a primary-key probe of its order through the one scoping place.
+    visible = Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("order_id"))))
+    qs = qs.filter(visible).select_related("order", "order__call", "order__street", "category", "assessed_unit")
     if snapshot.kind != Snapshot.Kind.PROVISIONAL:
         qs = qs.annotate(
             now_corrected=Exists(CallbackFact.objects.filter(supersedes_id=OuterRef("pk"))),

@@ -70,13 +70,23 @@ def month(agent, city_admin, xiluoyuan_handler, fengtai_manager):
     orders["F"] = make_order(agent, street_code=YOUANMEN, now=bj(2026, 10, 12))
     answered(orders["A"], bj(2026, 10, 5, 15), actor=agent)
     answered(orders["B"], bj(2026, 10, 8, 15), satisfaction="basic", actor=agent)
-    answered(orders["C"], bj(2026, 10, 12, 15), solved="unresolved", satisfaction="unsatisfied", actor=agent,
-             comment="还是漏水")
+    answered(
+        orders["C"],
+        bj(2026, 10, 12, 15),
+        solved="unresolved",
+        satisfaction="unsatisfied",
+        actor=agent,
+        comment="还是漏水",
+    )
     answered(orders["D"], bj(2026, 10, 20, 15), contacted=False, actor=agent)
     answered(orders["E"], bj(2026, 10, 28, 15), contacted=False, actor=agent, comment="没人联系我")
     answered(orders["F"], bj(2026, 10, 15, 15), actor=agent)
     request = exclusions.exclusion_request(
-        orders["D"], actor=xiluoyuan_handler, reason="malicious", explanation="恶意重复来电", files=[],
+        orders["D"],
+        actor=xiluoyuan_handler,
+        reason="malicious",
+        explanation="恶意重复来电",
+        files=[],
         now=bj(2026, 10, 22),
     )
     exclusions.exclusion_decide_district(request, actor=fengtai_manager, approve=True, now=bj(2026, 10, 23))
@@ -99,20 +109,34 @@ def behind(user, snapshot, code, measure, scope=Scope.STREET):
 def test_the_month_worked_by_hand(month, city_admin, client):
     orders, request = month["orders"], month["request"]
     # one fact per round; C has two, its round-1 fact unchanged by round 2
-    c_facts = list(CallbackFact.objects.filter(order=orders["C"]).order_by("round").values_list(
-        "round", "satisfaction", "solved", "callback_at"))
+    c_facts = list(
+        CallbackFact.objects.filter(order=orders["C"])
+        .order_by("round")
+        .values_list("round", "satisfaction", "solved", "callback_at")
+    )
     assert [(r, s, v) for r, s, v, _at in c_facts] == [(1, "unsatisfied", "unresolved"), (2, "satisfied", "resolved")]
 
     # October frozen on 6 November
     frozen = services.snapshot_freeze(period="2026-10", now=bj(2026, 11, 6))
     x = row(frozen, XILUOYUAN)
     assert (x.total_orders, x.valid, x.contacted, x.resolved, x.satisfied, x.basic, x.unsatisfied, x.excluded) == (
-        5, 4, 3, 3, 2, 1, 1, 1)
+        5,
+        4,
+        3,
+        3,
+        2,
+        1,
+        1,
+        1,
+    )
     assert (x.response_rate, x.resolution_rate, x.satisfaction_rate, x.composite) == pytest.approx(
-        (0.75, 0.75, 0.725, 74.00))
+        (0.75, 0.75, 0.725, 74.00)
+    )
     frozen_counts = list(SnapshotRow.objects.filter(snapshot=frozen).order_by("id").values())
-    drill_before = {m: [(f.order_id, f.round, f.satisfaction) for f in behind(city_admin, frozen, XILUOYUAN, m)]
-                    for m in ("valid", "unsatisfied", "excluded", "total")}
+    drill_before = {
+        m: [(f.order_id, f.round, f.satisfaction) for f in behind(city_admin, frozen, XILUOYUAN, m)]
+        for m in ("valid", "unsatisfied", "excluded", "total")
+    }
     assert drill_before["unsatisfied"] == [(orders["C"].pk, 1, "unsatisfied")]
     assert [o for o, _r, _s in drill_before["excluded"]] == [orders["D"].pk]
 
@@ -124,8 +148,10 @@ def test_the_month_worked_by_hand(month, city_admin, client):
 
     # the frozen figures and the frozen drill-down are unchanged …
     assert list(SnapshotRow.objects.filter(snapshot=frozen).order_by("id").values()) == frozen_counts
-    drill_after = {m: [(f.order_id, f.round, f.satisfaction) for f in behind(city_admin, frozen, XILUOYUAN, m)]
-                   for m in drill_before}
+    drill_after = {
+        m: [(f.order_id, f.round, f.satisfaction) for f in behind(city_admin, frozen, XILUOYUAN, m)]
+        for m in drill_before
+    }
     assert drill_after == drill_before
     # … and the drill-down says that D's current state differs (its exclusion was revoked)
     [d] = behind(city_admin, frozen, XILUOYUAN, "excluded")
@@ -144,7 +170,8 @@ def test_the_month_worked_by_hand(month, city_admin, client):
     y = row(recomputed, XILUOYUAN)
     assert (y.valid, y.contacted, y.resolved, y.satisfied, y.basic, y.unsatisfied, y.excluded) == (5, 3, 4, 3, 1, 1, 0)
     assert (y.response_rate, y.resolution_rate, y.satisfaction_rate, y.composite) == pytest.approx(
-        (0.6, 0.8, 0.78, 77.20))
+        (0.6, 0.8, 0.78, 77.20)
+    )
     changed = {(d["scope"], d["unit_id"]) for d in recomputed.differences}
     assert changed == {(Scope.STREET, unit(XILUOYUAN).pk), (Scope.DISTRICT, unit(FENGTAI).pk)}
     causes = [c for d in recomputed.differences for c in d["causes"]]
@@ -181,7 +208,9 @@ def test_a_corrected_callback_and_a_reassignment_are_causes_linking_the_new_fact
     fact_b = CallbackFact.objects.get(order=month["orders"]["B"])
     # when: the city moves B to 右安门 (re-assigned) with a reason
     new = facts.correct(fact_b, acting_user=city_admin, reason="实为右安门辖区", assessed_unit_id=unit(YOUANMEN).pk)
-    recomputed = services.snapshot_recompute(period="2026-10", acting_user=city_admin, label="更正", now=bj(2026, 11, 8))
+    recomputed = services.snapshot_recompute(
+        period="2026-10", acting_user=city_admin, label="更正", now=bj(2026, 11, 8)
+    )
     # then: 西罗园 and 右安门 differ, each naming the correction and the re-assignment of B's new fact
     by_unit = {d["unit_id"]: d for d in recomputed.differences if d["scope"] == Scope.STREET}
     for code in (XILUOYUAN, YOUANMEN):
@@ -252,5 +281,8 @@ def test_an_unreachable_callback_is_a_fact_that_is_not_valid(agent, settings):
 def test_first_valid_counting_leaves_a_later_round_out(month, city_admin):
     rulesets.ruleset_publish(acting_user=city_admin, counting="first_valid")
     november = services.snapshot_compute_provisional(period="2026-11", now=bj(2026, 11, 12))
-    assert SnapshotRow.objects.filter(snapshot=november, scope=Scope.STREET, unit__code=XILUOYUAN, valid__gt=0).count() == 0
+    assert (
+        SnapshotRow.objects.filter(snapshot=november, scope=Scope.STREET, unit__code=XILUOYUAN, valid__gt=0).count()
+        == 0
+    )
     assert Snapshot.objects.filter(pk=november.pk, ruleset__counting="first_valid").exists()

@@ -157,8 +157,8 @@ def answered_by_another(callback: Callback, actor) -> str | None:
     if actor is not None and callback.agent_id == getattr(actor, "pk", None):
         return None
     if callback.status == Callback.Status.VALID:
-        answer = _("%(contacted)s联系，%(solved)s，%(satisfaction)s") % {
-            "contacted": _("已") if callback.contacted else _("未"),
+        answer = _("%(contacted)s，%(solved)s，%(satisfaction)s") % {
+            "contacted": _("已联系") if callback.contacted else _("未联系"),
             "solved": Result(callback.solved).label if callback.solved else "—",
             "satisfaction": Satisfaction(callback.satisfaction).label if callback.satisfaction else "—",
         }
