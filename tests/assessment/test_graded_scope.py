@@ -172,3 +172,37 @@ def test_the_ranking_page_states_the_counting_rule(graded, city_admin, client):
     ):
         html = client.get(url, {"period": "2026-10"}).content.decode()
         assert 'data-testid="rule-note"' in html and "每轮有效回访各计一次" in html, url
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"scope_rules": [{"category": "T-CONSULT", "scope": "none"}, {"category": "T-CONSULT-1", "scope": "full"}]},
+        {"scope_rules": {"category": "T-CONSULT"}},
+        {"scope_rules": [{"category": ["T-CONSULT"], "request_type": {"x": 1}, "scope": ["full"]}]},
+        {"counting": ["each_round"]},
+        {"default_scope": "half"},
+        {"bottom_min_ranked": "many"},
+    ],
+)
+def test_the_api_refuses_bad_rules_with_400_and_changes_nothing(graded, city_admin, body):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(city_admin)
+    before = RuleSet.objects.count()
+    resp = client.post("/api/v1/assessment/rulesets/", body, format="json")
+    assert resp.status_code == 400, resp.content
+    assert RuleSet.objects.count() == before
+
+
+def test_the_api_publishes_graded_scopes_as_a_new_version(graded, city_admin):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(city_admin)
+    body = {"scope_rules": [{"category": "T-CONSULT", "scope": "response"}], "counting": "first_valid"}
+    resp = client.post("/api/v1/assessment/rulesets/", body, format="json")
+    assert resp.status_code in (200, 201), resp.content
+    active = rulesets.active_ruleset()
+    assert (active.scope_rules, active.counting) == (body["scope_rules"], "first_valid")
