@@ -448,22 +448,33 @@ class ExclusionFact(_Immutable):
 
 class SnapshotMember(models.Model):
     """Frozen membership: one counted fact of a frozen (or recomputed) snapshot, with the sets it
-    was counted in (rates.BIT_*). The fact's own values are the values as counted."""
+    was counted in and its answers (rates.BIT_*). The fact itself never changes: its values are the
+    values as counted. Written in (district, unit, callback time) order, so one unit's members sit
+    together on disk."""
 
     snapshot = models.ForeignKey(Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False)
-    fact = models.ForeignKey(CallbackFact, on_delete=models.PROTECT, related_name="+", db_index=False)
-    unit = models.ForeignKey("districts.Unit", null=True, on_delete=models.PROTECT, related_name="+", db_index=False)
-    district = models.ForeignKey(
-        "districts.Division", null=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    fact = models.ForeignKey(CallbackFact, on_delete=models.PROTECT, related_name="memberships", db_index=False)
+    # Copied from the fact, whose own foreign keys hold them: no second check per row at commit.
+    unit = models.ForeignKey(
+        "districts.Unit", null=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
+    district = models.ForeignKey(
+        "districts.Division",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    callback_at = models.DateTimeField()  # the fact's, so that a drill-down page is an index range
     bits = models.PositiveSmallIntegerField()
 
     class Meta:
         verbose_name = _("冻结成员")
         verbose_name_plural = _("冻结成员")
         indexes = [
-            models.Index(fields=["snapshot", "unit", "fact"], name="member_unit"),
-            models.Index(fields=["snapshot", "district", "fact"], name="member_district"),
+            models.Index(fields=["snapshot", "unit", "callback_at", "fact"], name="member_unit"),
+            models.Index(fields=["snapshot", "district", "callback_at", "fact"], name="member_district"),
         ]
 
     def __str__(self) -> str:

@@ -31,11 +31,11 @@ from django.db.models import (
     Count,
     Exists,
     ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Value,
     When,
 )
@@ -51,7 +51,6 @@ from assessment.models import (
     RuleSet,
     Scope,
     Snapshot,
-    SnapshotMember,
 )
 from districts.models import Unit
 from hotline.errors import DomainError
@@ -103,6 +102,8 @@ class ScopeRule:
 
 def _descendants(codes: set[str]) -> dict[str, frozenset]:
     """code → ids of the category and all its sub-categories (the tree is small)."""
+    if not codes:
+        return {}
     rows = list(Category.objects.values_list("id", "code", "parent_id"))
     children: dict[int | None, list[int]] = {}
     by_code = {}
@@ -196,8 +197,9 @@ def scope_of(ruleset: RuleSet, *, category_id: int, request_type: str) -> str:
     return ruleset.default_scope or AssessScope.FULL
 
 
-# -- the sets a fact is counted in --
+# -- the sets a fact is counted in, and its answers as counted (stored by frozen snapshots) --
 BIT_TOTAL, BIT_VALID, BIT_FULL, BIT_EXCLUDED = 1, 2, 4, 8
+BIT_CONTACTED, BIT_RESOLVED, BIT_SATISFIED, BIT_BASIC, BIT_UNSATISFIED = 16, 32, 64, 128, 256
 SETS = {
     "total": Q(),
     "valid": Q(a_scope__in=[AssessScope.FULL, AssessScope.RESPONSE], a_excluded=False),
@@ -205,18 +207,21 @@ SETS = {
     "excluded": Q(a_excluded=True) & ~Q(a_scope=AssessScope.NONE),
 }
 SET_BITS = {"total": BIT_TOTAL, "valid": BIT_VALID, "full": BIT_FULL, "excluded": BIT_EXCLUDED}
+ANSWER_BITS = {
+    BIT_CONTACTED: Q(contacted=True),
+    BIT_RESOLVED: Q(solved="resolved"),
+    BIT_SATISFIED: Q(satisfaction="satisfied"),
+    BIT_BASIC: Q(satisfaction="basic"),
+    BIT_UNSATISFIED: Q(satisfaction="unsatisfied"),
+}
 
 
 def bits_expr():
-    """The sets of SETS a fact is counted in, as one small integer (stored by frozen snapshots)."""
-    terms = [
-        Case(When(SETS[name], then=Value(bit)), default=Value(0), output_field=IntegerField())
-        for name, bit in SET_BITS.items()
-        if name != "total"
-    ]
+    """The sets of SETS a fact is counted in and its answers, as one small integer."""
     expr = Value(BIT_TOTAL, output_field=IntegerField())
-    for term in terms:
-        expr = expr + term
+    conditions = [(SETS[name], bit) for name, bit in SET_BITS.items() if name != "total"]
+    for cond, bit in [*conditions, *((q, bit) for bit, q in ANSWER_BITS.items())]:
+        expr = expr + Case(When(cond, then=Value(bit)), default=Value(0), output_field=IntegerField())
     return expr
 
 
@@ -231,7 +236,9 @@ def window_facts(ruleset: RuleSet, start: datetime, end: datetime) -> QuerySet:
 
 
 # --- The facts behind a figure ------------------------------------------------------------------
-# Each measure: its label, the set it is taken from (SETS) and the condition on the fact's answers.
+# Each measure: its label, the set it is taken from (SETS) and the condition on the fact's answers
+# (MEASURE_ANSWER_BITS: the same condition over the stored bits — all of `required`, none of
+# `forbidden`, any of `anyof`).
 MEASURES = {
     "total": (_("全部回访"), "total", Q()),
     "valid": (_("有效回访"), "valid", Q()),
@@ -273,21 +280,33 @@ def measure_q(ruleset: RuleSet | None, measure: str) -> Q:
     return SETS[set_name] & outcome
 
 
-def bits_having(bit: int) -> list[int]:
-    return [b for b in range(16) if b & bit]
+MEASURE_ANSWER_BITS = {
+    "total": (0, 0, 0),
+    "valid": (0, 0, 0),
+    "valid_full": (0, 0, 0),
+    "contacted": (BIT_CONTACTED, 0, 0),
+    "not_contacted": (0, BIT_CONTACTED, 0),
+    "resolved": (BIT_RESOLVED, 0, 0),
+    "not_resolved": (0, BIT_RESOLVED, 0),
+    "satisfied": (BIT_SATISFIED, 0, 0),
+    "basic": (BIT_BASIC, 0, 0),
+    "unsatisfied": (BIT_UNSATISFIED, 0, 0),
+    "not_satisfied": (0, 0, BIT_BASIC | BIT_UNSATISFIED),
+    "excluded": (0, 0, 0),
+}
 
 
-def _prefixed(q: Q, prefix: str) -> Q:
-    out = Q(*[_prefixed(c, prefix) if isinstance(c, Q) else (prefix + c[0], c[1]) for c in q.children])
-    out.connector, out.negated = q.connector, q.negated
-    return out
-
-
-def member_measure_q(measure: str) -> Q:
-    """The same measure over frozen membership (SnapshotMember rows): the stored sets and the
-    (immutable) fact's answers."""
-    _label, set_name, outcome = _measure(measure)
-    return Q(bits__in=bits_having(SET_BITS[set_name])) & _prefixed(outcome, "fact__")
+def member_measure(qs: QuerySet, measure: str, path: str = "bits") -> QuerySet:
+    """`qs` narrowed to the frozen members a measure takes, from the stored bits at `path`."""
+    _label, set_name, _outcome = _measure(measure)
+    required, forbidden, anyof = MEASURE_ANSWER_BITS[measure]
+    required |= SET_BITS[set_name]
+    qs = qs.alias(m_req=F(path).bitand(required)).filter(m_req=required)
+    if forbidden:
+        qs = qs.alias(m_forb=F(path).bitand(forbidden)).filter(m_forb=0)
+    if anyof:
+        qs = qs.alias(m_any=F(path).bitand(anyof)).filter(m_any__gt=0)
+    return qs
 
 
 def count_aggregates(ruleset: RuleSet, columns: Mapping[str, str] = COUNT_COLUMNS) -> dict[str, Count]:
@@ -309,16 +328,17 @@ def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -
         start, end = snapshot.period_start, snapshot.period_end
         qs = window_facts(snapshot.ruleset, start, end).filter(measure_q(snapshot.ruleset, measure))
         return qs.filter(unit_filter(scope, unit)).annotate(counted_bits=bits_expr())
-    members = SnapshotMember.objects.filter(snapshot_id=snapshot.pk)
+    # Driven by the membership's (snapshot, unit | district, callback time) index: a page is the
+    # next 50 index entries, the count an index range.
+    where = {"memberships__snapshot_id": snapshot.pk}
     if scope == Scope.DISTRICT:
-        members = members.filter(district_id=unit.division_id)
+        where["memberships__district_id"] = unit.division_id
     else:
-        members = members.filter(unit_id=unit.pk)
-    _label, set_name, outcome = _measure(measure)
-    members = members.filter(bits__in=bits_having(SET_BITS[set_name]))
-    return CallbackFact.objects.filter(outcome, pk__in=members.values("fact_id")).annotate(
-        counted_bits=Subquery(members.filter(fact_id=OuterRef("pk")).values("bits")[:1])
+        where["memberships__unit_id"] = unit.pk
+    qs = CallbackFact.objects.filter(**where).annotate(
+        counted_bits=F("memberships__bits"), counted_at=F("memberships__callback_at")
     )
+    return member_measure(qs, measure, path="memberships__bits")
 
 
 # --- The formulas -------------------------------------------------------------------------------

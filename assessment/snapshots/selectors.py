@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from assessment import periods, rates
 from assessment.models import CallbackFact, Scope, Snapshot, SnapshotMember, SnapshotRow
@@ -129,17 +129,20 @@ def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, mea
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
     qs = rates.counted_facts(snapshot, unit=unit, scope=scope, measure=measure)
-    # Per fact, a primary-key probe of its order through the one scoping place.
-    visible = Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("order_id"))))
-    qs = qs.filter(visible).select_related("order", "order__call", "order__street", "category", "assessed_unit")
+    # Per fact, a primary-key probe of its order through the one scoping place (none when the
+    # user's scope is every order).
+    if access.visible_orders(user, WorkOrder.objects.all()).query.where:
+        qs = qs.filter(Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("order_id")))))
+    qs = qs.select_related("order", "order__call", "order__street", "category", "assessed_unit")
     if snapshot.kind != Snapshot.Kind.PROVISIONAL:
         qs = qs.annotate(
             now_corrected=Exists(CallbackFact.objects.filter(supersedes_id=OuterRef("pk"))),
             now_excluded=rates.excluded_now(),
         )
+    at = "callback_at" if snapshot.kind == Snapshot.Kind.PROVISIONAL else "counted_at"
     if focus in FOCUS_ORDER:
-        return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
-    return qs.order_by("callback_at", "id")
+        return qs.order_by(FOCUS_ORDER[focus], at, "id")
+    return qs.order_by(at, "id")
 
 
 def differs_now(fact) -> list[str]:
@@ -164,7 +167,7 @@ def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
         )
     members = SnapshotMember.objects.filter(snapshot_id=snapshot.pk)
     members = members.filter(district_id=unit.division_id) if scope == Scope.DISTRICT else members.filter(unit=unit)
-    return members.aggregate(**{m: Count("pk", filter=rates.member_measure_q(m)) for m in lost})
+    return {m: rates.member_measure(members, m).count() for m in lost}
 
 
 def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:

@@ -239,15 +239,16 @@ def _store_members(snapshot: Snapshot, ruleset: RuleSet) -> int:
     facts = (
         rates.window_facts(ruleset, snapshot.period_start, snapshot.period_end)
         .annotate(m_bits=rates.bits_expr())
-        .values("id", "assessed_unit_id", "district_id", "m_bits")
+        .values("id", "assessed_unit_id", "district_id", "callback_at", "m_bits")
         .order_by()
     )
     select, params = facts.query.get_compiler(connection=connection).as_sql()
     member_t = SnapshotMember._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""INSERT INTO {member_t} (snapshot_id, fact_id, unit_id, district_id, bits)
-                SELECT %s, x.id, x.assessed_unit_id, x.district_id, x.m_bits FROM ({select}) x""",
+            f"""INSERT INTO {member_t} (snapshot_id, fact_id, unit_id, district_id, callback_at, bits)
+                SELECT %s, x.id, x.assessed_unit_id, x.district_id, x.callback_at, x.m_bits FROM ({select}) x
+                 ORDER BY x.district_id, x.assessed_unit_id, x.callback_at, x.id""",
             [snapshot.pk, *params],
         )
         return cursor.rowcount
@@ -421,6 +422,7 @@ CAUSE_KINDS = (
     "reassigned",
     "rule_changed",
     "rank_shift",
+    "no_membership",
 )
 
 
@@ -500,6 +502,11 @@ def fact_causes(base: Snapshot, new: Snapshot) -> list[dict]:
 def _with_causes(base: Snapshot, new: Snapshot, differences: list[dict]) -> list[dict]:
     """Each unit difference with the causes of the facts it counts differently; a unit whose
     counts did not change but whose rank moved is marked as moved by the others."""
+    if differences and not SnapshotMember.objects.filter(snapshot_id=base.pk).exists():
+        # Frozen before membership was stored: the counted facts of the base are not known.
+        for d in differences:
+            d["causes"] = [_cause("no_membership")]
+        return differences
     per_fact = fact_causes(base, new)
     district_units = dict(
         Unit.objects.filter(pk__in={d["unit_id"] for d in differences}, kind=Unit.Kind.DISTRICT).values_list(

@@ -91,6 +91,7 @@ CAUSE_LABELS = {
     "reassigned": _lazy("考核单位改变"),
     "rule_changed": _lazy("规则版本不同"),
     "rank_shift": _lazy("本单位计数未变，名次随其他单位变化"),
+    "no_membership": _lazy("冻结结果早于考核事实，未保存计入明细，无法逐条说明原因"),
 }
 
 
