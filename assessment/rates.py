@@ -51,6 +51,7 @@ from assessment.models import (
     RuleSet,
     Scope,
     Snapshot,
+    SnapshotMember,
 )
 from districts.models import Unit
 from hotline.errors import DomainError
@@ -328,8 +329,8 @@ def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -
         start, end = snapshot.period_start, snapshot.period_end
         qs = window_facts(snapshot.ruleset, start, end).filter(measure_q(snapshot.ruleset, measure))
         return qs.filter(unit_filter(scope, unit)).annotate(counted_bits=bits_expr())
-    # Driven by the membership's (snapshot, unit | district, callback time) index: a page is the
-    # next 50 index entries, the count an index range.
+    # The facts joined to their membership rows (for exports and full listings; pages and counts
+    # read frozen_members alone).
     where = {"memberships__snapshot_id": snapshot.pk}
     if scope == Scope.DISTRICT:
         where["memberships__district_id"] = unit.division_id
@@ -339,6 +340,17 @@ def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -
         counted_bits=F("memberships__bits"), counted_at=F("memberships__callback_at")
     )
     return member_measure(qs, measure, path="memberships__bits")
+
+
+def frozen_members(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -> QuerySet:
+    """The membership rows behind a frozen figure: a range of the (snapshot, unit | district,
+    callback time) index, narrowed by the stored bits."""
+    members = SnapshotMember.objects.filter(snapshot_id=snapshot.pk)
+    if scope == Scope.DISTRICT:
+        members = members.filter(district_id=unit.division_id)
+    else:
+        members = members.filter(unit_id=unit.pk)
+    return member_measure(members, measure)
 
 
 # --- The formulas -------------------------------------------------------------------------------

@@ -121,28 +121,91 @@ FOCUS_ORDER = {
 }
 
 
-def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = "") -> QuerySet:
+# The same orderings over a frozen member's stored answer bits.
+FOCUS_BITS = {
+    "response": rates.BIT_CONTACTED,
+    "resolution": rates.BIT_RESOLVED,
+}
+
+
+class FrozenFacts:
+    """The facts behind a frozen figure, for paginators and listings: the count and a page's fact
+    ids come from the membership index alone (no join, no deep OFFSET over joined rows); the page's
+    facts are then read by id and carry `counted_bits`, `counted_at`, `now_corrected`,
+    `now_excluded`. `values_list` (exports) and iteration read the joined queryset."""
+
+    def __init__(self, members: QuerySet, facts: QuerySet, page_facts):
+        self.members, self.facts, self._page_facts = members, facts, page_facts
+
+    def count(self) -> int:
+        return self.members.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, k):
+        if not isinstance(k, slice):
+            return self[k : k + 1][0]
+        rows = list(self.members.values_list("fact_id", "bits", "callback_at")[k])
+        found = {f.pk: f for f in self._page_facts([fid for fid, _b, _at in rows])}
+        out = []
+        for fid, bits, at in rows:
+            fact = found[fid]
+            fact.counted_bits, fact.counted_at = bits, at
+            out.append(fact)
+        return out
+
+    def __iter__(self):
+        return iter(self.facts)
+
+    def values_list(self, *fields, **kwargs):
+        return self.facts.values_list(*fields, **kwargs)
+
+    def order_by(self, *fields):
+        return self
+
+
+def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = ""):
     """The callback facts behind one figure (rates.counted_facts): a frozen figure's stored
-    membership with the values as counted, a provisional one's computed now. Each row carries
-    `counted_bits` (the sets it counted in) and, for frozen figures, `now_corrected` /
-    `now_excluded` to say when the order's current state differs from what was counted."""
+    membership with the values as counted (a FrozenFacts), a provisional one's computed now (a
+    queryset). Each row carries `counted_bits` (the sets it counted in) and, for frozen figures,
+    `now_corrected` / `now_excluded` to say when the order's current state differs."""
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
     qs = rates.counted_facts(snapshot, unit=unit, scope=scope, measure=measure)
     # Per fact, a primary-key probe of its order through the one scoping place (none when the
     # user's scope is every order).
-    if access.visible_orders(user, WorkOrder.objects.all()).query.where:
+    narrowed = bool(access.visible_orders(user, WorkOrder.objects.all()).query.where)
+    if narrowed:
         qs = qs.filter(Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("order_id")))))
-    qs = qs.select_related("order", "order__call", "order__street", "category", "assessed_unit")
-    if snapshot.kind != Snapshot.Kind.PROVISIONAL:
-        qs = qs.annotate(
-            now_corrected=Exists(CallbackFact.objects.filter(supersedes_id=OuterRef("pk"))),
-            now_excluded=rates.excluded_now(),
+    related = ("order", "order__call", "order__street", "category", "assessed_unit")
+    qs = qs.select_related(*related)
+    if snapshot.kind == Snapshot.Kind.PROVISIONAL:
+        if focus in FOCUS_ORDER:
+            return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
+        return qs.order_by("callback_at", "id")
+    now = {
+        "now_corrected": Exists(CallbackFact.objects.filter(supersedes_id=OuterRef("pk"))),
+        "now_excluded": rates.excluded_now(),
+    }
+    members = rates.frozen_members(snapshot, unit=unit, scope=scope, measure=measure)
+    if narrowed:
+        members = members.filter(
+            Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("fact__order_id"))))
         )
-    at = "callback_at" if snapshot.kind == Snapshot.Kind.PROVISIONAL else "counted_at"
-    if focus in FOCUS_ORDER:
-        return qs.order_by(FOCUS_ORDER[focus], at, "id")
-    return qs.order_by(at, "id")
+    order = ["callback_at", "fact_id"]
+    if focus in FOCUS_BITS:
+        members = members.alias(f_bit=F("bits").bitand(FOCUS_BITS[focus]))
+        order = ["f_bit", *order]
+    elif focus == "satisfaction":  # unsatisfied, then basic, then satisfied
+        members = members.alias(f_un=F("bits").bitand(rates.BIT_UNSATISFIED), f_basic=F("bits").bitand(rates.BIT_BASIC))
+        order = ["-f_un", "-f_basic", *order]
+    members = members.order_by(*order)
+
+    def page_facts(ids):
+        return CallbackFact.objects.filter(pk__in=ids).select_related(*related).annotate(**now)
+
+    return FrozenFacts(members, qs.annotate(**now).order_by("counted_at", "id"), page_facts)
 
 
 def differs_now(fact) -> list[str]:

@@ -286,3 +286,34 @@ def test_first_valid_counting_leaves_a_later_round_out(month, city_admin):
         == 0
     )
     assert Snapshot.objects.filter(pk=november.pk, ruleset__counting="first_valid").exists()
+
+
+def test_the_frozen_drill_down_is_scoped_and_ordered_by_what_cost_points(month, city_admin, xiluoyuan_handler, client):
+    frozen = services.snapshot_freeze(period="2026-10", now=bj(2026, 11, 6))
+    orders = month["orders"]
+    # 西罗园's own handler: its facts, except D — now led by nobody else, still its own order
+    mine = selectors.orders_behind(
+        xiluoyuan_handler,
+        snapshot=frozen,
+        unit=unit(XILUOYUAN),
+        scope=Scope.STREET,
+        measure="valid",
+        focus="satisfaction",
+    )
+    assert [f.order_id for f in mine[0:10]][:1] == [orders["C"].pk]  # the unsatisfied one first
+    assert mine.count() == 4
+    # the page, with the satisfaction focus, for the city
+    client.force_login(city_admin)
+    resp = client.get(
+        "/assessment/orders/",
+        {"snapshot": frozen.pk, "unit": unit(XILUOYUAN).pk, "measure": "valid", "focus": "satisfaction"},
+    )
+    assert resp.status_code == 200 and resp.context["count"] == 4
+    assert resp.context["page"].object_list[0].order_id == orders["C"].pk
+    # an export of the frozen figure lists the same four
+    csv = b"".join(
+        client.get(
+            "/assessment/orders.csv", {"snapshot": frozen.pk, "unit": unit(XILUOYUAN).pk, "measure": "valid"}
+        ).streaming_content
+    ).decode()
+    assert all(orders[k].number in csv for k in "ABCE") and orders["D"].number not in csv
