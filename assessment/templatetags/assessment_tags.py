@@ -6,7 +6,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from assessment import rulesets
 from assessment.models import Scope
@@ -85,13 +85,13 @@ def plain(value):
 
 
 CAUSE_LABELS = {
-    "exclusion_approved": _lazy("剔除获批"),
-    "exclusion_revoked": _lazy("剔除被撤销"),
-    "callback_corrected": _lazy("回访已更正"),
-    "reassigned": _lazy("考核单位改变"),
-    "rule_changed": _lazy("规则版本不同"),
-    "rank_shift": _lazy("本单位计数未变，名次随其他单位变化"),
-    "no_membership": _lazy("冻结结果早于考核事实，未保存计入明细，无法逐条说明原因"),
+    "exclusion_approved": gettext_lazy("剔除获批"),
+    "exclusion_revoked": gettext_lazy("剔除被撤销"),
+    "callback_corrected": gettext_lazy("回访已更正"),
+    "reassigned": gettext_lazy("考核单位改变"),
+    "rule_changed": gettext_lazy("规则版本不同"),
+    "rank_shift": gettext_lazy("本单位计数未变，名次随其他单位变化"),
+    "no_membership": gettext_lazy("冻结结果早于考核事实，未保存计入明细，无法逐条说明原因"),
 }
 
 
