@@ -3,7 +3,7 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from assessment import rulesets
-from assessment.models import Alert, MonthlyTopic, Report, RuleSet, Snapshot
+from assessment.models import Alert, CallbackFact, ExclusionFact, MonthlyTopic, Report, RuleSet, Snapshot
 from hotline.errors import DomainError
 
 
@@ -110,3 +110,49 @@ class MonthlyTopicAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class _FactAdmin(admin.ModelAdmin):
+    """Facts are shown, never added, changed or deleted here: a correction is a new fact made by
+    assessment.facts.correct (with a reason) that supersedes the old one."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}
+
+
+@admin.register(CallbackFact)
+class CallbackFactAdmin(_FactAdmin):
+    list_display = [
+        "id",
+        "order",
+        "round",
+        "assessed_unit",
+        "callback_at",
+        "valid",
+        "contacted",
+        "solved",
+        "satisfaction",
+        "scope",
+        "supersedes",
+        "reason",
+    ]
+    list_select_related = ["order", "assessed_unit", "supersedes"]
+    raw_id_fields = ["order", "callback", "assessed_unit", "district", "category", "supersedes", "recorded_by"]
+    show_full_result_count = False
+
+
+@admin.register(ExclusionFact)
+class ExclusionFactAdmin(_FactAdmin):
+    list_display = ["id", "order", "kind", "at", "excludes", "revokes", "note"]
+    list_select_related = ["order"]
+    raw_id_fields = ["order", "request", "excludes", "revokes", "recorded_by"]
+    show_full_result_count = False

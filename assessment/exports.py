@@ -15,6 +15,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assessment.rates import BIT_EXCLUDED
 from hotline import access
 from hotline.privacy import mask_phone
 
@@ -88,20 +89,21 @@ def order_table(orders, *, user) -> Iterator[list]:
         _("满意度"),
         _("剔除考核"),
     ]
+    # `orders`: the callback facts behind a figure (snapshots.selectors.orders_behind), values as counted.
     rows = orders.values_list(
-        "number",
-        "dispatched_at",
+        "order__number",
+        "order__dispatched_at",
         "callback_at",
         "request_type",
         "category__name",
-        "street__name",
+        "order__street__name",
         "assessed_unit__name",
-        "address",
-        "call__caller_phone",
+        "order__address",
+        "order__call__caller_phone",
         "contacted",
         "solved",
         "satisfaction",
-        "excluded",
+        "counted_bits",
     )
     for (
         number,
@@ -131,7 +133,7 @@ def order_table(orders, *, user) -> Iterator[list]:
             "" if contacted is None else (_("是") if contacted else _("否")),
             solved,
             sat,
-            _("是") if excl else _("否"),
+            _("是") if (excl or 0) & BIT_EXCLUDED else _("否"),
         ]
 
 

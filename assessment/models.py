@@ -18,6 +18,23 @@ from django.utils.translation import gettext_lazy as _
 DEFAULT_COUNTED_TYPES = ["consultation", "help", "complaint", "report", "suggestion"]
 
 
+class AssessScope(models.TextChoices):
+    """How far an order is assessed (分级分类考评)."""
+
+    FULL = "full", _("三率考评")
+    RESPONSE = "response", _("只评价响应率")
+    NONE = "none", _("不考评")
+
+
+class Counting(models.TextChoices):
+    """Which callback facts of an order count. Default EACH_ROUND: every round's valid callback
+    counts in the period of its own callback time (a re-dispatched order answered again in the next
+    month counts there too; the earlier month keeps its own answer)."""
+
+    EACH_ROUND = "each_round", _("每轮有效回访各计一次")
+    FIRST_VALID = "first_valid", _("只计工单的首次有效回访")
+
+
 class RuleSet(models.Model):
     """One version of the assessment rules. Rows are never edited: every change by the city is a new
     version (services.ruleset_publish), and exactly one version is active."""
@@ -50,6 +67,15 @@ class RuleSet(models.Model):
     counted_request_types = models.JSONField(_("参与考核的诉求类型"), default=list)
     min_valid_callbacks = models.PositiveIntegerField(_("参与排名的最少有效回访数"), default=10)
     bottom_n = models.PositiveSmallIntegerField(_("末位标记数"), default=3)
+    # 末位 marks only ranked units, only in a table with at least this many ranked units, and never
+    # more than bottom_n of them (a tie that would cross bottom_n is not marked).
+    bottom_min_ranked = models.PositiveSmallIntegerField(_("末位标记所需最少排名单位数"), default=4)
+    counting = models.CharField(_("回访计数规则"), max_length=20, choices=Counting.choices, default=Counting.EACH_ROUND)
+    # [{"category": code or null, "request_type": type or null, "scope": AssessScope}], no overlaps.
+    scope_rules = models.JSONField(_("分级考评范围"), default=list, blank=True)
+    default_scope = models.CharField(
+        _("默认考评范围"), max_length=20, choices=AssessScope.choices, default=AssessScope.FULL
+    )
     freeze_after_days = models.PositiveSmallIntegerField(
         _("次周期第几天后冻结"), default=5, help_text=_("下一周期开始后满此天数，上一周期的结果冻结")
     )
@@ -141,6 +167,7 @@ class SnapshotRow(models.Model):
     total_orders = models.PositiveIntegerField(_("回访工单数"), default=0)
     valid = models.PositiveIntegerField(_("有效回访"), default=0)
     contacted = models.PositiveIntegerField(_("已联系"), default=0)
+    valid_full = models.PositiveIntegerField(_("有效回访（三率）"), default=0)
     resolved = models.PositiveIntegerField(_("已解决"), default=0)
     satisfied = models.PositiveIntegerField(_("满意"), default=0)
     basic = models.PositiveIntegerField(_("基本满意"), default=0)
@@ -278,3 +305,184 @@ class MonthlyTopic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period} {self.title}"
+
+
+# --- Assessment facts ------------------------------------------------------------------------------
+class FactImmutable(Exception):
+    """Assessment facts are written once; a correction is a new fact that supersedes."""
+
+
+class FactQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise FactImmutable("assessment facts are immutable")
+
+    def delete(self):
+        raise FactImmutable("assessment facts are immutable")
+
+
+class _Immutable(models.Model):
+    objects = FactQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise FactImmutable("assessment facts are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise FactImmutable("assessment facts are immutable")
+
+
+class CallbackFact(_Immutable):
+    """One callback round of one order as the assessment counts it, written by the callback
+    transition and never changed: a later round adds its own fact; a correction is a new fact that
+    supersedes this one (same order and round) with a reason."""
+
+    order = models.ForeignKey(
+        "workorders.WorkOrder", verbose_name=_("工单"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    round = models.PositiveSmallIntegerField(_("轮次"))
+    callback = models.ForeignKey(
+        "workorders.Callback", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    assessed_unit = models.ForeignKey(
+        "districts.Unit",
+        verbose_name=_("考核单位"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    district = models.ForeignKey(
+        "districts.Division",
+        verbose_name=_("区"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    category = models.ForeignKey(
+        "hotline.Category", verbose_name=_("诉求分类"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    request_type = models.CharField(_("诉求类型"), max_length=20)
+    callback_at = models.DateTimeField(_("回访时间"))
+    valid = models.BooleanField(_("有效回访"))
+    invalid_reason = models.CharField(_("无效原因"), max_length=40, blank=True)
+    contacted = models.BooleanField(_("已联系"), null=True)
+    solved = models.CharField(_("解决情况"), max_length=20, blank=True)
+    satisfaction = models.CharField(_("满意度"), max_length=20, blank=True)
+    comment = models.TextField(_("市民意见"), blank=True)
+    # The scope under the rule version active when the fact was written (figures apply their own
+    # rule version's scopes to category + request type).
+    scope = models.CharField(_("考评范围"), max_length=20, choices=AssessScope.choices)
+    ruleset_version = models.PositiveIntegerField(_("记录时规则版本"), null=True)
+    supersedes = models.OneToOneField(
+        "self",
+        verbose_name=_("更正的事实"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="superseded_by",
+    )
+    reason = models.CharField(_("更正理由"), max_length=200, blank=True)
+    recorded_at = models.DateTimeField(_("记录时间"), default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("考核事实（回访）")
+        verbose_name_plural = _("考核事实（回访）")
+        ordering = ["callback_at", "id"]
+        constraints = [
+            # One original fact per round: a double submit cannot count twice.
+            models.UniqueConstraint(
+                fields=["order", "round"], condition=models.Q(supersedes__isnull=True), name="fact_one_per_round"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["callback_at", "assessed_unit"], name="fact_window"),
+            models.Index(fields=["order", "round"], name="fact_order_round"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id}#{self.round} {self.callback_at:%Y-%m-%d}"
+
+
+class ExclusionFact(_Immutable):
+    """An exclusion approved, or its revocation, at its own time. An approval excludes the order's
+    callback facts (`excludes`: the fact current when approved); a revocation points at the approval."""
+
+    class Kind(models.TextChoices):
+        APPROVED = "approved", _("批准剔除")
+        REVOKED = "revoked", _("撤销剔除")
+
+    order = models.ForeignKey(
+        "workorders.WorkOrder", verbose_name=_("工单"), on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    request = models.ForeignKey(
+        "workorders.ExclusionRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(_("时间"))
+    excludes = models.ForeignKey(
+        CallbackFact, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    revokes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="revoked_by")
+    note = models.TextField(_("说明"), blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("考核事实（剔除）")
+        verbose_name_plural = _("考核事实（剔除）")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="exclfact_order_at")]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind} {self.at:%Y-%m-%d}"
+
+
+class SnapshotMember(models.Model):
+    """Frozen membership: one counted fact of a frozen (or recomputed) snapshot, with the sets it
+    was counted in and its answers (rates.BIT_*). The fact itself never changes: its values are the
+    values as counted. Written in (district, unit, callback time) order, so one unit's members sit
+    together on disk."""
+
+    # Written only by one INSERT … SELECT from the facts, in the transaction that creates the
+    # snapshot; facts are never deleted and a snapshot's members go with it (the ORM's CASCADE). No
+    # database-level foreign keys: their per-row checks at commit took 105 s for 2 M members.
+    snapshot = models.ForeignKey(
+        Snapshot, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    fact = models.ForeignKey(
+        CallbackFact, on_delete=models.PROTECT, related_name="memberships", db_index=False, db_constraint=False
+    )
+    # Copied from the fact, whose own foreign keys hold them.
+    unit = models.ForeignKey(
+        "districts.Unit", null=True, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    district = models.ForeignKey(
+        "districts.Division",
+        null=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    callback_at = models.DateTimeField()  # the fact's, so that a drill-down page is an index range
+    bits = models.PositiveSmallIntegerField()
+
+    class Meta:
+        verbose_name = _("冻结成员")
+        verbose_name_plural = _("冻结成员")
+        indexes = [
+            models.Index(fields=["snapshot", "unit", "callback_at", "fact"], name="member_unit"),
+            models.Index(fields=["snapshot", "district", "callback_at", "fact"], name="member_district"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id}:{self.fact_id}"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from decimal import Decimal
 
@@ -7,8 +8,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment import periods
-from assessment.models import DEFAULT_COUNTED_TYPES, RuleSet
+from assessment import periods, rates
+from assessment.models import DEFAULT_COUNTED_TYPES, AssessScope, Counting, RuleSet
 from hotline import access
 from hotline.errors import DomainError
 from hotline.models import Call, User
@@ -40,9 +41,15 @@ RULE_FIELDS = (
     "counted_request_types",
     "min_valid_callbacks",
     "bottom_n",
+    "bottom_min_ranked",
+    "counting",
+    "scope_rules",
+    "default_scope",
     "freeze_after_days",
     "note",
 )
+# Items a form may leave out (None): they keep the active version's value.
+OPTIONAL_FIELDS = ("bottom_min_ranked", "counting", "scope_rules", "default_scope")
 
 
 def _validate_rules(values: dict) -> None:
@@ -58,9 +65,15 @@ def _validate_rules(values: dict) -> None:
     known = set(Call.RequestType.values)
     if not isinstance(types, list) or not types or not set(types) <= known:
         raise DomainError(_("参与考核的诉求类型至少选一项，且必须是已知类型。"), code="invalid_types")
-    for key in ("min_valid_callbacks", "bottom_n", "freeze_after_days"):
+    for key in ("min_valid_callbacks", "bottom_n", "bottom_min_ranked", "freeze_after_days"):
         if not isinstance(values[key], int) or values[key] < 0:
             raise DomainError(_("阈值必须是非负整数。"), code="invalid_threshold")
+    if values["counting"] not in Counting.values:
+        raise DomainError(_("回访计数规则无效。"), code="invalid_counting")
+    if values["default_scope"] not in AssessScope.values:
+        raise DomainError(_("默认考评范围无效。"), code="invalid_scope")
+    # Entries checked (known categories, types, scopes; no overlaps, both entries named).
+    rates.scope_rules(values["scope_rules"])
 
 
 def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
@@ -72,10 +85,15 @@ def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
         raise DomainError(_("未知的规则项：%(names)s") % {"names": ", ".join(sorted(unknown))}, code="invalid")
     current = ruleset_active()
     values = {k: getattr(current, k) for k in RULE_FIELDS}
-    values.update(changes)
+    values.update({k: v for k, v in changes.items() if not (k in OPTIONAL_FIELDS and v is None)})
+    if isinstance(values["scope_rules"], str):
+        try:
+            values["scope_rules"] = json.loads(values["scope_rules"] or "[]")
+        except ValueError:
+            raise DomainError(_("分级考评范围必须是列表。"), code="invalid_scope_rules") from None
     if "counted_request_types" in changes and isinstance(values["counted_request_types"], (list, tuple)):
         values["counted_request_types"] = sorted(set(values["counted_request_types"]))
-    for key in ("period_start_day", "min_valid_callbacks", "bottom_n", "freeze_after_days"):
+    for key in ("period_start_day", "min_valid_callbacks", "bottom_n", "bottom_min_ranked", "freeze_after_days"):
         try:
             values[key] = int(values[key])
         except (TypeError, ValueError):

@@ -244,7 +244,18 @@ def main() -> None:
     parser.add_argument("--skip-export", action="store_true")
     parser.add_argument("--export-child", nargs=2, metavar=("FMT", "ROWS"))
     parser.add_argument("--generate", type=int, default=0, help="first add this many orders (PostgreSQL)")
+    parser.add_argument("--facts", metavar="PERIOD", help="frozen membership: top up, freeze, drill-down over HTTP")
+    parser.add_argument("--callbacks", type=int, default=2_000_000, help="with --facts: callback facts in the period")
+    parser.add_argument("--clients", type=int, default=4, help="with --facts: HTTP client processes")
     args = parser.parse_args()
+    if args.facts:
+        setup_django()
+        import bench_assessment_facts
+
+        bench_assessment_facts.main(
+            period=args.facts, callbacks=args.callbacks, requests=args.repeat * 20, clients=args.clients
+        )
+        return
     if args.export_child:
         export_child(args.export_child[0], int(args.export_child[1]))
         return

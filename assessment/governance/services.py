@@ -235,7 +235,7 @@ def _report_content(start: datetime, end: datetime, district: Division | None) -
     calls = Call.objects.filter(received_at__gte=start, received_at__lt=end)
     orders = WorkOrder.objects.filter(dispatched_at__gte=start, dispatched_at__lt=end)
     # The callbacks are counted as the ranking counts them (rates.py), under the active rule set.
-    callbacks = WorkOrder.objects.filter(rates.in_window(start, end))
+    callbacks = rates.window_facts(ruleset, start, end)
     if district is not None:
         calls, orders, callbacks = (
             calls.filter(district=district),

@@ -250,16 +250,28 @@ class RatesView(APIView):
 
 
 class BehindOrderSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    number = serializers.CharField()
+    """One callback fact behind a figure, with the values as counted (frozen: as frozen)."""
+
+    id = serializers.IntegerField(source="order_id")
+    fact = serializers.IntegerField(source="pk")
+    round = serializers.IntegerField()
+    number = serializers.CharField(source="order.number")
     callback_at = serializers.DateTimeField()
     request_type = serializers.CharField()
     category = serializers.CharField(source="category.name")
-    street = serializers.CharField(source="street.name", default=None)
+    street = serializers.CharField(source="order.street.name", default=None)
     contacted = serializers.BooleanField(allow_null=True)
     solved = serializers.CharField()
     satisfaction = serializers.CharField()
-    excluded = serializers.BooleanField()
+    comment = serializers.CharField()
+    excluded = serializers.SerializerMethodField()
+    differs_now = serializers.SerializerMethodField()
+
+    def get_excluded(self, obj) -> bool:
+        return bool((obj.counted_bits or 0) & rates.BIT_EXCLUDED)
+
+    def get_differs_now(self, obj) -> list[str]:
+        return selectors.differs_now(obj)
 
 
 class OrdersBehindView(APIView):

@@ -247,6 +247,9 @@ def orders(request):
     focus = request.GET.get("focus", "")
     qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure, focus=focus)
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    for fact in page.object_list:
+        fact.differs = selectors.differs_now(fact)
+        fact.counted_excluded = bool((fact.counted_bits or 0) & rates.BIT_EXCLUDED)
     row = selectors.unit_row(snapshot, unit) if scope == selectors.scope_of_unit(unit) else None
     query = {"snapshot": snapshot.pk, "unit": unit.pk, "scope": scope, "measure": measure}
     if focus in selectors.FOCUS_ORDER:

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from assessment import periods, rates
-from assessment.models import Scope, Snapshot, SnapshotRow
+from assessment.models import CallbackFact, Scope, Snapshot, SnapshotMember, SnapshotRow
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied
 from hotline.models import Role, User
+from workorders.models import WorkOrder
 
 # What a period's pages show: the latest recomputation or the frozen result once the month is
 # frozen (each labelled), the provisional figures before that.
@@ -107,7 +108,7 @@ def trend(unit: Unit, *, until: str, months: int = 6) -> list[dict]:
     return [{"period": label, **{f: found.get(label, {}).get(f) for f in fields}} for label in labels]
 
 
-# Opening a rate lists the orders that cost points first.
+# Opening a rate lists the facts that cost points first.
 FOCUS_ORDER = {
     "response": Case(When(contacted=True, then=Value(1)), default=Value(0), output_field=IntegerField()),
     "resolution": Case(When(solved="resolved", then=Value(1)), default=Value(0), output_field=IntegerField()),
@@ -120,21 +121,116 @@ FOCUS_ORDER = {
 }
 
 
-def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = "") -> QuerySet:
+# The same orderings over a frozen member's stored answer bits.
+FOCUS_BITS = {
+    "response": rates.BIT_CONTACTED,
+    "resolution": rates.BIT_RESOLVED,
+}
+
+
+class FrozenFacts:
+    """The facts behind a frozen figure, for paginators and listings: the count and a page's fact
+    ids come from the membership index alone (no join, no deep OFFSET over joined rows); the page's
+    facts are then read by id and carry `counted_bits`, `counted_at`, `now_corrected`,
+    `now_excluded`. `values_list` (exports) and iteration read the joined queryset."""
+
+    def __init__(self, members: QuerySet, facts: QuerySet, page_facts):
+        self.members, self.facts, self._page_facts = members, facts, page_facts
+
+    def count(self) -> int:
+        return self.members.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, k):
+        if not isinstance(k, slice):
+            return self[k : k + 1][0]
+        rows = list(self.members.values_list("fact_id", "bits", "callback_at")[k])
+        found = {f.pk: f for f in self._page_facts([fid for fid, _b, _at in rows])}
+        out = []
+        for fid, bits, at in rows:
+            fact = found[fid]
+            fact.counted_bits, fact.counted_at = bits, at
+            out.append(fact)
+        return out
+
+    def __iter__(self):
+        return iter(self.facts)
+
+    def values_list(self, *fields, **kwargs):
+        return self.facts.values_list(*fields, **kwargs)
+
+    def order_by(self, *fields):
+        return self
+
+
+def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, measure: str, focus: str = ""):
+    """The callback facts behind one figure (rates.counted_facts): a frozen figure's stored
+    membership with the values as counted (a FrozenFacts), a provisional one's computed now (a
+    queryset). Each row carries `counted_bits` (the sets it counted in) and, for frozen figures,
+    `now_corrected` / `now_excluded` to say when the order's current state differs."""
     if not access.may_view_unit_figures(user, unit):
         raise AccessDenied()
-    qs = rates.counted_orders(snapshot, unit=unit, scope=scope, measure=measure)
-    qs = access.visible_orders(user, qs).select_related("category", "street", "assessed_unit", "call")
-    if focus in FOCUS_ORDER:
-        return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
-    return qs.order_by("callback_at", "id")
+    qs = rates.counted_facts(snapshot, unit=unit, scope=scope, measure=measure)
+    # Per fact, a primary-key probe of its order through the one scoping place (none when the
+    # user's scope is every order).
+    narrowed = bool(access.visible_orders(user, WorkOrder.objects.all()).query.where)
+    if narrowed:
+        qs = qs.filter(Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("order_id")))))
+    related = ("order", "order__call", "order__street", "category", "assessed_unit")
+    qs = qs.select_related(*related)
+    if snapshot.kind == Snapshot.Kind.PROVISIONAL:
+        if focus in FOCUS_ORDER:
+            return qs.order_by(FOCUS_ORDER[focus], "callback_at", "id")
+        return qs.order_by("callback_at", "id")
+    now = {
+        "now_corrected": Exists(CallbackFact.objects.filter(supersedes_id=OuterRef("pk"))),
+        "now_excluded": rates.excluded_now(),
+    }
+    members = rates.frozen_members(snapshot, unit=unit, scope=scope, measure=measure)
+    if narrowed:
+        members = members.filter(
+            Exists(access.visible_orders(user, WorkOrder.objects.filter(pk=OuterRef("fact__order_id"))))
+        )
+    order = ["callback_at", "fact_id"]
+    if focus in FOCUS_BITS:
+        members = members.alias(f_bit=F("bits").bitand(FOCUS_BITS[focus]))
+        order = ["f_bit", *order]
+    elif focus == "satisfaction":  # unsatisfied, then basic, then satisfied
+        members = members.alias(f_un=F("bits").bitand(rates.BIT_UNSATISFIED), f_basic=F("bits").bitand(rates.BIT_BASIC))
+        order = ["-f_un", "-f_basic", *order]
+    members = members.order_by(*order)
+
+    def page_facts(ids):
+        return CallbackFact.objects.filter(pk__in=ids).select_related(*related).annotate(**now)
+
+    return FrozenFacts(members, qs.annotate(**now).order_by("counted_at", "id"), page_facts)
+
+
+def differs_now(fact) -> list[str]:
+    """What about a frozen row's order is different now (empty: nothing)."""
+    out = []
+    if getattr(fact, "now_corrected", False):
+        out.append("corrected")
+    bits = getattr(fact, "counted_bits", None)
+    if bits is not None and hasattr(fact, "now_excluded") and bool(bits & rates.BIT_EXCLUDED) != fact.now_excluded:
+        out.append("exclusion")
+    return out
 
 
 def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
-    """Where a unit lost points: counts of orders not contacted, not resolved and not satisfied."""
-    orders = rates.counted_orders(snapshot, unit=unit, scope=scope_of_unit(unit), measure="total")
+    """Where a unit lost points: counts of facts not contacted, not resolved and not satisfied."""
     lost = ("not_contacted", "not_resolved", "basic", "unsatisfied")
-    return orders.aggregate(**rates.count_aggregates(snapshot.ruleset, {m: m for m in lost}))
+    scope = scope_of_unit(unit)
+    if snapshot.kind == Snapshot.Kind.PROVISIONAL:
+        facts = rates.window_facts(snapshot.ruleset, snapshot.period_start, snapshot.period_end)
+        return facts.filter(rates.unit_filter(scope, unit)).aggregate(
+            **rates.count_aggregates(snapshot.ruleset, {m: m for m in lost})
+        )
+    members = SnapshotMember.objects.filter(snapshot_id=snapshot.pk)
+    members = members.filter(district_id=unit.division_id) if scope == Scope.DISTRICT else members.filter(unit=unit)
+    return {m: rates.member_measure(members, m).count() for m in lost}
 
 
 def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:

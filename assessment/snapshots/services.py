@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment import periods, rates
-from assessment.models import RuleSet, Scope, Snapshot, SnapshotRow
+from assessment.models import CallbackFact, ExclusionFact, RuleSet, Scope, Snapshot, SnapshotMember, SnapshotRow
 from assessment.rulesets import ruleset_active
 from assessment.snapshots.selectors import published_snapshot
 from districts.models import Division, Unit
@@ -34,11 +34,11 @@ AGG_TABLE = "assessment_agg_tmp"
 
 
 def _aggregate(snapshot: Snapshot, ruleset: RuleSet) -> None:
-    """The one pass over the orders: a GROUP BY (assessed unit, district) with the conditional
-    counts of rates.py over the orders with a valid callback in the period, into a temporary table
-    of a few thousand rows that the three scopes (streets, departments, districts) then read."""
+    """The one pass over the facts: a GROUP BY (assessed unit, district) with the conditional
+    counts of rates.py over the facts that count in the period, into a temporary table of a few
+    thousand rows that the three scopes (streets, departments, districts) then read."""
     per_unit = (
-        WorkOrder.objects.filter(rates.in_window(snapshot.period_start, snapshot.period_end))
+        rates.window_facts(ruleset, snapshot.period_start, snapshot.period_end)
         .values("assessed_unit_id", "district_id")
         .annotate(**rates.count_aggregates(ruleset))
         .order_by()
@@ -86,13 +86,16 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
         SELECT u.id AS unit_id, {district_col} AS district_id,
                {counts},
                {figure_columns},
-               CASE WHEN COALESCE(a.valid, 0) >= %s AND COALESCE(a.valid, 0) > 0 THEN 0 ELSE 1 END AS flagged
+               CASE WHEN COALESCE(a.valid, 0) >= %s AND COALESCE(a.valid, 0) > 0
+                         AND COALESCE(a.valid_full, 0) > 0 THEN 0 ELSE 1 END AS flagged
         {units}
     """
     scored_params = [p for term in figures.values() for p in term.params] + [ruleset.min_valid_callbacks]
     # Ranks compare the published (rounded) composite: equal scores share a rank (1, 2, 2, 4).
-    # Flagged units sit in their own partition and get no rank. "Bottom" = among the last N by
-    # reverse rank, so a tie at the bottom is marked together; the leaders are never "bottom".
+    # Flagged units sit in their own partition and get no rank. 末位 (the rule set's explicit rule):
+    # only ranked units, only in a table of at least `bottom_min_ranked` ranked units, the leader
+    # never, and at most `bottom_n` units: a unit is marked when the units scoring at most its score
+    # are no more than bottom_n (a tie that would cross bottom_n is not marked).
     sql = f"""
         INSERT INTO {row_t} (snapshot_id, scope, unit_id, district_id, {_AGG_COLUMNS},
                              {", ".join(figures)}, flagged,
@@ -103,12 +106,14 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
                CASE WHEN s.flagged = 0 AND %s THEN
                     RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) END,
                CASE WHEN s.flagged = 0 THEN RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) END,
-               CASE WHEN s.flagged = 0 AND %s AND
-                    RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite ASC) <= %s
+               CASE WHEN s.flagged = 0 AND %s
+                    AND COUNT(*) OVER (PARTITION BY s.flagged, s.district_id) >= %s
+                    AND COUNT(*) OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite ASC) <= %s
                     AND RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) > 1
                     THEN TRUE ELSE FALSE END,
-               CASE WHEN s.flagged = 0 AND
-                    RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite ASC) <= %s
+               CASE WHEN s.flagged = 0
+                    AND COUNT(*) OVER (PARTITION BY s.flagged) >= %s
+                    AND COUNT(*) OVER (PARTITION BY s.flagged ORDER BY s.composite ASC) <= %s
                     AND RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) > 1
                     THEN TRUE ELSE FALSE END
           FROM ({scored}) s
@@ -120,7 +125,9 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
         scope,
         per_district,
         per_district,
+        ruleset.bottom_min_ranked,
         ruleset.bottom_n,
+        ruleset.bottom_min_ranked,
         ruleset.bottom_n,
         *scored_params,
     ]
@@ -223,8 +230,34 @@ def snapshot_rows_compute(snapshot: Snapshot, ruleset: RuleSet) -> dict[str, int
         _drop_aggregate()
 
 
+MEMBER_KINDS = (Snapshot.Kind.FROZEN, Snapshot.Kind.RECOMPUTED)
+
+
+def _store_members(snapshot: Snapshot, ruleset: RuleSet) -> int:
+    """Frozen membership: every fact the snapshot counted, with the sets it was counted in and the
+    unit and district it counted for, in one INSERT … SELECT."""
+    facts = (
+        rates.window_facts(ruleset, snapshot.period_start, snapshot.period_end)
+        .annotate(m_bits=rates.bits_expr())
+        .values("id", "assessed_unit_id", "district_id", "callback_at", "m_bits")
+        .order_by()
+    )
+    select, params = facts.query.get_compiler(connection=connection).as_sql()
+    member_t = SnapshotMember._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {member_t} (snapshot_id, fact_id, unit_id, district_id, callback_at, bits)
+                SELECT %s, x.id, x.assessed_unit_id, x.district_id, x.callback_at, x.m_bits FROM ({select}) x
+                 ORDER BY x.district_id, x.assessed_unit_id, x.callback_at, x.id""",
+            [snapshot.pk, *params],
+        )
+        return cursor.rowcount
+
+
 def _compute(snapshot: Snapshot, ruleset: RuleSet) -> None:
     snapshot_rows_compute(snapshot, ruleset)
+    if snapshot.kind in MEMBER_KINDS:
+        _store_members(snapshot, ruleset)
     _set_movement(snapshot)
     snapshot.stats = _dashboard_stats(snapshot.period_start, snapshot.period_end)
     snapshot.save(update_fields=["stats"])
@@ -310,7 +343,7 @@ def snapshot_recompute(
             created_by=acting_user,
         )
         _compute(snapshot, ruleset)
-        snapshot.differences = _differences(frozen, snapshot)
+        snapshot.differences = _with_causes(frozen, snapshot, _differences(frozen, snapshot))
         snapshot.save(update_fields=["differences"])
     return snapshot
 
@@ -327,7 +360,8 @@ def _differences(base: Snapshot, new: Snapshot) -> list[dict]:
               JOIN {unit_t} u ON u.id = n.unit_id
               LEFT JOIN {row_t} b ON b.snapshot_id = %s AND b.scope = n.scope AND b.unit_id = n.unit_id
              WHERE n.snapshot_id = %s AND (
-                   b.id IS NULL OR b.valid <> n.valid OR b.flagged <> n.flagged
+                   b.id IS NULL OR b.valid <> n.valid OR b.flagged <> n.flagged OR b.valid_full <> n.valid_full
+                   OR b.excluded <> n.excluded OR b.total_orders <> n.total_orders
                    OR COALESCE(b.composite, -1) <> COALESCE(n.composite, -1)
                    OR COALESCE(b.rank_in_district, 0) <> COALESCE(n.rank_in_district, 0)
                    OR COALESCE(b.rank_citywide, 0) <> COALESCE(n.rank_citywide, 0))
@@ -357,6 +391,142 @@ def _differences(base: Snapshot, new: Snapshot) -> list[dict]:
         for k in ("composite_before", "composite_after"):
             r[k] = float(r[k]) if r[k] is not None else None
     return rows
+
+
+def _changed_members(base: Snapshot, new: Snapshot) -> list[tuple[int, int | None, int | None]]:
+    """(fact id, bits in base, bits in new) of every fact counted differently by the two snapshots
+    (missing on one side: None); two anti-joins over the stored membership."""
+    member_t = SnapshotMember._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT n.fact_id, b.bits, n.bits FROM {member_t} n
+                  LEFT JOIN {member_t} b ON b.snapshot_id = %s AND b.unit_id = n.unit_id AND b.fact_id = n.fact_id
+                 WHERE n.snapshot_id = %s AND (b.fact_id IS NULL OR b.bits <> n.bits)""",
+            [base.pk, new.pk],
+        )
+        rows = cursor.fetchall()
+        cursor.execute(
+            f"""SELECT b.fact_id, b.bits, NULL FROM {member_t} b
+                 WHERE b.snapshot_id = %s AND NOT EXISTS (SELECT 1 FROM {member_t} n
+                       WHERE n.snapshot_id = %s AND n.unit_id = b.unit_id AND n.fact_id = b.fact_id)""",
+            [base.pk, new.pk],
+        )
+        rows += cursor.fetchall()
+    return rows
+
+
+CAUSE_KINDS = (
+    "exclusion_approved",
+    "exclusion_revoked",
+    "callback_corrected",
+    "reassigned",
+    "rule_changed",
+    "rank_shift",
+    "no_membership",
+)
+
+
+def _cause(kind: str, fact=None, *, fact_kind: str = "callback", order=None, at=None, detail: str = "") -> dict:
+    return {
+        "kind": kind,
+        "fact_kind": fact_kind,
+        "fact_id": fact.pk if fact is not None else None,
+        "order_id": order.pk if order is not None else None,
+        "order_number": order.number if order is not None else "",
+        "at": at.isoformat() if at is not None else None,
+        "detail": detail,
+    }
+
+
+def fact_causes(base: Snapshot, new: Snapshot) -> list[dict]:
+    """Why each fact is counted differently by `new` than by the frozen `base`, each cause naming
+    the fact that changed: an exclusion approved or revoked, a callback corrected (and the order
+    re-assigned to another unit), the rule version. Each entry also names the units it touches."""
+    changed = _changed_members(base, new)
+    if not changed:
+        return []
+    bits = {fid: (before, after) for fid, before, after in changed}
+    facts = {f.pk: f for f in CallbackFact.objects.filter(pk__in=bits).select_related("order", "supersedes")}
+    since = base.frozen_at or base.computed_at
+    exclusions: dict[int, list[ExclusionFact]] = {}
+    for e in ExclusionFact.objects.filter(order_id__in={f.order_id for f in facts.values()}).order_by("at", "id"):
+        exclusions.setdefault(e.order_id, []).append(e)
+    rule_changed = base.ruleset_id != new.ruleset_id
+    out = []
+    for fid, (before, after) in bits.items():
+        fact = facts[fid]
+        order = fact.order
+        units = {fact.assessed_unit_id}
+        causes = []
+        if before is None and fact.supersedes_id is not None:
+            old = fact.supersedes
+            units.add(old.assessed_unit_id)
+            causes.append(_cause("callback_corrected", fact, order=order, at=fact.recorded_at, detail=fact.reason))
+            if old.assessed_unit_id != fact.assessed_unit_id:
+                causes.append(_cause("reassigned", fact, order=order, at=fact.recorded_at, detail=fact.reason))
+        elif after is None and CallbackFact.objects.filter(supersedes_id=fid).exists():
+            newer = CallbackFact.objects.get(supersedes_id=fid)
+            units.add(newer.assessed_unit_id)
+            causes.append(_cause("callback_corrected", newer, order=order, at=newer.recorded_at, detail=newer.reason))
+            if newer.assessed_unit_id != fact.assessed_unit_id:
+                causes.append(_cause("reassigned", newer, order=order, at=newer.recorded_at, detail=newer.reason))
+        elif before is not None and after is not None and (before ^ after) & rates.BIT_EXCLUDED:
+            later = [e for e in exclusions.get(order.pk, []) if e.at > since] or exclusions.get(order.pk, [])[-1:]
+            for e in later:
+                causes.append(
+                    _cause(f"exclusion_{e.kind}", e, fact_kind="exclusion", order=order, at=e.at, detail=e.note)
+                )
+        if not causes and rule_changed:
+            causes.append(
+                _cause(
+                    "rule_changed",
+                    fact,
+                    order=order,
+                    detail=f"v{base.ruleset.version} → v{new.ruleset.version}",
+                )
+            )
+        out.append(
+            {
+                "fact_id": fid,
+                "order_id": order.pk,
+                "district_id": fact.district_id,
+                "units": sorted(u for u in units if u is not None),
+                "bits_before": before,
+                "bits_after": after,
+                "causes": causes,
+            }
+        )
+    return out
+
+
+def _with_causes(base: Snapshot, new: Snapshot, differences: list[dict]) -> list[dict]:
+    """Each unit difference with the causes of the facts it counts differently; a unit whose
+    counts did not change but whose rank moved is marked as moved by the others."""
+    if differences and not SnapshotMember.objects.filter(snapshot_id=base.pk).exists():
+        # Frozen before membership was stored: the counted facts of the base are not known.
+        for d in differences:
+            d["causes"] = [_cause("no_membership")]
+        return differences
+    per_fact = fact_causes(base, new)
+    district_units = dict(
+        Unit.objects.filter(pk__in={d["unit_id"] for d in differences}, kind=Unit.Kind.DISTRICT).values_list(
+            "pk", "division_id"
+        )
+    )
+    for d in differences:
+        if d["scope"] == Scope.DISTRICT:
+            mine = [f for f in per_fact if f["district_id"] == district_units.get(d["unit_id"])]
+        else:
+            mine = [f for f in per_fact if d["unit_id"] in f["units"]]
+        causes, seen = [], set()
+        for f in mine:
+            for c in f["causes"]:
+                key = (c["kind"], c["fact_kind"], c["fact_id"])
+                if key not in seen:
+                    seen.add(key)
+                    causes.append(c)
+        d["causes"] = causes or [_cause("rank_shift")]
+    return differences
 
 
 def snapshot_freeze_due(*, now: datetime | None = None) -> Snapshot | None:

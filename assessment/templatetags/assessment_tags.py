@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from assessment import rulesets
 from assessment.models import Scope
@@ -81,3 +82,27 @@ def plain(value):
         return value
     text = format(value.normalize(), "f")
     return text
+
+
+CAUSE_LABELS = {
+    "exclusion_approved": gettext_lazy("剔除获批"),
+    "exclusion_revoked": gettext_lazy("剔除被撤销"),
+    "callback_corrected": gettext_lazy("回访已更正"),
+    "reassigned": gettext_lazy("考核单位改变"),
+    "rule_changed": gettext_lazy("规则版本不同"),
+    "rank_shift": gettext_lazy("本单位计数未变，名次随其他单位变化"),
+    "no_membership": gettext_lazy("冻结结果早于考核事实，未保存计入明细，无法逐条说明原因"),
+}
+
+
+@register.filter
+def cause_label(kind: str) -> str:
+    """A recomputation difference's cause, by its kind (snapshots.services.CAUSE_KINDS)."""
+    return str(CAUSE_LABELS.get(kind, kind))
+
+
+@register.simple_tag
+def cause_fact_url(cause: dict) -> str:
+    """The fact a cause names, in the admin's read-only view of facts."""
+    model = "exclusionfact" if cause.get("fact_kind") == "exclusion" else "callbackfact"
+    return reverse(f"admin:assessment_{model}_change", args=[cause["fact_id"]])

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from assessment import periods, rulesets
+from assessment import facts, periods, rulesets
 from assessment.governance import services as governance
 from assessment.models import MonthlyTopic, Snapshot
 from assessment.snapshots import selectors, services
@@ -183,6 +183,7 @@ def _make_orders(*, now: datetime) -> int:
     for call, order in zip(calls, orders, strict=True):
         order.call_id = call.pk
     WorkOrder.objects.bulk_create(orders, batch_size=1000)
+    facts.backfill()  # the assessment facts the callback / exclusion transitions would have written
     return len(orders)
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assessment import facts
 from districts.models import Unit
 from hotline.models import Call, Category
 from workorders.models import UrgencyTier, WorkOrder
@@ -65,7 +66,7 @@ def make_order(
         received_at=dispatched_at,
         outcome=Call.Outcome.ORDER,
     )
-    return WorkOrder.objects.create(
+    order = WorkOrder.objects.create(
         number=f"T{n:010d}",
         call=call,
         category=category,
@@ -88,6 +89,22 @@ def make_order(
         excluded=excluded,
         assessed_unit=unit,
     )
+    # The assessment reads facts: the ones the callback / exclusion transitions would have written.
+    if callback_at is not None:
+        facts.record_callback(
+            order,
+            round=1,
+            at=callback_at,
+            valid=valid,
+            unit_id=unit.pk,
+            contacted=contacted,
+            solved=solved,
+            satisfaction=satisfaction,
+            invalid_reason="" if valid else "unreachable",
+        )
+    if excluded:
+        facts.record_exclusion(order, request=None, at=callback_at or dispatched_at, actor=None)
+    return order
 
 
 def make_orders(

@@ -142,6 +142,7 @@ def test_it_records_the_rule_version_it_used(month, rules):
 
 def test_an_approved_exclusion_changes_exactly_what_it_should(month, rules):
     # given: one of 西罗园's unsatisfied, counted orders
+    from assessment import facts
     from workorders.models import WorkOrder
 
     before = {r.unit_id: (r.composite, r.valid) for r in SnapshotRow.objects.filter(snapshot=month)}
@@ -154,8 +155,8 @@ def test_an_approved_exclusion_changes_exactly_what_it_should(month, rules):
         callback_at__gte=bj(2026, 9, 19),
         callback_at__lt=bj(2026, 10, 19),
     )
-    # when: its exclusion is approved and the month is recomputed
-    WorkOrder.objects.filter(pk=target.pk).update(excluded=True)
+    # when: its exclusion is approved (a fact of its own) and the month is recomputed
+    facts.record_exclusion(target, request=None, at=bj(2026, 10, 20, 2), actor=None)
     after = services.snapshot_compute_provisional(period="2026-10", now=bj(2026, 10, 20, 3))
     # then: 西罗园 has 3 valid left (its 4th order — unsatisfied and unresolved — is excluded now)
     x = row(after, XILUOYUAN)

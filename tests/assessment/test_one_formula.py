@@ -88,6 +88,7 @@ def test_it_counts_the_same_orders_in_the_report_the_ranking_and_the_drill_down(
     expected = {
         "total_orders": 8,
         "valid": 6,
+        "valid_full": 6,
         "contacted": 6,
         "resolved": 5,
         "satisfied": 3,

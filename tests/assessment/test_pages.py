@@ -128,7 +128,7 @@ def test_the_orders_behind_a_satisfaction_rate_are_exactly_its_callbacks(client,
     resp = c.get(f"/assessment/orders/?snapshot={october.pk}&unit={row.unit_id}&scope=street&measure=valid")
     # then
     assert resp.status_code == 200 and resp.context["count"] == row.valid == 5
-    assert {o.number for o in resp.context["page"]} == expected
+    assert {f.order.number for f in resp.context["page"]} == expected
     unsat = c.get(f"/assessment/orders/?snapshot={october.pk}&unit={row.unit_id}&scope=street&measure=unsatisfied")
     assert [o.satisfaction for o in unsat.context["page"]] == ["unsatisfied"]
     excluded = c.get(f"/assessment/orders/?snapshot={october.pk}&unit={row.unit_id}&scope=street&measure=excluded")
@@ -256,6 +256,10 @@ def test_the_admin_publishes_a_new_version_instead_of_editing(client, city_admin
             "counted_request_types": '["complaint"]',
             "min_valid_callbacks": "10",
             "bottom_n": "3",
+            "bottom_min_ranked": "4",
+            "counting": "each_round",
+            "scope_rules": "[]",
+            "default_scope": "full",
             "freeze_after_days": "5",
             "note": "后台",
         },

@@ -262,8 +262,17 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     @extend_schema(
         request=AnswersInput,
-        responses={200: CallbackSerializer},
-        description=_("记录市民答复（有效回访）。重复提交同一轮次只记录一次，返回已有结果。"),
+        responses={
+            200: CallbackSerializer,
+            409: inline_serializer(
+                "CallbackConflict",
+                {"detail": serializers.CharField(), "code": serializers.CharField(), "recorded": CallbackSerializer()},
+            ),
+        },
+        description=_(
+            "记录市民答复（有效回访）。同一回访员重复提交同一轮次只记录一次，返回已有结果；"
+            "该轮已由其他回访员记录时返回 409 及已记录的答复。"
+        ),
     )
     @action(detail=True, methods=["post"])
     def answers(self, request, pk=None):
@@ -276,6 +285,13 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             round=data.get("round"),
             redispatch_unit=data.get("redispatch_unit"),
         )
+        conflict = callbacks.answered_by_another(callback, request.user)
+        if conflict:
+            # Another agent's answer won: 409 with the answer that was recorded.
+            return Response(
+                {"detail": conflict, "code": "already_recorded", "recorded": CallbackSerializer(callback).data},
+                status=status.HTTP_409_CONFLICT,
+            )
         return Response(CallbackSerializer(callback).data)
 
     @extend_schema(request=None, responses={201: SelfLinkSerializer})

@@ -158,6 +158,11 @@ def callback_record(request, pk: int):
         ),
         "",
     )
+    conflict = callbacks.answered_by_another(callback, request.user) if callback else None
+    if conflict:
+        messages.error(request, conflict)
+        order.refresh_from_db()
+        return render(request, "callbacks/detail.html", _detail_context(request, order), status=409)
     if callback:
         order.refresh_from_db()
         if callback.round < order.round:

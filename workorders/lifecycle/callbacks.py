@@ -11,8 +11,13 @@ Rules decided here (documented because assessment depends on them):
   back orders the unit has closed and, as the law asks, orders still open when their resolution
   limit has run out (dispatched/signed past the deadline; parked orders' clock is suspended, and an
   order waiting for a return ruling is the center's own business).
-- A valid callback (the citizen answered) writes its answers to the order's outcome fields; a later
-  round's valid callback overwrites them — the latest counts — while every Callback row stays.
+- A finished callback round (valid, or unreachable) adds one immutable assessment fact
+  (assessment.facts.record_callback): the round's answers, for the round's lead unit, at the
+  callback time. A later round adds its own fact and never changes an earlier one; the assessment
+  reads only facts. The order's outcome fields are a convenience copy of the latest round for lists.
+- Saving a round that is already finished writes nothing and returns the recorded callback marked
+  `already_recorded` (the page and the API answer another agent's save with 409 and the recorded
+  answers; the same agent's double click is answered with the result).
 - Satisfied or basically satisfied AND resolved → the order is completed. Unsatisfied, or not fully
   resolved (部分解决 counts as not solved: the citizen still has a problem) → re-dispatch: the same
   order, round + 1, to a unit the agent chooses, with new deadlines from the tier.
@@ -32,6 +37,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assessment import facts
 from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
@@ -142,6 +148,29 @@ def _open_callback(order: WorkOrder, *, actor: User | None) -> Callback:
         return Callback.objects.select_for_update().get(order=order, round=order.round)
 
 
+def answered_by_another(callback: Callback, actor) -> str | None:
+    """When a save found the round already recorded by someone else: the message that says so,
+    with the recorded answer (the page and the API answer it with 409). None otherwise (a fresh
+    recording, or the same agent's double submit)."""
+    if not getattr(callback, "already_recorded", False):
+        return None
+    if actor is not None and callback.agent_id == getattr(actor, "pk", None):
+        return None
+    if callback.status == Callback.Status.VALID:
+        answer = _("%(contacted)s，%(solved)s，%(satisfaction)s") % {
+            "contacted": _("已联系") if callback.contacted else _("未联系"),
+            "solved": Result(callback.solved).label if callback.solved else "—",
+            "satisfaction": Satisfaction(callback.satisfaction).label if callback.satisfaction else "—",
+        }
+    else:
+        answer = callback.get_status_display()
+    return _("本轮回访已由%(agent)s于 %(at)s 记录（%(answer)s），您的答复未保存。") % {
+        "agent": (callback.agent.get_full_name() or callback.agent.username) if callback.agent else _("他人"),
+        "at": timezone.localtime(callback.completed_at).strftime("%Y-%m-%d %H:%M") if callback.completed_at else "—",
+        "answer": answer,
+    }
+
+
 # =================================================================================================
 # TRANSITIONS of the callback stage (to move into workorders/transitions.py)
 # =================================================================================================
@@ -188,6 +217,15 @@ def callback_attempt(
         callback.completed_at = now
         callback.agent = callback.agent or actor
         callback.save(update_fields=["status", "completed_at", "agent"])
+        facts.record_callback(
+            order,
+            round=callback.round,
+            at=now,
+            valid=False,
+            callback=callback,
+            invalid_reason="unreachable",
+            actor=actor,
+        )
         from_state = order.state
         if order.state == OrderState.CLOSED:
             order.state = OrderState.COMPLETED
@@ -230,6 +268,7 @@ def callback_record(
         target_round = order.round if round is None else round
         done = Callback.objects.filter(order=order, round=target_round, status__in=DONE_CALLBACK).first()
         if done is not None:
+            done.already_recorded = True
             return done
         if target_round != order.round:
             raise DomainError(_("该工单已进入第 %(n)s 轮，请刷新页面。") % {"n": order.round}, code="stale_round")
@@ -260,6 +299,19 @@ def callback_record(
                 "comment",
                 "completed_at",
             ]
+        )
+        facts.record_callback(
+            order,
+            round=callback.round,
+            at=now,
+            valid=True,
+            callback=callback,
+            unit_id=order.lead_unit_id,
+            contacted=answers.contacted,
+            solved=answers.solved,
+            satisfaction=answers.satisfaction,
+            comment=answers.comment,
+            actor=actor,
         )
         if channel == Callback.Channel.PHONE:
             CallbackAttempt.objects.create(

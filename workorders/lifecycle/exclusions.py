@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from assessment import facts
 from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
@@ -176,6 +177,7 @@ def exclusion_decide_city(
         if approve:
             order.excluded = True
             order.save(update_fields=["excluded"])
+            facts.record_exclusion(order, request=request, at=now, actor=actor, note=note)
         record(
             order,
             kind=Ev.EXCLUSION_APPROVED if approve else Ev.EXCLUSION_REJECTED,
@@ -220,6 +222,7 @@ def exclusion_revoke(
         request.save(update_fields=["state", "revoked_by", "revoked_at", "revoke_note"])
         order.excluded = False
         order.save(update_fields=["excluded"])
+        facts.record_revocation(order, request=request, at=now, actor=actor, note=note)
         record(
             order,
             kind=Ev.EXCLUSION_REVOKED,

@@ -25,6 +25,7 @@ from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
+from assessment import facts
 from districts.models import Division, Unit
 from hotline.models import Call, Category
 from workorders.lifecycle.deadlines import is_workday
@@ -135,6 +136,7 @@ class Command(BaseCommand):
                     row.last = last
                     row.save(update_fields=["last"])
             self.reset_sequences()
+            facts.backfill()  # the assessment facts the callback / exclusion transitions would have written
         if connection.vendor == "postgresql":
             # Fresh statistics for the planner, and a visibility map so counts are index-only scans.
             with connection.cursor() as cur:
