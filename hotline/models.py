@@ -177,6 +177,16 @@ class Call(models.Model):
         on_delete=models.PROTECT,
         related_name="calls_taken",
     )
+    # Set when the agent chose the street/community by hand (the router could not place the
+    # address, or placed it elsewhere): who chose it. Empty when routing placed it.
+    place_chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("手选地点的话务员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
 

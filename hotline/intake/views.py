@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from districts.places import street_choices
 from hotline import access, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
@@ -22,11 +23,22 @@ from workorders.models import OrderEvent, OrderParticipant, UrgencyTier, WorkOrd
 def call_list(request):
     if not access.may(request.user, access.Cap.CALLS):
         raise PermissionDenied
-    calls = access.visible_calls(request.user).select_related("street", "district", "agent")
+    calls = list(access.visible_calls(request.user).select_related("street", "district", "agent", "order")[:101])
+    cut_off = len(calls) > 100
+    calls = calls[:100]
+    for call in calls:
+        call.order_or_none = getattr(call, "order", None) if hasattr(call, "order") else None
+    order_ids = [c.order_or_none.pk for c in calls if c.order_or_none]
+    linkable = set(access.visible_orders(request.user).filter(pk__in=order_ids).values_list("pk", flat=True))
     return render(
         request,
         "hotline/call_list.html",
-        {"calls": calls[:100], "phone_in_full": access.sees_phone_in_full(request.user)},
+        {
+            "calls": calls,
+            "cut_off": cut_off,
+            "linkable": linkable,
+            "phone_in_full": access.sees_phone_in_full(request.user),
+        },
     )
 
 
@@ -136,6 +148,7 @@ def workspace(request):
         "action": data.get("action") or Action.ORDER,
         "i18n_strings": _js_strings(),
         "today": selectors.intake_today(user=request.user),
+        "streets": street_choices(),
     }
     return render(request, "intake/workspace.html", context, status=status)
 
@@ -156,4 +169,9 @@ def _js_strings() -> dict[str, str]:
         "duplicates": _("重复"),
         "error": _("查询失败，请重试"),
         "chooseStreet": _("同名地点在多个街乡镇，请选择一个"),
+        "manual": _("手选"),
+        "noPlaces": _("没有匹配的街乡镇"),
+        "morePlaces": _("还有更多，请继续输入"),
+        "repeatCaller": _("该来电人有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
+        "repeatPlace": _("同一地点同一分类已有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
     }

@@ -1,0 +1,129 @@
+"""The global search (top bar): one box that finds an order by any part of its number, the caller's
+phone, the caller's name, the address, or words of the title, description and handling notes —
+only among the orders the user may see (access.visible_orders).
+
+Matching is substring matching (Chinese has no spaces to split words on). On PostgreSQL every
+searched column has a pg_trgm GIN index (migration hotline/0008), which serves `LIKE '%…%'` for
+queries of three or more characters. A two-character query has no trigram to look up: it searches
+the orders dispatched in the last SHORT_QUERY_DAYS days (walking the dispatched_at index, newest
+first) and says so. SQLite uses the same queries without the indexes.
+
+Phone numbers are personal data: agents search them freely (they work with full numbers); any other
+role may search a number of at least MIN_PHONE_DIGITS digits among the orders it may see, and every
+call found that way is logged in PersonalDataAccess, as a reveal is.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from hotline import access
+from hotline.models import PersonalDataAccess, User
+from workorders.models import WorkOrder
+
+MAX_QUERY = 100
+MIN_QUERY = 2
+SHORT_QUERY_DAYS = 90
+MIN_PHONE_DIGITS = 7
+LIMIT = 50
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+PHONE_JUNK_RE = re.compile(r"[\s\-()（）+]")
+
+
+@dataclass
+class SearchResult:
+    query: str = ""
+    orders: list = field(default_factory=list)
+    cut_off: bool = False
+    message: str = ""
+    note: str = ""
+    phone_searched: bool = False
+
+
+def clean_query(raw: str) -> str:
+    text = CONTROL_RE.sub("", unicodedata.normalize("NFKC", raw or ""))
+    return " ".join(text.split())[:MAX_QUERY]
+
+
+ORDER_TEXT = ("number", "address", "title", "action_taken", "result_note")
+CALL_TEXT = ("call__description", "call__caller_name")
+CANDIDATES = 5000  # ids gathered per side for a multi-word query before the other words filter them
+
+
+def _any(fields, term: str) -> Q:
+    q = Q()
+    for name in fields:
+        q |= Q(**{f"{name}__contains": term})
+    return q
+
+
+def _newest(qs, limit: int) -> list[tuple]:
+    return list(qs.order_by("-dispatched_at", "-id").values_list("dispatched_at", "id")[:limit])
+
+
+def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: str | None = None, now=None):
+    """Orders matching the query within what the user may see, newest first (at most LIMIT).
+    Several words: every word must match (the longest one is looked up in the indexes)."""
+    access.require(user, access.Cap.SEARCH)
+    query = clean_query(raw_query)
+    result = SearchResult(query=query)
+    if not query:
+        result.message = _("请输入要查找的工单编号、电话、姓名、地址或内容。")
+        return result
+    if len(query.replace(" ", "")) < MIN_QUERY:
+        result.message = _("请至少输入 2 个字符。")
+        return result
+
+    base = access.visible_orders(user)
+    short = len(query.replace(" ", "")) < 3
+    if short:
+        since = (now or timezone.now()) - timedelta(days=SHORT_QUERY_DAYS)
+        base = base.filter(dispatched_at__gte=since)
+        result.note = _("两个字只查最近 %(days)d 天派发的工单；输入更多字可查全部。") % {"days": SHORT_QUERY_DAYS}
+    digits = PHONE_JUNK_RE.sub("", query)
+    phone_ok = False
+    terms = [digits] if digits.isdigit() else sorted(set(query.split()), key=len, reverse=True)[:5]
+    if digits.isdigit():
+        # Any part of an order number; the caller's phone for those who may search it.
+        phone_ok = access.sees_phone_in_full(user) or len(digits) >= MIN_PHONE_DIGITS
+        sides = [base.filter(number__contains=digits)]
+        if phone_ok:
+            sides.append(base.filter(call__caller_phone__contains=digits))
+        else:
+            result.note = _("按电话查找须至少输入 %(n)d 位数字。") % {"n": MIN_PHONE_DIGITS}
+    else:
+        # Each side is one table's OR of indexed columns (a BitmapOr on PostgreSQL); an OR across
+        # the join would defeat the indexes.
+        sides = [base.filter(_any(ORDER_TEXT, terms[0])), base.filter(_any(CALL_TEXT, terms[0]))]
+    cap = LIMIT + 1 if len(terms) == 1 else CANDIDATES
+    found: dict[int, object] = {}
+    for side in sides:
+        for at, pk in _newest(side, cap):
+            found[pk] = at
+    ids = [pk for pk, _at in sorted(found.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)]
+    qs = WorkOrder.objects.filter(pk__in=ids if len(terms) > 1 else ids[:cap])
+    for term in terms[1:]:
+        qs = qs.filter(_any(ORDER_TEXT + CALL_TEXT, term))
+    rows = list(qs.select_related("lead_unit", "street", "call").order_by("-dispatched_at", "-id")[: LIMIT + 1])
+    result.cut_off = len(rows) > LIMIT or (len(terms) > 1 and len(found) >= CANDIDATES)
+    result.orders = rows[:LIMIT]
+    if phone_ok and not access.sees_phone_in_full(user):
+        found_by_phone = [o for o in result.orders if digits in (o.call.caller_phone or "")]
+        if found_by_phone:
+            result.phone_searched = True
+            with transaction.atomic():
+                PersonalDataAccess.objects.bulk_create(
+                    PersonalDataAccess(
+                        user=user, call_id=o.call_id, field="caller_phone_search", via=via, ip_address=ip_address
+                    )
+                    for o in found_by_phone
+                )
+    return result
