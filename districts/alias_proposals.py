@@ -26,6 +26,8 @@ from hotline.errors import DomainError
 MAX_NAME = 100
 # What a caller says before the place itself: the city and the district.
 _CITY_PREFIX = re.compile(r"^(北京市|北京)")
+# A house number is not a place: what is left without digits and these must still name one.
+_NUMBER_WORDS = re.compile(r"[0-9０-９一二三四五六七八九十百号楼单元室层栋座院#\-]")
 _PLACE_CHAR = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -39,7 +41,7 @@ def proposal_text(address: str) -> str:
             text = text[len(district) :]
             break
     text = text.strip("，,。.;；:：-—")
-    if len(text) < 2 or len(text) > MAX_NAME or text.isdigit() or not _PLACE_CHAR.search(text):
+    if len(text) < 2 or len(text) > MAX_NAME or len(_PLACE_CHAR.findall(_NUMBER_WORDS.sub("", text))) < 2:
         return ""
     return text
 
