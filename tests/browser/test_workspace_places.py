@@ -84,7 +84,7 @@ def test_a_hand_picked_street_then_the_learned_alias_routes_the_next_call(page, 
 
 
 def test_top_bar_search_and_repeat_warning(page, people):
-    agent, _city, street = people
+    agent, _city, _street = people
     login(page, agent.username, PASSWORD)
     _fill_call(page, "丰台区洋桥北里12号楼")
     page.get_by_test_id("candidate").filter(has_text="西罗园街道").wait_for()
