@@ -57,7 +57,7 @@ def clean_query(raw: str) -> str:
 
 ORDER_TEXT = ("number", "address", "title", "action_taken", "result_note")
 CALL_TEXT = ("call__description", "call__caller_name")
-CANDIDATES = 5000  # ids gathered per side for a multi-word query before the other words filter them
+RECENT_DAYS = 3
 
 
 def _any(fields, term: str) -> Q:
@@ -107,20 +107,33 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
         else:
             result.note = _("按电话查找须至少输入 %(n)d 位数字。") % {"n": MIN_PHONE_DIGITS}
     else:
-        # Each side is one table's OR of indexed columns (a BitmapOr on PostgreSQL); an OR across
-        # the join would defeat the indexes.
-        sides = [base.filter(_any(fields, terms[0])) for base in scopes for fields in (ORDER_TEXT, CALL_TEXT)]
-    cap = LIMIT + 1 if len(terms) == 1 else CANDIDATES
+        # Each side is one table's OR of indexed columns for the longest word (a BitmapOr on
+        # PostgreSQL; an OR across the join would defeat the indexes); the other words filter it.
+        rest = Q()
+        for term in terms[1:]:
+            rest &= _any(ORDER_TEXT + CALL_TEXT, term)
+        sides = [
+            base.filter(_any(fields, terms[0])).filter(rest) for base in scopes for fields in (ORDER_TEXT, CALL_TEXT)
+        ]
+    # Newest first: a word that is common fills the page from the last RECENT_DAYS alone (a short
+    # walk of the dispatched_at index); only a rarer one needs the whole history (its matches are
+    # few, which is what the trigram indexes find fast). Either way the page is the newest matches.
+    since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
     found: dict[int, object] = {}
     for side in sides:
-        for at, pk in _newest(side, cap):
+        for at, pk in _newest(side.filter(dispatched_at__gte=since), LIMIT + 1):
             found[pk] = at
-    ids = [pk for pk, _at in sorted(found.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)]
-    qs = WorkOrder.objects.filter(pk__in=ids if len(terms) > 1 else ids[:cap])
-    for term in terms[1:]:
-        qs = qs.filter(_any(ORDER_TEXT + CALL_TEXT, term))
-    rows = list(qs.select_related("lead_unit", "street", "call").order_by("-dispatched_at", "-id")[: LIMIT + 1])
-    result.cut_off = len(rows) > LIMIT or (len(terms) > 1 and len(found) >= CANDIDATES)
+    if len(found) <= LIMIT:
+        for side in sides:
+            for at, pk in _newest(side.filter(dispatched_at__lt=since), LIMIT + 1 - len(found)):
+                found[pk] = at
+    ids = [pk for pk, _at in sorted(found.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)][: LIMIT + 1]
+    rows = list(
+        WorkOrder.objects.filter(pk__in=ids)
+        .select_related("lead_unit", "street", "call")
+        .order_by("-dispatched_at", "-id")[: LIMIT + 1]
+    )
+    result.cut_off = len(rows) > LIMIT
     result.orders = rows[:LIMIT]
     if phone_ok and not access.sees_phone_in_full(user):
         found_by_phone = [o for o in result.orders if digits in (o.call.caller_phone or "")]
