@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -57,7 +58,7 @@ def clean_query(raw: str) -> str:
 
 ORDER_TEXT = ("number", "address", "title", "action_taken", "result_note")
 CALL_TEXT = ("call__description", "call__caller_name")
-RECENT_DAYS = 3
+RECENT_DAYS = 1
 
 
 def _any(fields, term: str) -> Q:
@@ -69,6 +70,21 @@ def _any(fields, term: str) -> Q:
 
 def _newest(qs, limit: int) -> list[tuple]:
     return list(qs.order_by("-dispatched_at", "-id").values_list("dispatched_at", "id")[:limit])
+
+
+@contextmanager
+def _walk_newest():
+    """For the recent window: walk the orders newest first and test each (bounded by the window),
+    instead of letting PostgreSQL collect every match of a common word through the trigram indexes
+    first (its estimate for LIKE '%…%' is blind to how common a word is). GIN indexes are used
+    only through bitmap scans, so turning those off for this one transaction does it."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+        yield
 
 
 def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: str | None = None, now=None):
@@ -86,7 +102,8 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
 
     # A street or department sees the orders it leads and those it assists: searched apart, so
     # that each starts from its own index (an OR of both would make PostgreSQL walk every match).
-    if access.role_of(user) in (Role.STREET, Role.DEPARTMENT):
+    small_scope = access.role_of(user) in (Role.STREET, Role.DEPARTMENT)
+    if small_scope:
         scopes = [access.led_orders(user), access.assisting_orders(user)]
     else:
         scopes = [access.visible_orders(user)]
@@ -118,14 +135,27 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
     # Newest first: a word that is common fills the page from the last RECENT_DAYS alone (a short
     # walk of the dispatched_at index); only a rarer one needs the whole history (its matches are
     # few, which is what the trigram indexes find fast). Either way the page is the newest matches.
-    since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+    # Digits (a number, a phone) are rare enough to go to the indexes straight away.
+    # A street or department sees a few thousand orders: walking them newest first beats any
+    # trigram index (whose matches are city-wide).
     found: dict[int, object] = {}
-    for side in sides:
-        for at, pk in _newest(side.filter(dispatched_at__gte=since), LIMIT + 1):
-            found[pk] = at
+    older = sides
+    if small_scope:
+        with _walk_newest():
+            for side in sides:
+                for at, pk in _newest(side, LIMIT + 1):
+                    found[pk] = at
+        older = []
+    elif not digits.isdigit():
+        since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
+        with _walk_newest():
+            for side in sides:
+                for at, pk in _newest(side.filter(dispatched_at__gte=since), LIMIT + 1):
+                    found[pk] = at
+        older = [side.filter(dispatched_at__lt=since) for side in sides]
     if len(found) <= LIMIT:
-        for side in sides:
-            for at, pk in _newest(side.filter(dispatched_at__lt=since), LIMIT + 1 - len(found)):
+        for side in older:
+            for at, pk in _newest(side, LIMIT + 1 - len(found)):
                 found[pk] = at
     ids = [pk for pk, _at in sorted(found.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)][: LIMIT + 1]
     rows = list(
