@@ -73,17 +73,21 @@ def _newest(qs, limit: int) -> list[tuple]:
 
 
 @contextmanager
-def _walk_newest():
-    """For the recent window: walk the orders newest first and test each (bounded by the window),
-    instead of letting PostgreSQL collect every match of a common word through the trigram indexes
-    first (its estimate for LIKE '%…%' is blind to how common a word is). GIN indexes are used
-    only through bitmap scans, so turning those off for this one transaction does it."""
+def _plan(how: str):
+    """Tell PostgreSQL how to find the newest matches; its estimate for LIKE '%…%' is blind to how
+    common a word is, and either wrong choice costs a walk over most of the table.
+    "walk": go through the orders newest first and test each (a small scope, or the recent window:
+    bounded either way) — GIN indexes are used only through bitmap scans, so bitmap scans off.
+    "match": collect the matches through the trigram indexes, then sort them (digits, and older
+    history once the window did not fill the page: the matches are few) — plain index scans off,
+    so the dispatched_at index is not walked."""
     if connection.vendor != "postgresql":
         yield
         return
+    setting = "enable_bitmapscan" if how == "walk" else "enable_indexscan"
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute(f"SET LOCAL {setting} = off")
         yield
 
 
@@ -141,22 +145,23 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
     found: dict[int, object] = {}
     older = sides
     if small_scope:
-        with _walk_newest():
+        with _plan("walk"):
             for side in sides:
                 for at, pk in _newest(side, LIMIT + 1):
                     found[pk] = at
         older = []
     elif not digits.isdigit():
         since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
-        with _walk_newest():
+        with _plan("walk"):
             for side in sides:
                 for at, pk in _newest(side.filter(dispatched_at__gte=since), LIMIT + 1):
                     found[pk] = at
         older = [side.filter(dispatched_at__lt=since) for side in sides]
-    if len(found) <= LIMIT:
-        for side in older:
-            for at, pk in _newest(side, LIMIT + 1 - len(found)):
-                found[pk] = at
+    if len(found) <= LIMIT and older:
+        with _plan("match"):
+            for side in older:
+                for at, pk in _newest(side, LIMIT + 1 - len(found)):
+                    found[pk] = at
     ids = [pk for pk, _at in sorted(found.items(), key=lambda kv: (kv[1], kv[0]), reverse=True)][: LIMIT + 1]
     rows = list(
         WorkOrder.objects.filter(pk__in=ids)
