@@ -1,8 +1,9 @@
 """The agent's workspace (受理工作台): one form, live panels fed by the intake API."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,10 +14,11 @@ from hotline import access, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied, DomainError
-from hotline.intake import selectors
+from hotline.intake import selectors, sms
 from hotline.intake.services import Action, IntakeInvalid, call_intake
 from hotline.models import Call, Category
-from workorders.models import OrderEvent, OrderParticipant, UrgencyTier, WorkOrder
+from workorders.lifecycle.self_evaluations import self_evaluation_url
+from workorders.models import OrderEvent, OrderParticipant, SelfEvaluationLink, UrgencyTier, WorkOrder
 
 
 @login_required
@@ -175,3 +177,23 @@ def _js_strings() -> dict[str, str]:
         "repeatCaller": _("该来电人有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
         "repeatPlace": _("同一地点同一分类已有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
     }
+
+
+@login_required
+@require_POST
+def self_evaluation_sms(request, pk: int, link_pk: int):
+    """Send the self-evaluation link to the caller by SMS (queued; sent by the worker)."""
+    if not access.may(request.user, access.Cap.CALL_BACK):
+        raise PermissionDenied
+    order = get_object_or_404(access.visible_orders(request.user).select_related("call"), pk=pk)
+    link = SelfEvaluationLink.objects.filter(pk=link_pk, order=order).first()
+    if link is None:
+        raise Http404
+    url = request.build_absolute_uri(self_evaluation_url(link))
+    try:
+        sms.self_evaluation_sms_queue(order=order, link_id=link.pk, url=url, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("自评链接短信已提交发送，发送结果见下方短信记录。"))
+    return redirect("callback-detail", pk=order.pk)

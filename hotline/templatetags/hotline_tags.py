@@ -2,6 +2,7 @@ from django import template
 from django.urls import reverse
 from django.utils.html import format_html
 
+from hotline.models import SmsMessage
 from hotline.privacy import mask_phone as _mask_phone
 
 register = template.Library()
@@ -26,3 +27,9 @@ def order_link(order, linkable=None):
         reverse("order-detail", args=[order.pk]),
         order.number,
     )
+
+
+@register.simple_tag
+def sms_messages(order):
+    """The text messages recorded on an order, newest first."""
+    return list(SmsMessage.objects.filter(order=order).select_related("created_by")[:20])
