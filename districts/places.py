@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import unicodedata
+from functools import lru_cache
 
 from django.db.models.signals import post_delete, post_save
 from pypinyin import Style, lazy_pinyin
@@ -25,6 +26,7 @@ _lock = threading.Lock()
 _cache: tuple[float, list[dict]] | None = None
 
 
+@lru_cache(maxsize=20000)
 def spell(name: str) -> tuple[str, str]:
     """("xiluoyuanjiedao", "xlyjd") for 西罗园街道."""
     syllables = lazy_pinyin(name, errors="ignore")

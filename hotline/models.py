@@ -75,6 +75,12 @@ class Category(models.Model):
     )
     is_active = models.BooleanField(_("启用"), default=True)
     sort = models.PositiveIntegerField(_("排序"), default=0)
+    keywords = models.CharField(
+        _("关键词"),
+        max_length=300,
+        blank=True,
+        help_text=_("用空格或逗号分隔；受理时诉求内容含这些词，就推荐此分类（与历史工单学到的一起）"),
+    )
 
     class Meta:
         verbose_name = _("诉求分类")

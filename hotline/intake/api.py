@@ -3,6 +3,8 @@ knowledge base. Pages and these endpoints call the same functions (intake.servic
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext
@@ -25,6 +27,7 @@ from hotline.errors import AccessDenied
 from hotline.intake import selectors
 from hotline.intake.dispatch import dispatch_resolve
 from hotline.intake.services import Action, IntakeInvalid, call_intake, normalize_phone
+from hotline.intake.suggest import suggest_categories
 from hotline.models import Call, Category, DispatchRule, KnowledgeArticle
 from hotline.privacy import mask_phone
 from hotline.web.api import gate
@@ -503,3 +506,36 @@ class DispatchRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     serializer_class = DispatchRuleSerializer
     filterset_class = DispatchRuleFilter
+
+
+class CategorySuggestionsView(APIView):
+    """Top-3 categories for a description (POST: the description is the caller's words and stays
+    out of URLs), learned from the center's own history plus the keywords kept per category."""
+
+    permission_classes = [TAKE_CALLS]
+
+    @extend_schema(
+        operation_id="intake_category_suggestions",
+        summary=_("分类推荐"),
+        request=inline_serializer("CategorySuggestionRequest", {"text": serializers.CharField()}),
+        responses=inline_serializer(
+            "CategorySuggestions",
+            {
+                "suggestions": inline_serializer(
+                    "CategorySuggestion",
+                    {
+                        "code": serializers.CharField(),
+                        "name": serializers.CharField(),
+                        "path": serializers.CharField(),
+                        "score": serializers.FloatField(),
+                    },
+                    many=True,
+                ),
+                "request_type": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request):
+        text = request.data.get("text", "") if isinstance(request.data, dict) else ""
+        suggestions, request_type = suggest_categories(text if isinstance(text, str) else "")
+        return Response({"suggestions": [asdict(s) for s in suggestions], "request_type": request_type})

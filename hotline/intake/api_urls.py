@@ -16,5 +16,10 @@ urlpatterns = [
     path("intake/dispatch-preview/", intake_api.DispatchPreviewView.as_view(), name="api-intake-dispatch"),
     path("intake/today/", intake_api.TodayView.as_view(), name="api-intake-today"),
     path("search/", search_api.SearchView.as_view(), name="api-search"),
+    path(
+        "intake/category-suggestions/",
+        intake_api.CategorySuggestionsView.as_view(),
+        name="api-intake-category-suggestions",
+    ),
     *router.urls,
 ]

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from districts.places import street_choices
+from districts.places import spell, street_choices
 from hotline import access, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
@@ -75,6 +75,16 @@ def _category_groups():
     return groups
 
 
+def _category_choices(groups) -> list[dict]:
+    """The leaves for the type-to-filter picker: name, path, pinyin and initials."""
+    rows = []
+    for _label, leaves in groups:
+        for c in leaves:
+            py, ini = spell(c.name)
+            rows.append({"code": c.code, "name": c.name, "path": c.path, "py": py, "ini": ini})
+    return rows
+
+
 def _done(request, call_id: str):
     if not call_id.isdigit():
         return None
@@ -137,12 +147,14 @@ def workspace(request):
             if result.outcome == Call.Outcome.DUPLICATE and result.order is not None:
                 done += f"&order={result.order.pk}"
             return redirect(f"{reverse('intake')}?{done}")
+    groups = _category_groups()
     context = {
         "data": data,
         "errors": errors,
         "all_errors": errors.get("__all__", []),
         "done": _done(request, request.GET.get("done", "")) if request.method == "GET" else None,
-        "category_groups": _category_groups(),
+        "category_groups": groups,
+        "category_choices": _category_choices(groups),
         "tiers": UrgencyTier.objects.order_by("sort"),
         "channels": Call.Channel.choices,
         "request_types": Call.RequestType.choices,
@@ -174,6 +186,10 @@ def _js_strings() -> dict[str, str]:
         "manual": _("手选"),
         "noPlaces": _("没有匹配的街乡镇"),
         "morePlaces": _("还有更多，请继续输入"),
+        "recentCategories": _("最近使用"),
+        "noCategories": _("没有匹配的分类"),
+        "suggested": _("推荐分类"),
+        "requestType": _("诉求类型"),
         "repeatCaller": _("该来电人有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
         "repeatPlace": _("同一地点同一分类已有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
     }

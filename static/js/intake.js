@@ -283,6 +283,105 @@
     }
   });
 
+  // --- category: type to filter (Chinese, pinyin, initials), recently used first, suggestions ----
+  const categoryQ = $("category-q"), categoryList = $("category-list"), suggestBox = $("category-suggestions");
+  const leaves = JSON.parse($("category-choices").textContent);
+  const byCode = Object.fromEntries(leaves.map((c) => [c.code, c]));
+  const RECENT_KEY = "hl.recentCategories";
+  function recent() {
+    try { return JSON.parse(localStorage.getItem(RECENT_KEY) || "[]").filter((c) => byCode[c]); } catch (e) { return []; }
+  }
+  function remember(code) {
+    const list = [code].concat(recent().filter((c) => c !== code)).slice(0, 8);
+    try { localStorage.setItem(RECENT_KEY, JSON.stringify(list)); } catch (e) { /* private mode */ }
+  }
+  function pickCategory(code) {
+    if (!byCode[code]) return;
+    category.value = code;
+    remember(code);
+    categoryQ.value = "";
+    categoryList.replaceChildren();
+    categoryQ.setAttribute("aria-expanded", "false");
+    category.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  let catActive = -1;
+  function renderCategories() {
+    const q = categoryQ.value.replace(/\s+/g, "").toLowerCase();
+    categoryList.replaceChildren();
+    catActive = -1;
+    const rec = recent();
+    let rows;
+    if (!q) {
+      rows = rec.map((c) => byCode[c]);
+      if (rows.length) categoryList.append(el("li", { class: "group", role: "presentation" }, T.recentCategories));
+    } else {
+      const ascii = /^[\x00-\x7f]+$/.test(q);
+      rows = leaves.filter((c) => c.path.includes(q) || (ascii && (c.py.includes(q) || c.ini.startsWith(q))));
+      // recently used first, then the tree's order
+      rows.sort((a, b) => {
+        const ra = rec.indexOf(a.code), rb = rec.indexOf(b.code);
+        return (ra < 0 ? 99 : ra) - (rb < 0 ? 99 : rb);
+      });
+      if (!rows.length) categoryList.append(el("li", { class: "group", role: "presentation" }, T.noCategories));
+    }
+    rows.slice(0, 30).forEach(function (c, i) {
+      const li = el("li", { role: "option", id: "cat-opt-" + i, "data-code": c.code, "data-testid": "category-option" },
+        el("strong", {}, c.name), " ", el("span", { class: "muted small" }, c.path));
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); pickCategory(c.code); });
+      categoryList.append(li);
+    });
+    categoryQ.setAttribute("aria-expanded", rows.length ? "true" : "false");
+  }
+  function moveCategory(step) {
+    const opts = categoryList.querySelectorAll('[role="option"]');
+    if (!opts.length) return;
+    catActive = (catActive + step + opts.length) % opts.length;
+    opts.forEach((o, i) => o.setAttribute("aria-selected", i === catActive ? "true" : "false"));
+    categoryQ.setAttribute("aria-activedescendant", opts[catActive].id);
+    opts[catActive].scrollIntoView({ block: "nearest" });
+  }
+  categoryQ.addEventListener("input", renderCategories);
+  categoryQ.addEventListener("focus", renderCategories);
+  categoryQ.addEventListener("blur", function () { setTimeout(function () { categoryList.replaceChildren(); }, 150); });
+  categoryQ.addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowDown") { ev.preventDefault(); moveCategory(1); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); moveCategory(-1); }
+    else if (ev.key === "Enter") {
+      ev.preventDefault();
+      const opts = categoryList.querySelectorAll('[role="option"]');
+      const pick = opts[catActive >= 0 ? catActive : 0];
+      if (pick) pickCategory(pick.dataset.code);
+    } else if (ev.key === "Escape") { categoryQ.value = ""; renderCategories(); }
+  });
+  category.addEventListener("change", function () { if (category.value) remember(category.value); });
+
+  const description = $("id_description");
+  const loadSuggestions = debounce(async function () {
+    const text = description.value.trim();
+    if (text.length < 4) { suggestBox.replaceChildren(); return; }
+    let data;
+    try { data = await postJSON("suggest", cfg.suggestUrl, { text: text }); } catch (e) { return; }
+    if (!data) return;
+    suggestBox.replaceChildren();
+    if (!data.suggestions.length) return;
+    suggestBox.append(el("span", { class: "muted small" }, T.suggested + "："));
+    for (const sg of data.suggestions) {
+      const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "category-suggestion", "data-code": sg.code, title: sg.path }, sg.name);
+      btn.addEventListener("click", function () { pickCategory(sg.code); });
+      suggestBox.append(btn, " ");
+    }
+    if (data.request_type) {
+      const rt = $("id_request_type");
+      const opt = Array.from(rt.options).find((o) => o.value === data.request_type);
+      if (opt && rt.value !== data.request_type) {
+        const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "request-type-suggestion" }, T.requestType + "：" + opt.textContent);
+        btn.addEventListener("click", function () { rt.value = data.request_type; btn.remove(); });
+        suggestBox.append(btn);
+      }
+    }
+  }, 400);
+  description.addEventListener("input", loadSuggestions);
+
   // --- keyboard ---------------------------------------------------------------------------------
   document.addEventListener("keydown", function (ev) {
     if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter" && form.contains(document.activeElement)) {
@@ -291,7 +390,7 @@
       return;
     }
     if (ev.altKey) {
-      const jump = { "1": phone, "2": category, "3": address, "4": kbQuery, "5": placeQ }[ev.key];
+      const jump = { "1": phone, "2": categoryQ, "3": address, "4": kbQuery, "5": placeQ }[ev.key];
       if (jump) { ev.preventDefault(); jump.focus(); }
       return;
     }
