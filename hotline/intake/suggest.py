@@ -32,6 +32,7 @@ ALPHA = 0.1
 KEYWORD_BONUS = 6.0  # in log-probability units: a keyword hit outweighs a few ambiguous n-grams
 NAME_BONUS = 4.0
 EVIDENT_TYPE = 0.7
+NAME_WEIGHT = 30
 MAX_TEXT = 500
 _SPLIT = re.compile(r"[\s,，、;；]+")
 _NOISE = re.compile(r"[\s\d\W_]+")
@@ -66,12 +67,13 @@ class Model:
         self.type_totals: Counter = Counter()
         self.keywords: list[tuple[str, int, float]] = []  # (word, category id, bonus)
 
-    def add(self, category_id: int, text: str, request_type: str = "") -> None:
-        self.prior[category_id] = self.prior.get(category_id, 0) + 1
+    def add(self, category_id: int, text: str, request_type: str = "", *, weight: int = 1, prior: bool = True) -> None:
+        if prior:
+            self.prior[category_id] = self.prior.get(category_id, 0) + 1
         for g in grams(text):
             counts = self.gram_counts[g]
-            counts[category_id] = counts.get(category_id, 0) + 1
-            self.totals[category_id] += 1
+            counts[category_id] = counts.get(category_id, 0) + weight
+            self.totals[category_id] += weight
             if request_type:
                 self.type_grams[g][request_type] += 1
         if request_type:
@@ -79,9 +81,13 @@ class Model:
             self.type_totals[request_type] += 1
 
     def finish(self, categories) -> Model:
+        leaves = [c for c in categories if c.level == 3 and c.is_active]
+        # The tree itself is evidence too: each leaf's path and keywords count as NAME_WEIGHT words
+        # of text of that category, so a new center (or a noisy history) still gets sensible hints.
+        for c in leaves:
+            self.add(c.pk, f"{c.path} {c.keywords or ''}", weight=NAME_WEIGHT, prior=False)
         self.vocabulary = max(1, len(self.gram_counts))
         n = sum(self.prior.values()) or 1
-        leaves = [c for c in categories if c.level == 3 and c.is_active]
         for c in leaves:  # unseen categories get a small prior, so a keyword can still find them
             self.prior[c.pk] = math.log((self.prior.get(c.pk, 0) + 1) / (n + len(leaves)))
         self.leaves = {c.pk: c for c in leaves}
