@@ -114,3 +114,26 @@ def test_top_bar_search_and_repeat_warning(page, people):
     page.fill('[data-testid="topsearch"]', "洋桥北里")
     page.keyboard.press("Enter")
     page.get_by_test_id("search-none").wait_for()
+
+
+def test_the_category_picker_filters_by_pinyin_and_suggests_from_the_description(page, people):
+    agent, _city, _street = people
+    login(page, agent.username, PASSWORD)
+    page.goto("/intake/")
+    # type-to-filter by pinyin initials, pick with the keyboard
+    page.keyboard.press("Alt+2")
+    page.keyboard.type("dtkr")
+    page.get_by_test_id("category-option").filter(has_text="电梯困人").first.wait_for()
+    page.keyboard.press("Enter")
+    assert page.input_value("#id_category") == "010101"
+    # recently used comes first next time, before anything is typed
+    page.goto("/intake/")
+    page.keyboard.press("Alt+2")
+    assert "电梯困人" in page.get_by_test_id("category-option").first.inner_text()
+    page.keyboard.press("Escape")
+    # suggestions from the description: one click takes it
+    page.fill("#id_description", "家里暖气片漏水了，地板都泡了")
+    suggestion = page.get_by_test_id("category-suggestion").filter(has_text="暖气漏水")
+    suggestion.wait_for()
+    suggestion.click()
+    assert page.input_value("#id_category") == "020202"
