@@ -95,7 +95,7 @@ def proposal_decide(*, proposal_id: int, user, accept: bool) -> AliasProposal:
     access.require(user, access.Cap.REVIEW_ALIASES)
     with transaction.atomic():
         proposal = (
-            AliasProposal.objects.select_for_update()
+            AliasProposal.objects.select_for_update(of=("self",))
             .select_related("division", "proposed_by")
             .filter(pk=proposal_id)
             .first()
