@@ -143,3 +143,50 @@ class Alias(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} → {self.division.name}"
+
+
+class AliasProposal(models.Model):
+    """A place text an agent dispatched to a hand-chosen street/community that routing could not
+    place (or placed elsewhere): proposed as an alias until the city center accepts or rejects it.
+    Accepting creates the Alias (routing picks it up at once); nothing is ever overwritten — the
+    decision is recorded on the proposal."""
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", _("待审核")
+        ACCEPTED = "accepted", _("已采纳")
+        REJECTED = "rejected", _("已驳回")
+
+    name = models.CharField(_("地名文字"), max_length=100)
+    division = models.ForeignKey(
+        Division, verbose_name=_("指向区划"), on_delete=models.CASCADE, related_name="alias_proposals"
+    )
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.PROPOSED)
+    times = models.PositiveIntegerField(_("手选次数"), default=1)
+    proposed_by = models.ForeignKey(
+        "hotline.User", verbose_name=_("提议人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    proposed_at = models.DateTimeField(_("提议时间"), auto_now_add=True)
+    last_proposed_at = models.DateTimeField(_("最近手选"), auto_now_add=True)
+    decided_by = models.ForeignKey(
+        "hotline.User", verbose_name=_("审核人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    alias = models.ForeignKey(
+        Alias, verbose_name=_("生成的别名"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("别名提议")
+        verbose_name_plural = _("别名提议")
+        ordering = ["-last_proposed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "division"],
+                condition=models.Q(state="proposed"),
+                name="alias_proposal_open_once",
+            )
+        ]
+        indexes = [models.Index(fields=["state", "-last_proposed_at"], name="alias_proposal_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.division.name}"

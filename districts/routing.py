@@ -26,6 +26,9 @@ Scoring (points, per piece of evidence, i.e. one match pointing at one street)
   is an alias (explicit: 天竺镇, 洋桥北里社区, 玉林小区), plus 2 for a street-level name so that at
   equal length the street comes first (a bare "马家堡" is more often 马家堡街道 than a village).
   Weak evidence scores 15.
+- Most specific first: a community/village or alias match gets 4 more, unless the same words are
+  also a street's name (a bare "马家堡" stays 马家堡街道). So in "回龙观龙泽苑" the community 龙泽苑
+  (→ 龙泽园街道) outranks the street name 回龙观 that merely starts the longer word.
 - A street's score is its best evidence plus half of its second-best evidence from another part of
   the text (at most 20): a street and a community that agree ("西罗园街道洋桥北里") reinforce each
   other. When they disagree, both streets are returned and the explicit, longer one ranks first.
@@ -70,6 +73,7 @@ STREET_LEVEL_BONUS = 2
 WEAK = 15
 AGREEMENT_CAP = 20
 DISTRICT_BONUS = 10
+SPECIFIC_BONUS = 4
 
 STREET_SUFFIXES = ("街道", "地区", "镇", "乡", "街道办事处", "地区办事处", "办事处", "镇政府", "乡政府")
 COMMUNITY_SUFFIXES = ("社区", "社区居委会", "社区居民委员会", "居委会", "居民委员会")
@@ -378,15 +382,17 @@ def route_address(text: str, *, district_code: str | None = None, limit: int = 8
     evidence: dict[int, dict[tuple[int, int], _Evidence]] = {}  # street → span → best evidence there
     for start, end, entries in hits:
         matched = text[start:end]
+        street_named = any(e.source == "street" for e in entries)
         for entry in entries:
             if entry.source == "district":
                 continue
             street = index.streets[entry.target_id]
             if entry.generic and street.district_id not in allowed_generic:
                 continue
-            found = _Evidence(
-                _score(entry, matched), (start, end), matched, _reason(entry, matched, street), entry.weak
-            )
+            score = _score(entry, matched)
+            if entry.source in ("community", "alias") and not entry.weak and not street_named:
+                score += SPECIFIC_BONUS
+            found = _Evidence(score, (start, end), matched, _reason(entry, matched, street), entry.weak)
             spans = evidence.setdefault(street.id, {})
             if (start, end) not in spans or spans[(start, end)].score < found.score:
                 spans[(start, end)] = found

@@ -55,6 +55,8 @@ class Cap:
     RULE_ASSESSMENT = "rule_assessment"  # publish rule sets, freeze/recompute, pick 每月一题
     HANDLE = "handle"  # act on an order as its lead unit, co-handler or whistled unit (by unit)
     ANSWER_WHISTLE = "answer_whistle"  # report (报到) when whistled in
+    REVIEW_ALIASES = "review_aliases"  # accept/reject aliases learned from agents' hand-chosen places
+    SEARCH = "search"  # the global search in the top bar (results scoped by visible_orders)
 
 
 ALL_ROLES = frozenset({Role.AGENT, Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY})
@@ -77,6 +79,9 @@ GATES: dict[str, frozenset] = {
     # and agents never handle.
     Cap.HANDLE: frozenset({Role.STREET, Role.DEPARTMENT, Role.DISTRICT}),
     Cap.ANSWER_WHISTLE: frozenset({Role.STREET, Role.DEPARTMENT}),
+    # Place names are reference data for the whole city: the city center curates them.
+    Cap.REVIEW_ALIASES: frozenset({Role.CITY}),
+    Cap.SEARCH: ALL_ROLES,
 }
 
 

@@ -57,7 +57,7 @@ from hotline.models import ApiClient, Category, DispatchRule, KnowledgeArticle  
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level", "parent", "default_tier", "is_active", "sort"]
     list_filter = ["level", "is_active", "default_tier"]
-    search_fields = ["code", "name"]
+    search_fields = ["code", "name", "keywords"]
     autocomplete_fields = ["parent"]
     list_select_related = ["parent", "default_tier"]
     list_editable = ["default_tier", "is_active"]

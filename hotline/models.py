@@ -75,6 +75,12 @@ class Category(models.Model):
     )
     is_active = models.BooleanField(_("启用"), default=True)
     sort = models.PositiveIntegerField(_("排序"), default=0)
+    keywords = models.CharField(
+        _("关键词"),
+        max_length=300,
+        blank=True,
+        help_text=_("用空格或逗号分隔；受理时诉求内容含这些词，就推荐此分类（与历史工单学到的一起）"),
+    )
 
     class Meta:
         verbose_name = _("诉求分类")
@@ -176,6 +182,16 @@ class Call(models.Model):
         null=True,
         on_delete=models.PROTECT,
         related_name="calls_taken",
+    )
+    # Set when the agent chose the street/community by hand (the router could not place the
+    # address, or placed it elsewhere): who chose it. Empty when routing placed it.
+    place_chosen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("手选地点的话务员"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
@@ -389,3 +405,40 @@ class AdminSecondFactor(models.Model):
 
     def __str__(self) -> str:
         return str(self.user)
+
+
+class SmsMessage(models.Model):
+    """One text message to a caller (e.g. the self-evaluation link), recorded on the order: queued
+    by the agent, sent by a Celery task with retries through the configured SMS backend."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
+
+    class Purpose(models.TextChoices):
+        SELF_EVALUATION = "self_evaluation", _("市民自评链接")
+
+    order = models.ForeignKey(
+        "workorders.WorkOrder", verbose_name=_("工单"), on_delete=models.PROTECT, related_name="sms_messages"
+    )
+    purpose = models.CharField(_("用途"), max_length=30, choices=Purpose.choices)
+    phone = models.CharField(_("号码"), max_length=20)
+    text = models.TextField(_("短信内容"))
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
+    error = models.CharField(_("错误"), max_length=300, blank=True)
+    backend = models.CharField(_("发送通道"), max_length=20, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("发送人"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("短信")
+        verbose_name_plural = _("短信")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"

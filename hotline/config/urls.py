@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from assessment import api_urls as assessment_api_urls
 from assessment import urls as assessment_urls
 from districts import api as districts_api
+from districts import urls as districts_urls
 from districts.routing_api import RouteView
 from hotline.accounts import views as accounts_views
 from hotline.intake import api as intake_api
@@ -30,6 +31,7 @@ router.register("aliases", districts_api.AliasViewSet, basename="api-alias")
 
 api_urls = [
     *intake_api_urls.urlpatterns,
+    *districts_urls.api_urlpatterns,
     *workorders_api_urls.urlpatterns,
     *assessment_api_urls.urlpatterns,
     path("", include(router.urls)),
@@ -52,6 +54,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     *intake_urls.urlpatterns,
+    *districts_urls.urlpatterns,
     *workorders_urls.urlpatterns,
     *assessment_urls.urlpatterns,
     path("api/v1/", include(api_urls)),

@@ -3,6 +3,8 @@ knowledge base. Pages and these endpoints call the same functions (intake.servic
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import django_filters
 from django.db.models import Q
 from django.utils.translation import gettext
@@ -25,6 +27,7 @@ from hotline.errors import AccessDenied
 from hotline.intake import selectors
 from hotline.intake.dispatch import dispatch_resolve
 from hotline.intake.services import Action, IntakeInvalid, call_intake, normalize_phone
+from hotline.intake.suggest import suggest_categories
 from hotline.models import Call, Category, DispatchRule, KnowledgeArticle
 from hotline.privacy import mask_phone
 from hotline.web.api import gate
@@ -110,7 +113,11 @@ class IntakeRequestSerializer(serializers.Serializer):
     tier = serializers.CharField(required=False, help_text=_("时限档编码，留空按分类默认"))
     address = serializers.CharField(required=False, max_length=200)
     district = serializers.CharField(required=False, help_text=_("定位提示：6 位区代码"))
-    street = serializers.CharField(required=False, help_text=_("选定的街乡镇代码（9 位）；留空时取唯一的定位结果"))
+    street = serializers.CharField(
+        required=False,
+        help_text=_("选定的街乡镇代码（9 位）；留空时取唯一的定位结果。不在定位结果中的街乡镇记为手选地点"),
+    )
+    community = serializers.CharField(required=False, help_text=_("手选的社区/村代码（12 位），须属于所选街乡镇"))
     description = serializers.CharField(max_length=2000)
     action = serializers.ChoiceField(choices=Action.CHOICES, default=Action.ORDER)
     answer = serializers.CharField(required=False, max_length=2000)
@@ -161,10 +168,15 @@ class HistoryCallSerializer(serializers.Serializer):
     description = serializers.CharField()
     street = serializers.CharField(source="street.name", default=None)
     order_number = serializers.SerializerMethodField()
+    order_id = serializers.SerializerMethodField()
 
     def get_order_number(self, obj) -> str | None:
         order = getattr(obj, "order", None) if hasattr(obj, "order") else None
         return order.number if order else None
+
+    def get_order_id(self, obj) -> int | None:
+        order = getattr(obj, "order", None) if hasattr(obj, "order") else None
+        return order.id if order else None
 
 
 class CallerHistorySerializer(serializers.Serializer):
@@ -254,6 +266,20 @@ def _street(code: str) -> Division:
     return street
 
 
+def _community(code: str, street: Division) -> Division | None:
+    code = (code or "").strip()
+    if not code:
+        return None
+    community = (
+        Division.objects.filter(code=code, level=Division.Level.COMMUNITY, parent=street).first()
+        if code.isdigit() and len(code) == 12
+        else None
+    )
+    if community is None:
+        raise ValidationError({"community": [gettext("未知的社区/村，或不属于所选街乡镇。")]})
+    return community
+
+
 # --- views ----------------------------------------------------------------------------------
 class IntakeView(APIView):
     """Register a call and end it: dispatch an order, answer directly, or link to an existing order."""
@@ -281,17 +307,21 @@ class IntakeView(APIView):
 
 
 class CallerHistoryView(APIView):
+    """The caller's history. POST, so that the number never appears in a URL (access logs,
+    proxies, browser history)."""
+
     permission_classes = [TAKE_CALLS]
 
     @extend_schema(
         operation_id="intake_caller_history",
         summary=_("来电人历史"),
-        parameters=[OpenApiParameter("phone", OpenApiTypes.STR, required=True)],
+        request=inline_serializer("CallerHistoryRequest", {"phone": serializers.CharField()}),
         responses=CallerHistorySerializer,
     )
-    def get(self, request):
+    def post(self, request):
+        phone_raw = request.data.get("phone", "") if isinstance(request.data, dict) else ""
         try:
-            phone = normalize_phone(request.query_params.get("phone", ""))
+            phone = normalize_phone(phone_raw if isinstance(phone_raw, str) else "")
         except ValueError:
             raise ValidationError({"phone": [gettext("号码格式不正确。")]}) from None
         history = selectors.caller_history(user=request.user, phone=phone)
@@ -337,6 +367,7 @@ class DispatchPreviewView(APIView):
             OpenApiParameter("category", OpenApiTypes.STR, required=True),
             OpenApiParameter("street", OpenApiTypes.STR, required=True),
             OpenApiParameter("address", OpenApiTypes.STR),
+            OpenApiParameter("community", OpenApiTypes.STR, description=_("手选的社区/村代码（12 位）")),
         ],
         responses=DispatchPreviewSerializer,
     )
@@ -344,7 +375,9 @@ class DispatchPreviewView(APIView):
         category = _leaf(request.query_params.get("category", ""))
         street = _street(request.query_params.get("street", ""))
         address = request.query_params.get("address", "").strip()[:200]
-        community = community_for(address, street.pk) if address else None
+        community = _community(request.query_params.get("community", ""), street)
+        if community is None:
+            community = community_for(address, street.pk) if address else None
         dispatch = dispatch_resolve(category=category, street=street)
         body = {
             "lead_unit": dispatch.lead_unit,
@@ -473,3 +506,36 @@ class DispatchRuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     )
     serializer_class = DispatchRuleSerializer
     filterset_class = DispatchRuleFilter
+
+
+class CategorySuggestionsView(APIView):
+    """Top-3 categories for a description (POST: the description is the caller's words and stays
+    out of URLs), learned from the center's own history plus the keywords kept per category."""
+
+    permission_classes = [TAKE_CALLS]
+
+    @extend_schema(
+        operation_id="intake_category_suggestions",
+        summary=_("分类推荐"),
+        request=inline_serializer("CategorySuggestionRequest", {"text": serializers.CharField()}),
+        responses=inline_serializer(
+            "CategorySuggestions",
+            {
+                "suggestions": inline_serializer(
+                    "CategorySuggestion",
+                    {
+                        "code": serializers.CharField(),
+                        "name": serializers.CharField(),
+                        "path": serializers.CharField(),
+                        "score": serializers.FloatField(),
+                    },
+                    many=True,
+                ),
+                "request_type": serializers.CharField(),
+            },
+        ),
+    )
+    def post(self, request):
+        text = request.data.get("text", "") if isinstance(request.data, dict) else ""
+        suggestions, request_type = suggest_categories(text if isinstance(text, str) else "")
+        return Response({"suggestions": [asdict(s) for s in suggestions], "request_type": request_type})

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from districts.alias_proposals import alias_propose
 from districts.communities import community_for
 from districts.models import Division
 from districts.routing import route_address
@@ -94,6 +95,7 @@ class IntakeForm(forms.Form):
     address = forms.CharField(label=_("诉求地址"), max_length=MAX_ADDRESS, required=False)
     district = forms.CharField(label=_("区"), max_length=12, required=False)
     street = forms.CharField(label=_("街乡镇"), max_length=12, required=False)
+    community = forms.CharField(label=_("社区/村"), max_length=12, required=False)
     description = forms.CharField(label=_("诉求内容"), max_length=MAX_DESCRIPTION)
     action = forms.ChoiceField(label=_("办理方式"), choices=Action.CHOICES, initial=Action.ORDER, required=False)
     answer = forms.CharField(label=_("答复内容"), max_length=MAX_ANSWER, required=False)
@@ -112,6 +114,8 @@ class IntakeForm(forms.Form):
         "address_unroutable": _("地址无法定位到街乡镇，请补充区、街道、社区或小区名称。"),
         "address_ambiguous": _("地址可能属于多个街乡镇（%(names)s），请选择一个。"),
         "street_unknown": _("未知的街乡镇。"),
+        "community_unknown": _("未知的社区/村，或不属于所选街乡镇。"),
+        "community_without_street": _("选择社区/村前请先选择街乡镇。"),
         "district_unknown": _("区代码应为 6 位的北京市辖区代码，例如 110106。"),
         "answer_missing": _("直接答复必须填写答复内容或选择知识库文章。"),
         "article_unknown": _("知识库文章不存在或已停用。"),
@@ -191,6 +195,17 @@ class IntakeForm(forms.Form):
             raise forms.ValidationError(self.error_messages["street_unknown"], code="street_unknown")
         return street
 
+    def clean_community(self):
+        code = (self.cleaned_data.get("community") or "").strip()
+        if not code:
+            return None
+        if not code.isdigit() or len(code) != 12:
+            raise forms.ValidationError(self.error_messages["community_unknown"], code="community_unknown")
+        community = Division.objects.filter(code=code, level=Division.Level.COMMUNITY).first()
+        if community is None:
+            raise forms.ValidationError(self.error_messages["community_unknown"], code="community_unknown")
+        return community
+
     def clean_article(self):
         pk = self.cleaned_data.get("article")
         if pk is None:
@@ -230,13 +245,30 @@ class IntakeForm(forms.Form):
         """Settle the street (and community) the call is about."""
         if "address" not in data or "street" not in data or "district" not in data:
             return  # the field itself already failed
-        address, street = data["address"], data["street"]
+        if "community" not in data:
+            return
+        address, street, community = data["address"], data["street"], data["community"]
         data["community"] = None
+        data["place_manual"] = False
+        if community is not None and street is None:
+            self._err("community", "community_without_street")
+            return
+        if community is not None and community.parent_id != street.pk:
+            self._err("community", "community_unknown")
+            return
         if required and not address:
             self._err("address", "address_missing")
             return
+        candidates = route_address(address, district_code=data["district"] or None) if address else []
+        if street is not None:
+            # A street the router did not offer for this text was chosen by hand (the address is
+            # unknown to it, or it placed it elsewhere): recorded, and proposed as an alias.
+            data["place_manual"] = street.code not in {c.street_code for c in candidates}
+            if community is not None:
+                data["community"] = community
+                data["place_manual"] = data["place_manual"] or community_for(address, street.pk) != community
+                return
         if street is None and address:
-            candidates = route_address(address, district_code=data["district"] or None)
             if not candidates:
                 if required:
                     self._err("address", "address_unroutable")
@@ -343,6 +375,7 @@ def call_intake(
             street=street,
             district=refcache.place_by_id(street.district_id) if street else None,
             agent=acting_user,
+            place_chosen_by=acting_user if cleaned.get("place_manual") else None,
             api_client=api_client,
             received_at=now,
         )
@@ -352,6 +385,8 @@ def call_intake(
             order = call_dispatch(call=call, acting_user=acting_user, dispatch=dispatch, now=now, new_call=True)
         elif action == Action.DUPLICATE:
             order = transitions.order_link_duplicate(cleaned["duplicate_order"], call=call, actor=acting_user)
+        if cleaned.get("place_manual") and call.address and api_client is None:
+            alias_propose(address=call.address, division=call.community or street, user=acting_user)
     call.outcome = OUTCOME_OF_ACTION[action]  # the transitions saved it on their locked copy
     return IntakeResult(call=call, outcome=call.outcome, order=order, dispatch=dispatch)
 

@@ -4,9 +4,16 @@ from django.urls import path
 
 from hotline.intake import open311
 from hotline.intake import views as intake_views
+from hotline.search import views as search_views
 
 urlpatterns = [
     path("intake/", intake_views.workspace, name="intake"),
+    path("search/", search_views.search, name="search"),
+    path(
+        "callbacks/<int:pk>/self-link/<int:link_pk>/sms/",
+        intake_views.self_evaluation_sms,
+        name="self-evaluation-sms",
+    ),
     path("calls/", intake_views.call_list, name="call-list"),
     path("calls/<int:pk>/reveal-phone/", intake_views.call_reveal_phone, name="call-reveal-phone"),
     path("open311/v2/discovery.<str:fmt>", open311.discovery, name="open311-discovery"),

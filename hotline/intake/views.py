@@ -1,32 +1,46 @@
 """The agent's workspace (受理工作台): one form, live panels fed by the intake API."""
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseForbidden, JsonResponse
+from django.http import Http404, HttpResponseForbidden, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from districts.places import spell, street_choices
 from hotline import access, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied, DomainError
-from hotline.intake import selectors
+from hotline.intake import selectors, sms
 from hotline.intake.services import Action, IntakeInvalid, call_intake
 from hotline.models import Call, Category
-from workorders.models import OrderEvent, OrderParticipant, UrgencyTier, WorkOrder
+from workorders.lifecycle.self_evaluations import self_evaluation_url
+from workorders.models import OrderEvent, OrderParticipant, SelfEvaluationLink, UrgencyTier, WorkOrder
 
 
 @login_required
 def call_list(request):
     if not access.may(request.user, access.Cap.CALLS):
         raise PermissionDenied
-    calls = access.visible_calls(request.user).select_related("street", "district", "agent")
+    calls = list(access.visible_calls(request.user).select_related("street", "district", "agent", "order")[:101])
+    cut_off = len(calls) > 100
+    calls = calls[:100]
+    for call in calls:
+        call.order_or_none = getattr(call, "order", None) if hasattr(call, "order") else None
+    order_ids = [c.order_or_none.pk for c in calls if c.order_or_none]
+    linkable = set(access.visible_orders(request.user).filter(pk__in=order_ids).values_list("pk", flat=True))
     return render(
         request,
         "hotline/call_list.html",
-        {"calls": calls[:100], "phone_in_full": access.sees_phone_in_full(request.user)},
+        {
+            "calls": calls,
+            "cut_off": cut_off,
+            "linkable": linkable,
+            "phone_in_full": access.sees_phone_in_full(request.user),
+        },
     )
 
 
@@ -59,6 +73,16 @@ def _category_groups():
             if leaves:
                 groups.append((f"{top.name} › {mid.name}", leaves))
     return groups
+
+
+def _category_choices(groups) -> list[dict]:
+    """The leaves for the type-to-filter picker: name, path, pinyin and initials."""
+    rows = []
+    for _label, leaves in groups:
+        for c in leaves:
+            py, ini = spell(c.name)
+            rows.append({"code": c.code, "name": c.name, "path": c.path, "py": py, "ini": ini})
+    return rows
 
 
 def _done(request, call_id: str):
@@ -123,12 +147,14 @@ def workspace(request):
             if result.outcome == Call.Outcome.DUPLICATE and result.order is not None:
                 done += f"&order={result.order.pk}"
             return redirect(f"{reverse('intake')}?{done}")
+    groups = _category_groups()
     context = {
         "data": data,
         "errors": errors,
         "all_errors": errors.get("__all__", []),
         "done": _done(request, request.GET.get("done", "")) if request.method == "GET" else None,
-        "category_groups": _category_groups(),
+        "category_groups": groups,
+        "category_choices": _category_choices(groups),
         "tiers": UrgencyTier.objects.order_by("sort"),
         "channels": Call.Channel.choices,
         "request_types": Call.RequestType.choices,
@@ -136,6 +162,7 @@ def workspace(request):
         "action": data.get("action") or Action.ORDER,
         "i18n_strings": _js_strings(),
         "today": selectors.intake_today(user=request.user),
+        "streets": street_choices(),
     }
     return render(request, "intake/workspace.html", context, status=status)
 
@@ -156,4 +183,33 @@ def _js_strings() -> dict[str, str]:
         "duplicates": _("重复"),
         "error": _("查询失败，请重试"),
         "chooseStreet": _("同名地点在多个街乡镇，请选择一个"),
+        "manual": _("手选"),
+        "noPlaces": _("没有匹配的街乡镇"),
+        "morePlaces": _("还有更多，请继续输入"),
+        "recentCategories": _("最近使用"),
+        "noCategories": _("没有匹配的分类"),
+        "suggested": _("推荐分类"),
+        "requestType": _("诉求类型"),
+        "repeatCaller": _("该来电人有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
+        "repeatPlace": _("同一地点同一分类已有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
     }
+
+
+@login_required
+@require_POST
+def self_evaluation_sms(request, pk: int, link_pk: int):
+    """Send the self-evaluation link to the caller by SMS (queued; sent by the worker)."""
+    if not access.may(request.user, access.Cap.CALL_BACK):
+        raise PermissionDenied
+    order = get_object_or_404(access.visible_orders(request.user).select_related("call"), pk=pk)
+    link = SelfEvaluationLink.objects.filter(pk=link_pk, order=order).first()
+    if link is None:
+        raise Http404
+    url = request.build_absolute_uri(self_evaluation_url(link))
+    try:
+        sms.self_evaluation_sms_queue(order=order, link_id=link.pk, url=url, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("自评链接短信已提交发送，发送结果见下方短信记录。"))
+    return redirect("callback-detail", pk=order.pk)

@@ -18,6 +18,7 @@ NAV_ITEMS = [
     (_("考核看板"), "assessment-dashboard", Cap.ASSESSMENT_MANAGE),
     (_("主动治理"), "assessment-governance", Cap.ASSESSMENT_MANAGE),
     (_("来电记录"), "call-list", Cap.CALLS),
+    (_("别名审核"), "alias-proposals", Cap.REVIEW_ALIASES),
     (_("接口文档"), "swagger-ui", None),
 ]
 

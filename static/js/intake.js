@@ -33,6 +33,36 @@
     if (!resp.ok) throw new Error(String(resp.status));
     return resp.json();
   }
+  async function postJSON(key, url, body) {
+    const n = (seq[key] = (seq[key] || 0) + 1);
+    const token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+    const resp = await fetch(url, { method: "POST", credentials: "same-origin",
+      headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": token },
+      body: JSON.stringify(body) });
+    if (n !== seq[key]) return null;
+    if (!resp.ok) throw new Error(String(resp.status));
+    return resp.json();
+  }
+  function orderLink(o) {
+    return el("a", { class: "mono", href: cfg.orderUrl.replace("/0/", "/" + o.id + "/"), "data-testid": "order-link" }, o.number);
+  }
+  // --- repeat calls: an open order of the same caller or the same place + category -------------
+  // The default action becomes "link as duplicate"; once the agent picks an action themselves,
+  // it is theirs.
+  const warning = $("repeat-warning");
+  let actionChosenByAgent = false;
+  const repeats = { caller: null, place: null };
+  function syncRepeat() {
+    const o = repeats.caller || repeats.place;
+    warning.hidden = !o;
+    if (!o) return;
+    warning.textContent = (repeats.caller ? T.repeatCaller : T.repeatPlace).replace("%s", o.number);
+    if (!actionChosenByAgent) {
+      $("id_duplicate_of").value = o.number;
+      form.querySelector('input[name="action"][value="duplicate"]').checked = true;
+      syncAction();
+    }
+  }
   function fmt(ts) { return ts ? ts.slice(5, 16).replace("T", " ") : ""; }
   function digits(v) { return v.replace(/[\s\-()（）]/g, ""); }
 
@@ -42,9 +72,11 @@
     const d = digits(phone.value);
     if (d.length < 8) return;
     let data;
-    try { data = await getJSON("history", cfg.historyUrl, { phone: d }); } catch (e) { return; }
+    try { data = await postJSON("history", cfg.historyUrl, { phone: d }); } catch (e) { return; }
     if (!data) return;
     history.replaceChildren();
+    repeats.caller = data.open_orders.length ? data.open_orders[0] : null;
+    syncRepeat();
     if (!data.calls.length && !data.open_orders.length) {
       history.append(el("p", { class: "empty" }, T.noHistory));
       return;
@@ -53,7 +85,7 @@
       history.append(el("h3", {}, T.openOrders + " (" + data.open_orders.length + ")"));
       const ul = el("ul", { class: "plain" });
       for (const o of data.open_orders) {
-        ul.append(el("li", { "data-testid": "history-order" }, el("span", { class: "mono" }, o.number), " ",
+        ul.append(el("li", { "data-testid": "history-order" }, orderLink(o), " ",
           el("span", { class: "tag state-" + o.state }, o.state_display), " ", o.category, " · ", o.lead_unit.name));
       }
       history.append(ul);
@@ -63,7 +95,7 @@
       const ul = el("ul", { class: "plain" });
       for (const c of data.calls) {
         ul.append(el("li", { "data-testid": "history-call" }, el("span", { class: "muted" }, fmt(c.received_at)), " ",
-          c.request_type, " · ", c.outcome, c.order_number ? " " + c.order_number : "", el("br"),
+          c.request_type, " · ", c.outcome, " ", c.order_id ? orderLink({ id: c.order_id, number: c.order_number }) : (c.order_number || ""), el("br"),
           el("span", { class: "small" }, (c.category ? c.category + "：" : "") + c.description)));
       }
       history.append(ul);
@@ -83,7 +115,7 @@
     let data;
     try { data = await getJSON("route", cfg.routeUrl, { q: q }); } catch (e) { return; }
     if (!data) return;
-    candidates.querySelectorAll(".candidate, .empty").forEach((n) => n.remove());
+    candidates.querySelectorAll(".candidate:not(.manual), .empty").forEach((n) => n.remove());
     if (!data.candidates.length) {
       candidates.append(el("p", { class: "empty", "data-testid": "no-candidates" }, T.noCandidates));
     }
@@ -93,7 +125,7 @@
     if (cs.length > 1 && !clear) candidates.append(el("p", { class: "field-error candidate", "data-testid": "choose-street" }, T.chooseStreet));
     data.candidates.forEach(function (c, i) {
       const input = el("input", { type: "radio", name: "street", value: c.street_code });
-      input.checked = keep ? keep === c.street_code : i === 0 && clear;
+      input.checked = keep ? keep === c.street_code && !candidates.querySelector(".manual") : i === 0 && clear;
       input.addEventListener("change", refreshDispatch);
       candidates.append(el("label", { class: "candidate", "data-testid": "candidate" }, input,
         el("kbd", {}, String(i + 1)), " ", el("strong", {}, c.district_name + " " + c.street_name), " ",
@@ -111,6 +143,7 @@
     preview.replaceChildren();
     if (!street || !cat) return;
     const params = { category: cat, street: street, address: address.value.trim() };
+    if (community.value) params.community = community.value;
     try {
       const d = await getJSON("dispatch", cfg.dispatchUrl, params);
       if (d) {
@@ -123,6 +156,9 @@
     try { rows = await getJSON("dup", cfg.duplicatesUrl, params); } catch (e) { return; }
     if (!rows) return;
     duplicates.replaceChildren();
+    const open = rows.filter((o) => !["closed", "completed", "cancelled"].includes(o.state));
+    repeats.place = open.length ? open[0] : null;
+    syncRepeat();
     if (!rows.length) { duplicates.append(el("p", { class: "empty" }, T.noDuplicates)); return; }
     for (const o of rows) {
       const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "link-duplicate" }, T.linkDuplicate);
@@ -132,7 +168,7 @@
         form.requestSubmit();
       });
       duplicates.append(el("div", { class: "dup-row", "data-testid": "duplicate" },
-        el("span", { class: "mono" }, o.number), " ", el("span", { class: "tag state-" + o.state }, o.state_display),
+        orderLink(o), " ", el("span", { class: "tag state-" + o.state }, o.state_display),
         " ", o.lead_unit.name, " · ", T.duplicates + " " + o.duplicate_count, el("br"),
         el("span", { class: "small muted" }, fmt(o.dispatched_at) + " " + o.address), " ", btn));
     }
@@ -152,10 +188,13 @@
     for (const a of rows) {
       const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "kb-answer" }, T.answerDirectly);
       btn.addEventListener("click", function () {
+        // The article's text is a starting point: the agent adapts it, then saves (Ctrl+Enter).
         $("id_answer").value = a.body;
         $("id_article").value = a.id;
         form.querySelector('input[name="action"][value="answer"]').checked = true;
-        form.requestSubmit();
+        actionChosenByAgent = true;
+        syncAction();
+        $("id_answer").focus();
       });
       kbResults.append(el("article", { class: "kb-article", "data-testid": "kb-article" },
         el("h3", {}, a.title), el("p", { class: "small" }, a.body), btn));
@@ -163,6 +202,185 @@
   }, 200);
   kbQuery.addEventListener("input", searchKb);
   kbQuery.addEventListener("keydown", function (ev) { if (ev.key === "Enter") { ev.preventDefault(); searchKb(); } });
+
+  // --- hand-chosen place: every street/township, by Chinese, pinyin or initials ------------------
+  const placeQ = $("place-q"), placeList = $("place-list"), community = $("id_community");
+  const streets = JSON.parse($("place-streets").textContent);
+  const MAX_SHOWN = 60;
+  function placeMatches(r, q) {
+    if (!q) return true;
+    const ascii = /^[\x00-\x7f]+$/.test(q);
+    return r.name.includes(q) || r.district_name.includes(q) || (ascii && (r.py.includes(q) || r.ini.startsWith(q)));
+  }
+  let placeActive = -1;
+  function renderPlaces() {
+    const q = placeQ.value.replace(/\s+/g, "").toLowerCase();
+    placeList.replaceChildren();
+    placeActive = -1;
+    if (!q) { placeQ.setAttribute("aria-expanded", "false"); return; }
+    const found = streets.filter((r) => placeMatches(r, q));
+    let district = null;
+    found.slice(0, MAX_SHOWN).forEach(function (r, i) {
+      if (r.district_name !== district) {
+        district = r.district_name;
+        placeList.append(el("li", { class: "group", role: "presentation" }, district));
+      }
+      const li = el("li", { role: "option", id: "place-opt-" + i, "data-code": r.code, "data-testid": "place-option" }, r.name);
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); choosePlace(r); });
+      placeList.append(li);
+    });
+    if (!found.length) placeList.append(el("li", { class: "group", role: "presentation" }, T.noPlaces));
+    else if (found.length > MAX_SHOWN) placeList.append(el("li", { class: "group", role: "presentation", "data-testid": "place-cut-off" }, T.morePlaces));
+    placeQ.setAttribute("aria-expanded", "true");
+  }
+  function movePlace(step) {
+    const opts = placeList.querySelectorAll('[role="option"]');
+    if (!opts.length) return;
+    placeActive = (placeActive + step + opts.length) % opts.length;
+    opts.forEach((o, i) => o.setAttribute("aria-selected", i === placeActive ? "true" : "false"));
+    placeQ.setAttribute("aria-activedescendant", opts[placeActive].id);
+    opts[placeActive].scrollIntoView({ block: "nearest" });
+  }
+  async function loadCommunities(streetCode, selected) {
+    community.replaceChildren(community.options[0] || el("option", { value: "" }, "—"));
+    let data;
+    try { data = await getJSON("communities", cfg.communitiesUrl, { street: streetCode }); } catch (e) { return; }
+    if (!data) return;
+    for (const c of data.results) {
+      const opt = el("option", { value: c.code }, c.name);
+      if (c.code === selected) opt.selected = true;
+      community.append(opt);
+    }
+  }
+  function choosePlace(r, selectedCommunity) {
+    candidates.querySelectorAll(".manual").forEach((n) => n.remove());
+    const input = el("input", { type: "radio", name: "street", value: r.code });
+    input.checked = true;
+    input.addEventListener("change", refreshDispatch);
+    candidates.append(el("label", { class: "candidate manual", "data-testid": "candidate-manual" }, input, " ",
+      el("span", { class: "tag" }, T.manual), " ", el("strong", {}, r.district_name + " " + r.name)));
+    placeQ.value = "";
+    renderPlaces();
+    loadCommunities(r.code, selectedCommunity || "");
+    refreshDispatch();
+  }
+  placeQ.addEventListener("input", renderPlaces);
+  placeQ.addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowDown") { ev.preventDefault(); movePlace(1); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); movePlace(-1); }
+    else if (ev.key === "Enter") {
+      ev.preventDefault();
+      const opts = placeList.querySelectorAll('[role="option"]');
+      const pick = opts[placeActive >= 0 ? placeActive : 0];
+      if (pick) choosePlace(streets.find((r) => r.code === pick.dataset.code));
+    } else if (ev.key === "Escape") { placeQ.value = ""; renderPlaces(); }
+  });
+  community.addEventListener("change", refreshDispatch);
+  // Choosing a routed candidate clears a community picked for another street.
+  candidates.addEventListener("change", function (ev) {
+    if (ev.target.name === "street" && !ev.target.closest(".manual")) {
+      community.replaceChildren(community.options[0]);
+    }
+  });
+
+  // --- category: type to filter (Chinese, pinyin, initials), recently used first, suggestions ----
+  const categoryQ = $("category-q"), categoryList = $("category-list"), suggestBox = $("category-suggestions");
+  const leaves = JSON.parse($("category-choices").textContent);
+  const byCode = Object.fromEntries(leaves.map((c) => [c.code, c]));
+  const RECENT_KEY = "hl.recentCategories";
+  function recent() {
+    try { return JSON.parse(localStorage.getItem(RECENT_KEY) || "[]").filter((c) => byCode[c]); } catch (e) { return []; }
+  }
+  function remember(code) {
+    const list = [code].concat(recent().filter((c) => c !== code)).slice(0, 8);
+    try { localStorage.setItem(RECENT_KEY, JSON.stringify(list)); } catch (e) { /* private mode */ }
+  }
+  function pickCategory(code) {
+    if (!byCode[code]) return;
+    category.value = code;
+    remember(code);
+    categoryQ.value = "";
+    categoryList.replaceChildren();
+    categoryQ.setAttribute("aria-expanded", "false");
+    category.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  let catActive = -1;
+  function renderCategories() {
+    const q = categoryQ.value.replace(/\s+/g, "").toLowerCase();
+    categoryList.replaceChildren();
+    catActive = -1;
+    const rec = recent();
+    let rows;
+    if (!q) {
+      rows = rec.map((c) => byCode[c]);
+      if (rows.length) categoryList.append(el("li", { class: "group", role: "presentation" }, T.recentCategories));
+    } else {
+      const ascii = /^[\x00-\x7f]+$/.test(q);
+      rows = leaves.filter((c) => c.path.includes(q) || (ascii && (c.py.includes(q) || c.ini.startsWith(q))));
+      // recently used first, then the tree's order
+      rows.sort((a, b) => {
+        const ra = rec.indexOf(a.code), rb = rec.indexOf(b.code);
+        return (ra < 0 ? 99 : ra) - (rb < 0 ? 99 : rb);
+      });
+      if (!rows.length) categoryList.append(el("li", { class: "group", role: "presentation" }, T.noCategories));
+    }
+    rows.slice(0, 30).forEach(function (c, i) {
+      const li = el("li", { role: "option", id: "cat-opt-" + i, "data-code": c.code, "data-testid": "category-option" },
+        el("strong", {}, c.name), " ", el("span", { class: "muted small" }, c.path));
+      li.addEventListener("mousedown", function (ev) { ev.preventDefault(); pickCategory(c.code); });
+      categoryList.append(li);
+    });
+    categoryQ.setAttribute("aria-expanded", rows.length ? "true" : "false");
+  }
+  function moveCategory(step) {
+    const opts = categoryList.querySelectorAll('[role="option"]');
+    if (!opts.length) return;
+    catActive = (catActive + step + opts.length) % opts.length;
+    opts.forEach((o, i) => o.setAttribute("aria-selected", i === catActive ? "true" : "false"));
+    categoryQ.setAttribute("aria-activedescendant", opts[catActive].id);
+    opts[catActive].scrollIntoView({ block: "nearest" });
+  }
+  categoryQ.addEventListener("input", renderCategories);
+  categoryQ.addEventListener("focus", renderCategories);
+  categoryQ.addEventListener("blur", function () { setTimeout(function () { categoryList.replaceChildren(); }, 150); });
+  categoryQ.addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowDown") { ev.preventDefault(); moveCategory(1); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); moveCategory(-1); }
+    else if (ev.key === "Enter") {
+      ev.preventDefault();
+      const opts = categoryList.querySelectorAll('[role="option"]');
+      const pick = opts[catActive >= 0 ? catActive : 0];
+      if (pick) pickCategory(pick.dataset.code);
+    } else if (ev.key === "Escape") { categoryQ.value = ""; renderCategories(); }
+  });
+  category.addEventListener("change", function () { if (category.value) remember(category.value); });
+
+  const description = $("id_description");
+  const loadSuggestions = debounce(async function () {
+    const text = description.value.trim();
+    if (text.length < 4) { suggestBox.replaceChildren(); return; }
+    let data;
+    try { data = await postJSON("suggest", cfg.suggestUrl, { text: text }); } catch (e) { return; }
+    if (!data) return;
+    suggestBox.replaceChildren();
+    if (!data.suggestions.length) return;
+    suggestBox.append(el("span", { class: "muted small" }, T.suggested + "："));
+    for (const sg of data.suggestions) {
+      const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "category-suggestion", "data-code": sg.code, title: sg.path }, sg.name);
+      btn.addEventListener("click", function () { pickCategory(sg.code); });
+      suggestBox.append(btn, " ");
+    }
+    if (data.request_type) {
+      const rt = $("id_request_type");
+      const opt = Array.from(rt.options).find((o) => o.value === data.request_type);
+      if (opt && rt.value !== data.request_type) {
+        const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "request-type-suggestion" }, T.requestType + "：" + opt.textContent);
+        btn.addEventListener("click", function () { rt.value = data.request_type; btn.remove(); });
+        suggestBox.append(btn);
+      }
+    }
+  }, 400);
+  description.addEventListener("input", loadSuggestions);
 
   // --- keyboard ---------------------------------------------------------------------------------
   document.addEventListener("keydown", function (ev) {
@@ -172,7 +390,7 @@
       return;
     }
     if (ev.altKey) {
-      const jump = { "1": phone, "2": category, "3": address, "4": kbQuery }[ev.key];
+      const jump = { "1": phone, "2": categoryQ, "3": address, "4": kbQuery, "5": placeQ }[ev.key];
       if (jump) { ev.preventDefault(); jump.focus(); }
       return;
     }
@@ -191,10 +409,18 @@
     const a = form.querySelector('input[name="action"]:checked');
     $("answer-field").hidden = !(a && a.value === "answer") && !$("id_answer").value;
   }
-  form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", syncAction));
+  form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", function () {
+    actionChosenByAgent = true;
+    syncAction();
+  }));
   syncAction();
 
   // After a failed save the typed text is back: bring the panels back too.
   if (phone.value) loadHistory();
+  const posted = candidates.dataset.selected;
+  if (posted) {
+    const r = streets.find((x) => x.code === posted);
+    if (r) choosePlace(r, community.dataset.selected);
+  }
   if (address.value) loadCandidates();
 })();

@@ -64,7 +64,7 @@ def test_caller_history_shows_the_callers_calls_and_open_orders(agent):
     first = call_intake(acting_user=agent, data=intake_data())
     CallFactory(caller_phone="13700000000")  # someone else
     # when
-    resp = client_for(agent).get("/api/v1/intake/caller-history/", {"phone": "138-1101-2345"})
+    resp = client_for(agent).post("/api/v1/intake/caller-history/", {"phone": "138-1101-2345"}, format="json")
     # then
     assert resp.status_code == 200
     body = resp.json()
@@ -77,7 +77,7 @@ def test_caller_history_shows_the_callers_calls_and_open_orders(agent):
 def test_caller_history_and_duplicates_are_for_call_takers_only(request, role, agent):
     call_intake(acting_user=agent, data=intake_data())
     client = client_for(request.getfixturevalue(role))
-    assert client.get("/api/v1/intake/caller-history/", {"phone": "13811012345"}).status_code == 403
+    assert client.post("/api/v1/intake/caller-history/", {"phone": "13811012345"}, format="json").status_code == 403
     dup = client.get("/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": "洋桥北里"})
     assert dup.status_code == 403
     preview = client.get("/api/v1/intake/dispatch-preview/", {"category": "010102", "street": "110106003"})

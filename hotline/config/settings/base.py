@@ -229,6 +229,17 @@ LOGGING = {
 CALLBACK_MAX_FAILED_ATTEMPTS = env_int("CALLBACK_MAX_FAILED_ATTEMPTS", 3, minimum=1)
 CALLBACK_UNREACHABLE_MIN_DAYS = env_int("CALLBACK_UNREACHABLE_MIN_DAYS", 2, minimum=1)
 SELF_EVALUATION_LINK_HOURS = env_int("SELF_EVALUATION_LINK_HOURS", 72, minimum=1)
+# Text messages to callers (hotline/intake/sms.py): "console" writes them to the worker's log;
+# "http" POSTs {"to", "text"} as JSON to SMS_GATEWAY_URL (Bearer SMS_GATEWAY_TOKEN).
+SMS_BACKEND = env_str("SMS_BACKEND", "console")
+if SMS_BACKEND not in ("console", "http"):
+    raise ConfigError("SMS_BACKEND must be console or http")
+SMS_GATEWAY_URL = env_str("SMS_GATEWAY_URL", "")
+SMS_GATEWAY_TOKEN = env_str("SMS_GATEWAY_TOKEN", "")
+SMS_GATEWAY_TIMEOUT = env_int("SMS_GATEWAY_TIMEOUT", 10, minimum=1)
+SMS_RETRY_SECONDS = env_int("SMS_RETRY_SECONDS", 30, minimum=1)  # first retry; doubles up to 30 min
+if SMS_BACKEND == "http" and not SMS_GATEWAY_URL.startswith(("http://", "https://")):
+    raise ConfigError("SMS_GATEWAY_URL must be an http(s) URL when SMS_BACKEND=http")
 
 # The demo accounts' shared password (make run prints it).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "hotline12345")
