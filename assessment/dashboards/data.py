@@ -5,7 +5,9 @@ a live, indexed GROUP BY over open orders."""
 from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Sum, Value, When
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from assessment import periods, rates
 from assessment.models import Scope, Snapshot, SnapshotRow
@@ -105,7 +107,19 @@ def _load(district: Division | None) -> list[dict]:
         orders = WorkOrder.objects.filter(lead_unit_id__in=list(names), state__in=OPEN_STATES)
         key = "lead_unit_id"
     rows = orders.values(key).annotate(open=Count("*"), overdue=overdue).order_by("-open")[:25]
-    return [{"unit": names.get(r[key], "—"), "open": r["open"], "overdue": r["overdue"] or 0} for r in rows]
+    # Each bar leads to the orders it counts (governance.selectors.orders_behind, scoped there).
+    behind = reverse("assessment-governance-orders")
+    param = "district" if district is None else "unit"
+    return [
+        {
+            "unit": names.get(r[key], "—"),
+            "open": r["open"],
+            "overdue": r["overdue"] or 0,
+            "open_url": f"{behind}?{urlencode({param: r[key], 'state': 'open'})}",
+            "overdue_url": f"{behind}?{urlencode({param: r[key], 'state': 'overdue'})}",
+        }
+        for r in rows
+    ]
 
 
 def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dict:

@@ -3,11 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from assessment import periods, rulesets
+from assessment.governance import selectors as governance_selectors
 from assessment.governance import services as gov
 from districts.models import Division
 from hotline import access
@@ -33,6 +35,30 @@ def governance(request):
         "role": access.role_of(user),
     }
     return render(request, "assessment/governance.html", context)
+
+
+@login_required
+def orders(request):
+    """The orders behind a governance or dashboard figure (see governance.selectors.orders_behind)."""
+    _require_manager(request.user)
+    try:
+        behind = governance_selectors.orders_behind(request.user, request.GET)
+    except DomainError as exc:
+        return render(request, "assessment/governance_orders.html", {"error": exc.message}, status=400)
+    page = Paginator(behind.orders, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "assessment/governance_orders.html",
+        {
+            "criteria": behind.criteria,
+            "page": page,
+            "count": page.paginator.count,
+            "query": query.urlencode(),
+            "role": access.role_of(request.user),
+        },
+    )
 
 
 @login_required
