@@ -16,7 +16,7 @@ from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment import periods, rates
+from assessment import exports, periods, rates
 from assessment.governance import selectors as governance_selectors
 from assessment.models import Alert, MonthlyTopic, Report
 from assessment.rulesets import ruleset_active
@@ -286,27 +286,36 @@ def _report_xlsx(report: Report) -> bytes:
 
     c = report.content
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("概况"))
-    ws.append([report.title])
-    ws.append([_("来电"), c["calls"]])
-    ws.append([_("派发工单"), c["orders"]])
-    ws.append([_("已完成"), c["completed"]])
-    ws.append([_("有效回访"), c["callbacks"]["valid"]])
-    for label, key in (
-        (_("响应率"), "response_rate"),
-        (_("解决率"), "resolution_rate"),
-        (_("满意率"), "satisfaction_rate"),
-    ):
-        ws.append([label, "" if c[key] is None else round(c[key] * 100, 2)])
-    ws.append([_("爆单预警"), c["surges"]])
-    ws2 = wb.create_sheet(_("高频分类"))
-    ws2.append([_("诉求分类"), _("工单数")])
-    for row in c["top_categories"]:
-        ws2.append(row)
-    ws3 = wb.create_sheet(_("街乡镇"))
-    ws3.append([_("街乡镇"), _("工单数")])
-    for row in c["top_streets"]:
-        ws3.append(row)
+    sheets = []
+
+    def sheet(title: str, rows: list[list]) -> None:
+        ws = wb.create_sheet(title)
+        for row in rows:  # through the exports' one cell writer: neutralised text, rates as numbers
+            ws.append(exports.xlsx_row(ws, row))
+        sheets.append(ws)
+
+    rates_rows = [
+        [label, "" if c[key] is None else exports.Rate(c[key])]
+        for label, key in (
+            (_("响应率"), "response_rate"),
+            (_("解决率"), "resolution_rate"),
+            (_("满意率"), "satisfaction_rate"),
+        )
+    ]
+    sheet(
+        _("概况"),
+        [
+            [report.title],
+            [_("来电"), c["calls"]],
+            [_("派发工单"), c["orders"]],
+            [_("已完成"), c["completed"]],
+            [_("有效回访"), c["callbacks"]["valid"]],
+            *rates_rows,
+            [_("爆单预警"), c["surges"]],
+        ],
+    )
+    sheet(_("高频分类"), [[_("诉求分类"), _("工单数")], *c["top_categories"]])
+    sheet(_("街乡镇"), [[_("街乡镇"), _("工单数")], *c["top_streets"]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -229,6 +229,9 @@ LOGGING = {
 CALLBACK_MAX_FAILED_ATTEMPTS = env_int("CALLBACK_MAX_FAILED_ATTEMPTS", 3, minimum=1)
 CALLBACK_UNREACHABLE_MIN_DAYS = env_int("CALLBACK_UNREACHABLE_MIN_DAYS", 2, minimum=1)
 SELF_EVALUATION_LINK_HOURS = env_int("SELF_EVALUATION_LINK_HOURS", 72, minimum=1)
+# The hotline calls back within this many working days of an order's closing (or of its resolution
+# limit running out while still open); the callback queue shows each order's due time.
+CALLBACK_LIMIT_WORKDAYS = env_int("CALLBACK_LIMIT_WORKDAYS", 2, minimum=1)
 
 # The demo accounts' shared password (make run prints it).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "hotline12345")
