@@ -261,3 +261,18 @@ def test_the_assessment_index_leads_each_role_to_its_page(client, request, fixtu
 def test_a_district_account_without_a_district_is_refused_at_the_index(client):
     user = UserFactory(role="district", unit=None)
     assert login(client, user).get("/assessment/").status_code == 403
+
+
+def test_the_home_panels_figures_lead_to_the_scorecard_and_the_orders(client, fengtai_manager, city_admin):
+    from django.utils import timezone
+
+    make_orders(XILUOYUAN, at=timezone.now(), contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
+    services.snapshot_compute_provisional(period=rulesets.current_period())
+    for user in (fengtai_manager, city_admin):
+        c = login(client, user)
+        html = c.get("/").content.decode()
+        panel = re.search(r'data-testid="assessment-panel".*?</section>', html, re.S).group(0)
+        links = [unescape(h) for h in re.findall(r'href="([^"]+)"', panel) if "snapshot=" in h]
+        assert links and any("/assessment/orders/" in h for h in links)
+        # every figure's link opens for the role that sees it
+        assert {c.get(h).status_code for h in links} == {200}
