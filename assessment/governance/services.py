@@ -197,6 +197,9 @@ def repeat_orders(*, user: User, min_duplicates: int = 2, limit: int = 50) -> Qu
     )
 
 
+REPEAT_CALLERS_SHOWN = 30
+
+
 def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, min_calls: int = 3) -> list[dict]:
 
     now = now or timezone.now()
@@ -207,7 +210,7 @@ def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, m
         .values("caller_phone")
         .annotate(n=Count("id"), last_call=Max("id"))
         .filter(n__gte=min_calls)
-        .order_by("-n")[:30]
+        .order_by("-n")[:REPEAT_CALLERS_SHOWN]
     )
     full = access.sees_phone_in_full(user)
     # A caller's orders are linked by one of their calls' id, never by the number (no phone in URLs).

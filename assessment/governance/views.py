@@ -26,14 +26,17 @@ def _require_manager(user):
 def governance(request):
     _require_manager(request.user)
     user = request.user
-    context = {
-        "hot_topics": gov.hot_topics(user=user),
-        "alerts": gov.recent_alerts(user=user),
-        "repeat_orders": gov.repeat_orders(user=user),
-        "repeat_callers": gov.repeat_callers(user=user),
-        "hot_spots": gov.hot_spots(user=user),
-        "role": access.role_of(user),
+    lists = {
+        "hot_topics": (gov.hot_topics(user=user, limit=30), 30),
+        "alerts": (list(gov.recent_alerts(user=user, limit=30)), 30),
+        "repeat_orders": (list(gov.repeat_orders(user=user, limit=50)), 50),
+        "repeat_callers": (gov.repeat_callers(user=user), gov.REPEAT_CALLERS_SHOWN),
+        "hot_spots": (gov.hot_spots(user=user, limit=15), 15),
     }
+    context = {name: rows for name, (rows, _limit) in lists.items()}
+    # A list that reached its limit says so (it shows the first N, not all)
+    context["cut"] = {name: limit for name, (rows, limit) in lists.items() if len(rows) >= limit}
+    context["role"] = access.role_of(user)
     return render(request, "assessment/governance.html", context)
 
 

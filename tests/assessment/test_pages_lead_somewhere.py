@@ -276,3 +276,25 @@ def test_the_home_panels_figures_lead_to_the_scorecard_and_the_orders(client, fe
         assert links and any("/assessment/orders/" in h for h in links)
         # every figure's link opens for the role that sees it
         assert {c.get(h).status_code for h in links} == {200}
+
+
+def test_a_governance_list_that_reached_its_limit_says_so(client, fengtai_manager, category):
+    street = division(XILUOYUAN)
+    Alert.objects.bulk_create(
+        [
+            Alert(
+                category=category,
+                district=division("110106"),
+                street=street,
+                window_start=NOW - timedelta(hours=i),
+                window_end=NOW - timedelta(hours=i),
+                calls=5,
+                raised_at=NOW - timedelta(hours=i),
+            )
+            for i in range(31)
+        ]
+    )
+    html = login(client, fengtai_manager).get("/assessment/governance/").content.decode()
+    assert html.count('data-testid="alert-orders"') == 30
+    assert 'data-testid="cut-alerts"' in html and "只显示前 30 条" in html
+    assert 'data-testid="cut-hot-spots"' not in html
