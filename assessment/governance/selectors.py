@@ -58,23 +58,40 @@ def surge_window() -> timedelta:
     return timedelta(minutes=int(getattr(settings, "SURGE_WINDOW_MINUTES", 60)))
 
 
+def _id():
+    # ids are 64-bit: a larger number must be a 400, not a database overflow
+    return forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+
+
+def _moment():
+    return forms.DateTimeField(required=False)
+
+
 class BehindForm(forms.Form):
     """What the list is filtered by. Every field is optional; they combine with AND."""
 
-    alert = forms.IntegerField(required=False, min_value=1)
-    topic = forms.IntegerField(required=False, min_value=1)
+    alert = _id()
+    topic = _id()
     measure = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in TOPIC_MEASURES.items()])
-    caller = forms.IntegerField(required=False, min_value=1)
-    category = forms.IntegerField(required=False, min_value=1)
-    street = forms.IntegerField(required=False, min_value=1)
-    community = forms.IntegerField(required=False, min_value=1)
-    district = forms.IntegerField(required=False, min_value=1)
-    unit = forms.IntegerField(required=False, min_value=1)
+    caller = _id()
+    category = _id()
+    street = _id()
+    community = _id()
+    district = _id()
+    unit = _id()
     state = forms.ChoiceField(required=False, choices=list(STATES.items()))
     # local date or date and time; `since` inclusive, `until` exclusive
-    since = forms.DateTimeField(required=False)
-    until = forms.DateTimeField(required=False)
-    dispatched_since = forms.DateTimeField(required=False)
+    since = _moment()
+    until = _moment()
+    dispatched_since = _moment()
+
+    def clean(self):
+        data = super().clean()
+        for name in ("since", "until", "dispatched_since"):
+            moment = data.get(name)
+            if moment is not None and not 1900 <= moment.year <= 9000:
+                self.add_error(name, _("日期超出范围。"))
+        return data
 
 
 @dataclass

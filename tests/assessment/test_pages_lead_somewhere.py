@@ -186,7 +186,18 @@ def test_the_dashboard_load_leads_to_the_open_and_overdue_orders(client, fengtai
 
 @pytest.mark.parametrize(
     "query",
-    ["", "?alert=abc", "?alert=0", "?since=yesterday", "?state=nonsense", "?topic=1&measure=everything", "?unit=%00"],
+    [
+        "",
+        "?alert=abc",
+        "?alert=0",
+        "?alert=99999999999999999999999",
+        "?since=yesterday",
+        "?since=0001-01-01",
+        "?until=%00",
+        "?state=nonsense",
+        "?topic=1&measure=everything",
+        "?unit=%00",
+    ],
 )
 def test_bad_filters_are_refused_with_a_message(client, fengtai_manager, query):
     resp = login(client, fengtai_manager).get(BEHIND + query)
