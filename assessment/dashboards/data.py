@@ -14,7 +14,8 @@ from assessment.models import Scope, Snapshot, SnapshotRow
 from assessment.snapshots import selectors
 from districts.models import Division, Unit
 from hotline import access
-from hotline.models import User
+from hotline.localnames import localized_field
+from hotline.models import Category, User
 from workorders.models import OPEN_STATES, WorkOrder
 
 
@@ -122,6 +123,15 @@ def _load(district: Division | None) -> list[dict]:
     ]
 
 
+def _named_categories(pairs: list) -> list:
+    """The snapshot stores categories by their (Chinese) name; show each in the viewer's language."""
+    column = localized_field()
+    if column == "name" or not pairs:
+        return pairs
+    names = dict(Category.objects.filter(name__in=[n for n, _count in pairs]).values_list("name", column))
+    return [[names.get(name) or name, count] for name, count in pairs]
+
+
 def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dict:
     district = access.supervised_district(user)
     stats = (snapshot.stats or {}).get(district.code if district else "city", {}) if snapshot else {}
@@ -131,7 +141,7 @@ def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dic
         "kind": snapshot.kind if snapshot else None,
         "trend": _trend(district, period),
         "ranking": _ranking(snapshot, district),
-        "by_category": sorted((stats.get("by_category") or {}).items(), key=lambda kv: -kv[1])[:12],
+        "by_category": _named_categories(sorted((stats.get("by_category") or {}).items(), key=lambda kv: -kv[1])[:12]),
         "by_hour": stats.get("by_hour") or [0] * 24,
         "response": stats.get("response") or {},
         "heat": _heat(snapshot, district),

@@ -309,3 +309,16 @@ def test_a_governance_list_that_reached_its_limit_says_so(client, fengtai_manage
     assert html.count('data-testid="alert-orders"') == 30
     assert 'data-testid="cut-alerts"' in html and "只显示前 30 条" in html
     assert 'data-testid="cut-hot-spots"' not in html
+
+
+def test_the_dashboard_names_categories_in_english(client, city_admin, category):
+    from django.utils import timezone
+
+    category.name_en = "Noise nuisance"
+    category.save()
+    make_orders(XILUOYUAN, at=timezone.now(), contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
+    services.snapshot_compute_provisional(period=rulesets.current_period())
+    c = login(client, city_admin)
+    c.cookies["django_language"] = "en"
+    names = [name for name, _n in c.get("/assessment/dashboard/data/").json()["by_category"]]
+    assert "Noise nuisance" in names and "噪声扰民" not in names
