@@ -3,7 +3,12 @@
 Rows come from `QuerySet.iterator(chunk_size=…)`; CSV is written to the response as it is produced;
 Excel is written by openpyxl's write-only workbook (rows go to a temporary file, not memory) and
 the finished file is streamed from disk. Phone numbers are masked unless the viewer's role works with
-them in full (access.sees_phone_in_full)."""
+them in full (access.sees_phone_in_full).
+
+Every cell of every export (CSV and Excel, here and in the governance reports) passes through
+`cell()`: labels are the displayed ones in the user's language (never internal codes), rates are
+numbers (`Rate`: a percentage format in Excel, a number of percent in CSV), and text that a
+spreadsheet would run as a formula is neutralised (`neutralise`)."""
 
 from __future__ import annotations
 
@@ -13,17 +18,49 @@ from collections.abc import Iterable, Iterator
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from assessment.rates import BIT_EXCLUDED
 from hotline import access
+from hotline.localnames import localized_field
+from hotline.models import Call
 from hotline.privacy import mask_phone
+from workorders.models import Result, Satisfaction
 
 CHUNK = 2000
 
+# OWASP "CSV injection": a cell starting with one of these is read as a formula by Excel,
+# LibreOffice or Google Sheets (tab and carriage return too, as some of them skip them first).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
-def _pct(value) -> str:
-    return "" if value is None else f"{value * 100:.2f}"
+
+def neutralise(value):
+    """The one place that defuses spreadsheet formulas: text starting with =, +, -, @, tab or CR
+    gets a leading apostrophe, so it is shown as the text it is and never evaluated. Numbers
+    (a negative rank movement included) are left alone: they are stored as numbers, not text."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+class Rate(float):
+    """A rate (0–1) stored as a number: Excel shows it with a percentage format, CSV as percent."""
+
+
+def cell(value):
+    """What one cell holds: lazy labels as text, then neutralised."""
+    if isinstance(value, Promise):
+        value = str(value)
+    return neutralise(value)
+
+
+def _rate(value):
+    return "" if value is None else Rate(value)
+
+
+def _number(value, digits: int = 2):
+    return "" if value is None else round(float(value), digits)
 
 
 def ranking_table(rows, *, within_district: bool) -> Iterator[list]:
@@ -64,16 +101,21 @@ def ranking_table(rows, *, within_district: bool) -> Iterator[list]:
             r.basic,
             r.unsatisfied,
             r.excluded,
-            _pct(r.response_rate),
-            _pct(r.resolution_rate),
-            _pct(r.satisfaction_rate),
-            "" if r.composite is None else f"{r.composite:.2f}",
+            _rate(r.response_rate),
+            _rate(r.resolution_rate),
+            _rate(r.satisfaction_rate),
+            _number(r.composite),
             mark,
         ]
 
 
 def order_table(orders, *, user) -> Iterator[list]:
     full = access.sees_phone_in_full(user)
+    request_types, results, satisfactions = (
+        dict(Call.RequestType.choices),
+        dict(Result.choices),
+        dict(Satisfaction.choices),
+    )
     yield [
         _("工单编号"),
         _("派单时间"),
@@ -95,6 +137,7 @@ def order_table(orders, *, user) -> Iterator[list]:
         "order__dispatched_at",
         "callback_at",
         "request_type",
+        localized_field("category__"),
         "category__name",
         "order__street__name",
         "assessed_unit__name",
@@ -111,6 +154,7 @@ def order_table(orders, *, user) -> Iterator[list]:
         callback,
         rtype,
         cat,
+        cat_zh,
         street,
         unit,
         address,
@@ -124,15 +168,15 @@ def order_table(orders, *, user) -> Iterator[list]:
             number,
             _local(dispatched),
             _local(callback),
-            rtype,
-            cat or "",
+            request_types.get(rtype, rtype),
+            cat or cat_zh or "",
             street or "",
             unit or "",
             address,
             (phone or "") if full else mask_phone(phone or ""),
             "" if contacted is None else (_("是") if contacted else _("否")),
-            solved,
-            sat,
+            results.get(solved, solved),
+            satisfactions.get(sat, sat),
             _("是") if (excl or 0) & BIT_EXCLUDED else _("否"),
         ]
 
@@ -146,17 +190,37 @@ class _Echo:
         return value
 
 
+def _csv_value(value):
+    if isinstance(value, Rate):
+        return round(value * 100, 2)  # CSV has no cell format: a number of percent, as the header says
+    return value
+
+
 def stream_csv(filename: str, table: Iterable[list]) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def generate():
         yield "\ufeff"  # so that Excel opens UTF-8 CSV with the Chinese intact
         for row in table:
-            yield writer.writerow(row)
+            yield writer.writerow([_csv_value(cell(v)) for v in row])
 
     response = StreamingHttpResponse(generate(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     return response
+
+
+def xlsx_row(ws, row: Iterable) -> list:
+    """One row of write-only cells: neutralised text, numbers as numbers, rates with a % format."""
+    from openpyxl.cell import WriteOnlyCell  # with openpyxl, loaded only when an Excel file is made
+
+    cells = []
+    for value in row:
+        value = cell(value)
+        c = WriteOnlyCell(ws, value=float(value) if isinstance(value, Rate) else value)
+        if isinstance(value, Rate):
+            c.number_format = "0.00%"
+        cells.append(c)
+    return cells
 
 
 def write_xlsx(table: Iterable[list], target, *, title: str) -> None:
@@ -165,7 +229,7 @@ def write_xlsx(table: Iterable[list], target, *, title: str) -> None:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
     for row in table:
-        ws.append(row)
+        ws.append(xlsx_row(ws, row))
     wb.save(target)
 
 

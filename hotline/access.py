@@ -264,6 +264,15 @@ def visible_topics(user: User, queryset: QuerySet) -> QuerySet:
     return queryset.filter(Q(district__isnull=True) | Q(district=district))
 
 
+def visible_alerts(user: User, queryset: QuerySet) -> QuerySet:
+    """Surge alerts: the city sees all; a district manager its own district's; nobody else any."""
+    try:
+        district = supervised_district(user)
+    except AccessDenied:
+        return queryset.none()
+    return queryset if district is None else queryset.filter(district=district)
+
+
 # Asks for the whole city's table where a district would otherwise be the default.
 RANKING_CITYWIDE = "city"
 

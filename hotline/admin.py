@@ -55,7 +55,7 @@ from hotline.models import ApiClient, Category, DispatchRule, KnowledgeArticle  
 
 @admin.register(Category)
 class CategoryAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "level", "parent", "default_tier", "is_active", "sort"]
+    list_display = ["code", "name", "name_en", "level", "parent", "default_tier", "is_active", "sort"]
     list_filter = ["level", "is_active", "default_tier"]
     search_fields = ["code", "name", "keywords"]
     autocomplete_fields = ["parent"]

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hotline.localnames import localized
+
 
 class Role(models.TextChoices):
     AGENT = "agent", _("话务员")
@@ -66,6 +68,7 @@ class Category(models.Model):
 
     code = models.CharField(_("编码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=60)
+    name_en = models.CharField(_("英文名称"), max_length=80, blank=True, default="")
     parent = models.ForeignKey(
         "self", verbose_name=_("上级分类"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -88,13 +91,26 @@ class Category(models.Model):
         ordering = ["sort", "code"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (English when given and the UI is English)."""
+        return localized(self.name, self.name_en)
 
     @property
     def path(self) -> str:
         names, node = [], self
         while node is not None:
             names.append(node.name)
+            node = node.parent
+        return "→".join(reversed(names))
+
+    @property
+    def display_path(self) -> str:
+        names, node = [], self
+        while node is not None:
+            names.append(node.display_name)
             node = node.parent
         return "→".join(reversed(names))
 

@@ -167,3 +167,14 @@ def _plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _default_language_afterwards():
+    # A request in English leaves English active in this thread (LocaleMiddleware does not reset
+    # it): later tests that expect the default language must not depend on the order they run in.
+    yield
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)

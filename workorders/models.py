@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hotline.localnames import localized
+
 
 class UrgencyTier(models.Model):
     """A time-limit tier (2020 city opinion): 2 hours, 24 hours, 7 days, 15 days. Limits are data.
@@ -24,6 +26,7 @@ class UrgencyTier(models.Model):
 
     code = models.CharField(_("编码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=40)
+    name_en = models.CharField(_("英文名称"), max_length=60, blank=True, default="")
     response_limit = models.PositiveIntegerField(_("响应时限"))
     response_unit = models.CharField(_("响应时限单位"), max_length=10, choices=Unit.choices)
     resolution_limit = models.PositiveIntegerField(_("办结时限"))
@@ -43,7 +46,12 @@ class UrgencyTier(models.Model):
         ordering = ["sort"]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language (English when given and the UI is English)."""
+        return localized(self.name, self.name_en)
 
 
 class OrderSequence(models.Model):
@@ -348,6 +356,34 @@ class OrderEvent(models.Model):
             raise ValidationError(_("工单事件不可修改。"))
 
 
+# What each notification kind is called on the page (the kind itself is a code for webhooks and
+# filters). A kind missing here shows as a plain "通知", never as its code.
+NOTIFICATION_KINDS = {
+    "new_order": _("新工单"),
+    "co_handling": _("协办"),
+    "duplicate_linked": _("重复诉求"),
+    "redispatched": _("再派件"),
+    "sent_back": _("办结退回"),
+    "approval_needed": _("待审批"),
+    "ruling": _("审批结果"),
+    "whistle": _("吹哨报到"),
+    "whistle_reported": _("已报到"),
+    "exclusion_requested": _("剔除申请"),
+    "exclusion_pending_city": _("剔除待市级审核"),
+    "exclusion_approved": _("剔除已批准"),
+    "exclusion_rejected": _("剔除被驳回"),
+    "exclusion_revoked": _("剔除已撤销"),
+    "response_warning": _("响应预警"),
+    "resolution_warning": _("办结预警"),
+    "response_overdue": _("响应超期"),
+    "resolution_overdue": _("办结超期"),
+    "escalation": _("升级督办"),
+    "surge": _("爆单预警"),
+    "provisional": _("临时考核结果"),
+    "frozen": _("考核结果冻结"),
+}
+
+
 class Notification(models.Model):
     """An in-app notification for one user (new order, warning, overdue, whistle, approval needed,
     ruling, surge …). Outbound channels (e-mail, webhook) are sent from Celery, never in a request."""
@@ -377,6 +413,10 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def kind_label(self) -> str:
+        return str(NOTIFICATION_KINDS.get(self.kind, _("通知")))
 
 
 # --- Callback (回访), self-evaluation and exclusions (剔除) --------------------------------------

@@ -5,14 +5,17 @@ a live, indexed GROUP BY over open orders."""
 from __future__ import annotations
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Sum, Value, When
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from assessment import periods, rates
 from assessment.models import Scope, Snapshot, SnapshotRow
 from assessment.snapshots import selectors
 from districts.models import Division, Unit
 from hotline import access
-from hotline.models import User
+from hotline.localnames import localized_field
+from hotline.models import Category, User
 from workorders.models import OPEN_STATES, WorkOrder
 
 
@@ -105,7 +108,28 @@ def _load(district: Division | None) -> list[dict]:
         orders = WorkOrder.objects.filter(lead_unit_id__in=list(names), state__in=OPEN_STATES)
         key = "lead_unit_id"
     rows = orders.values(key).annotate(open=Count("*"), overdue=overdue).order_by("-open")[:25]
-    return [{"unit": names.get(r[key], "—"), "open": r["open"], "overdue": r["overdue"] or 0} for r in rows]
+    # Each bar leads to the orders it counts (governance.selectors.orders_behind, scoped there).
+    behind = reverse("assessment-governance-orders")
+    param = "district" if district is None else "unit"
+    return [
+        {
+            "unit": names.get(r[key], "—"),
+            "open": r["open"],
+            "overdue": r["overdue"] or 0,
+            "open_url": f"{behind}?{urlencode({param: r[key], 'state': 'open'})}",
+            "overdue_url": f"{behind}?{urlencode({param: r[key], 'state': 'overdue'})}",
+        }
+        for r in rows
+    ]
+
+
+def _named_categories(pairs: list) -> list:
+    """The snapshot stores categories by their (Chinese) name; show each in the viewer's language."""
+    column = localized_field()
+    if column == "name" or not pairs:
+        return pairs
+    names = dict(Category.objects.filter(name__in=[n for n, _count in pairs]).values_list("name", column))
+    return [[names.get(name) or name, count] for name, count in pairs]
 
 
 def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dict:
@@ -117,7 +141,7 @@ def dashboard_data(user: User, *, period: str, snapshot: Snapshot | None) -> dic
         "kind": snapshot.kind if snapshot else None,
         "trend": _trend(district, period),
         "ranking": _ranking(snapshot, district),
-        "by_category": sorted((stats.get("by_category") or {}).items(), key=lambda kv: -kv[1])[:12],
+        "by_category": _named_categories(sorted((stats.get("by_category") or {}).items(), key=lambda kv: -kv[1])[:12]),
         "by_hour": stats.get("by_hour") or [0] * 24,
         "response": stats.get("response") or {},
         "heat": _heat(snapshot, district),

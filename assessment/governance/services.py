@@ -12,16 +12,18 @@ from functools import reduce
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from assessment import periods, rates
+from assessment import exports, periods, rates
+from assessment.governance import selectors as governance_selectors
 from assessment.models import Alert, MonthlyTopic, Report
 from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import DomainError
+from hotline.localnames import localized_field
 from hotline.models import Call, Category, Role, User
 from hotline.privacy import mask_phone
 from workorders.models import Notification, OrderState, WorkOrder
@@ -161,8 +163,9 @@ def hot_topics(
         category__isnull=False,
         street__isnull=False,
     )
+    category_name = localized_field("category__")
     rows = (
-        calls.values("category_id", "category__name", "street_id", "street__name")
+        calls.values("category_id", "category__name", category_name, "street_id", "street__name")
         .annotate(
             recent=Count("id", filter=Q(received_at__gte=recent_from)),
             before=Count("id", filter=Q(received_at__lt=recent_from)),
@@ -173,11 +176,12 @@ def hot_topics(
     )
     return [
         {
-            "category": r["category__name"],
+            "category": r[category_name] or r["category__name"],
             "category_id": r["category_id"],
             "street": r["street__name"],
             "street_id": r["street_id"],
             "recent": r["recent"],
+            "since": recent_from,
             "baseline": round(r["before"] / baseline_weeks, 1),
         }
         for r in rows
@@ -193,6 +197,9 @@ def repeat_orders(*, user: User, min_duplicates: int = 2, limit: int = 50) -> Qu
     )
 
 
+REPEAT_CALLERS_SHOWN = 30
+
+
 def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, min_calls: int = 3) -> list[dict]:
 
     now = now or timezone.now()
@@ -201,12 +208,21 @@ def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, m
         .filter(received_at__gte=now - timedelta(days=days))
         .exclude(caller_phone="")
         .values("caller_phone")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), last_call=Max("id"))
         .filter(n__gte=min_calls)
-        .order_by("-n")[:30]
+        .order_by("-n")[:REPEAT_CALLERS_SHOWN]
     )
     full = access.sees_phone_in_full(user)
-    return [{"phone": r["caller_phone"] if full else mask_phone(r["caller_phone"]), "calls": r["n"]} for r in rows]
+    # A caller's orders are linked by one of their calls' id, never by the number (no phone in URLs).
+    return [
+        {
+            "phone": r["caller_phone"] if full else mask_phone(r["caller_phone"]),
+            "calls": r["n"],
+            "call_id": r["last_call"],
+            "since": now - timedelta(days=days),
+        }
+        for r in rows
+    ]
 
 
 def hot_spots(*, user: User, now: datetime | None = None, days: int = 30, limit: int = 15) -> list[dict]:
@@ -214,19 +230,26 @@ def hot_spots(*, user: User, now: datetime | None = None, days: int = 30, limit:
     rows = (
         access.visible_calls(user)
         .filter(received_at__gte=now - timedelta(days=days), community__isnull=False)
-        .values("community__name", "street__name")
+        .values("community_id", "community__name", "street__name")
         .annotate(n=Count("id"))
         .order_by("-n")[:limit]
     )
-    return [{"community": r["community__name"], "street": r["street__name"], "calls": r["n"]} for r in rows]
+    since = now - timedelta(days=days)
+    return [
+        {
+            "community": r["community__name"],
+            "community_id": r["community_id"],
+            "street": r["street__name"],
+            "calls": r["n"],
+            "since": since,
+        }
+        for r in rows
+    ]
 
 
 def recent_alerts(*, user: User, limit: int = 30) -> QuerySet:
     alerts = Alert.objects.select_related("category", "street", "community").order_by("-raised_at")
-    if access.role_of(user) != Role.CITY:
-        district = access.district_of(user)
-        alerts = alerts.filter(district=district) if district else alerts.none()
-    return alerts[:limit]
+    return access.visible_alerts(user, alerts)[:limit]
 
 
 # --- Reports (日报/周报/月报) -----------------------------------------------------------------------
@@ -266,27 +289,36 @@ def _report_xlsx(report: Report) -> bytes:
 
     c = report.content
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("概况"))
-    ws.append([report.title])
-    ws.append([_("来电"), c["calls"]])
-    ws.append([_("派发工单"), c["orders"]])
-    ws.append([_("已完成"), c["completed"]])
-    ws.append([_("有效回访"), c["callbacks"]["valid"]])
-    for label, key in (
-        (_("响应率"), "response_rate"),
-        (_("解决率"), "resolution_rate"),
-        (_("满意率"), "satisfaction_rate"),
-    ):
-        ws.append([label, "" if c[key] is None else round(c[key] * 100, 2)])
-    ws.append([_("爆单预警"), c["surges"]])
-    ws2 = wb.create_sheet(_("高频分类"))
-    ws2.append([_("诉求分类"), _("工单数")])
-    for row in c["top_categories"]:
-        ws2.append(row)
-    ws3 = wb.create_sheet(_("街乡镇"))
-    ws3.append([_("街乡镇"), _("工单数")])
-    for row in c["top_streets"]:
-        ws3.append(row)
+    sheets = []
+
+    def sheet(title: str, rows: list[list]) -> None:
+        ws = wb.create_sheet(title)
+        for row in rows:  # through the exports' one cell writer: neutralised text, rates as numbers
+            ws.append(exports.xlsx_row(ws, row))
+        sheets.append(ws)
+
+    rates_rows = [
+        [label, "" if c[key] is None else exports.Rate(c[key])]
+        for label, key in (
+            (_("响应率"), "response_rate"),
+            (_("解决率"), "resolution_rate"),
+            (_("满意率"), "satisfaction_rate"),
+        )
+    ]
+    sheet(
+        _("概况"),
+        [
+            [report.title],
+            [_("来电"), c["calls"]],
+            [_("派发工单"), c["orders"]],
+            [_("已完成"), c["completed"]],
+            [_("有效回访"), c["callbacks"]["valid"]],
+            *rates_rows,
+            [_("爆单预警"), c["surges"]],
+        ],
+    )
+    sheet(_("高频分类"), [[_("诉求分类"), _("工单数")], *c["top_categories"]])
+    sheet(_("街乡镇"), [[_("街乡镇"), _("工单数")], *c["top_streets"]])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -355,14 +387,22 @@ def visible_reports(user: User) -> QuerySet:
 def topic_candidates(*, now: datetime | None = None, limit: int = 10) -> list[dict]:
     """The most frequent categories of the last 30 days, with how many streets they touched."""
     now = now or timezone.now()
+    since = now - timedelta(days=30)
+    category_name = localized_field("category__")
     rows = (
-        WorkOrder.objects.filter(dispatched_at__gte=now - timedelta(days=30))
-        .values("category_id", "category__name")
+        WorkOrder.objects.filter(dispatched_at__gte=since)
+        .values("category_id", "category__name", category_name)
         .annotate(n=Count("id"), streets=Count("street", distinct=True))
         .order_by("-n")[:limit]
     )
     return [
-        {"category_id": r["category_id"], "category": r["category__name"], "orders": r["n"], "streets": r["streets"]}
+        {
+            "category_id": r["category_id"],
+            "category": r[category_name] or r["category__name"],
+            "orders": r["n"],
+            "streets": r["streets"],
+            "since": since,
+        }
         for r in rows
     ]
 
@@ -401,18 +441,10 @@ def topics_progress(*, user: User, period: str | None = None) -> list[dict]:
     topics = list(topics[:50])
     if not topics:
         return []
-    # One query for every topic: each topic's orders are a condition, each figure a FILTER on it.
-    of_topic = {}
-    for t in topics:
-        start, end = periods.bounds(t.period, 1)
-        q = Q(category_id=t.category_id, dispatched_at__gte=start, dispatched_at__lt=end)
-        of_topic[t.pk] = q & Q(district_id=t.district_id) if t.district_id else q
-    measures = {
-        "total": Q(),
-        "completed": Q(state=OrderState.COMPLETED),
-        "called_back": Q(callback_valid=True, excluded=False),
-        "resolved": Q(callback_valid=True, excluded=False, solved="resolved"),
-    }
+    # One query for every topic: each topic's orders are a condition, each figure a FILTER on it
+    # (the same conditions the list of the orders behind a figure filters by).
+    of_topic = {t.pk: governance_selectors.topic_q(t) for t in topics}
+    measures = {m: q for m, (_label, q) in governance_selectors.TOPIC_MEASURES.items() if m != "open"}
     counted = (
         access.visible_orders(user)
         .filter(reduce(operator.or_, of_topic.values()))

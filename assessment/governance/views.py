@@ -3,11 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from assessment import periods, rulesets
+from assessment.governance import selectors as governance_selectors
 from assessment.governance import services as gov
 from districts.models import Division
 from hotline import access
@@ -24,15 +26,42 @@ def _require_manager(user):
 def governance(request):
     _require_manager(request.user)
     user = request.user
-    context = {
-        "hot_topics": gov.hot_topics(user=user),
-        "alerts": gov.recent_alerts(user=user),
-        "repeat_orders": gov.repeat_orders(user=user),
-        "repeat_callers": gov.repeat_callers(user=user),
-        "hot_spots": gov.hot_spots(user=user),
-        "role": access.role_of(user),
+    lists = {
+        "hot_topics": (gov.hot_topics(user=user, limit=30), 30),
+        "alerts": (list(gov.recent_alerts(user=user, limit=30)), 30),
+        "repeat_orders": (list(gov.repeat_orders(user=user, limit=50)), 50),
+        "repeat_callers": (gov.repeat_callers(user=user), gov.REPEAT_CALLERS_SHOWN),
+        "hot_spots": (gov.hot_spots(user=user, limit=15), 15),
     }
+    context = {name: rows for name, (rows, _limit) in lists.items()}
+    # A list that reached its limit says so (it shows the first N, not all)
+    context["cut"] = {name: limit for name, (rows, limit) in lists.items() if len(rows) >= limit}
+    context["role"] = access.role_of(user)
     return render(request, "assessment/governance.html", context)
+
+
+@login_required
+def orders(request):
+    """The orders behind a governance or dashboard figure (see governance.selectors.orders_behind)."""
+    _require_manager(request.user)
+    try:
+        behind = governance_selectors.orders_behind(request.user, request.GET)
+    except DomainError as exc:
+        return render(request, "assessment/governance_orders.html", {"error": exc.message}, status=400)
+    page = Paginator(behind.orders, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "assessment/governance_orders.html",
+        {
+            "criteria": behind.criteria,
+            "page": page,
+            "count": page.paginator.count,
+            "query": query.urlencode(),
+            "role": access.role_of(request.user),
+        },
+    )
 
 
 @login_required

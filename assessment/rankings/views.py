@@ -21,7 +21,7 @@ from assessment.templatetags.assessment_tags import movement, pct, score
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
-from hotline.models import Call, Role
+from hotline.models import Call
 
 
 def requested_snapshot(request, *, with_stats: bool = False) -> tuple[str, Snapshot | None]:
@@ -86,6 +86,7 @@ def _decorate(rows, user, *, within_district: bool) -> list:
 
 def _ranking_page(request, period, snapshot, *, rows, scope, within_district, export_scope, **extra):
     query = {"snapshot": snapshot.pk} if snapshot else {"period": period}
+    period_query = urlencode(query)
     if extra.get("district") is not None:
         query["district"] = extra["district"].code
     return render(
@@ -100,6 +101,7 @@ def _ranking_page(request, period, snapshot, *, rows, scope, within_district, ex
             within_district=within_district,
             export_scope=export_scope,
             export_query=urlencode(query),
+            period_query=period_query,
             **extra,
         ),
     )
@@ -118,14 +120,16 @@ def page_context(request, period, snapshot, **extra):
 
 
 @login_required
+@guard
 def index(request):
-    role = access.role_of(request.user)
-    if role in (Role.STREET, Role.DEPARTMENT):
-        return redirect("assessment-scorecard", unit_id=request.user.unit_id)
-    if role == Role.DISTRICT:
+    """Where "考核" leads: supervisors to their ranking or dashboard, a unit to its own scorecard."""
+    user = request.user
+    if access.may(user, access.Cap.ASSESSMENT_MANAGE):
+        if access.supervised_district(user) is None:
+            return redirect("assessment-dashboard")
         return redirect("assessment-district-streets")
-    if role == Role.CITY:
-        return redirect("assessment-dashboard")
+    if access.may(user, access.Cap.ASSESSMENT) and user.unit_id:
+        return redirect("assessment-scorecard", unit_id=user.unit_id)
     raise PermissionDenied
 
 
@@ -170,22 +174,38 @@ def district_streets(request):
         query = request.GET.copy()
         query.pop("district", None)
         return redirect(reverse("assessment-city-streets") + (f"?{query.urlencode()}" if query else ""))
-    is_city = access.has_role(request.user, Role.CITY)
     return _ranking_view(
         request,
         "district-streets",
         table,
         title=_("%(district)s 街乡镇排名") % {"district": table.district.name},
-        districts=Division.objects.filter(level=Division.Level.DISTRICT) if is_city else [],
+        districts=_district_choices(request.user),
         show_citywide_rank=True,
     )
+
+
+def _district_choices(user):
+    """The districts a ranking page offers to switch to: every one for whoever oversees the whole
+    city (access.supervised_district is None), none for a district manager (its own is the only
+    one it may name)."""
+    if access.supervised_district(user) is not None:
+        return []
+    return Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")
 
 
 @login_required
 @guard
 def city_streets(request):
-    """All ranked streets of the city (the city center only)."""
-    return _ranking_view(request, "city-streets", _table(request, "city-streets"), title=_("全市街乡镇排名"))
+    """All ranked streets of the city (the city center only), with their district; the district
+    filter leads to that district's table (which keeps the citywide rank as a column)."""
+    return _ranking_view(
+        request,
+        "city-streets",
+        _table(request, "city-streets"),
+        title=_("全市街乡镇排名"),
+        districts=_district_choices(request.user),
+        show_district=True,
+    )
 
 
 @login_required

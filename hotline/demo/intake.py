@@ -204,3 +204,4 @@ def _ensure_reference_data() -> None:
         return
     ensure_default_tiers()
     importlib.import_module("hotline.migrations.0005_seed_category_tree_and_dispatch_catalogue").seed(apps, None)
+    importlib.import_module("hotline.migrations.0011_category_name_en").fill(apps, None)

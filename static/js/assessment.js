@@ -23,7 +23,8 @@
       legend: { top: 0 },
       grid: { left: 48, right: 16, top: 32, bottom: 28 },
       xAxis: { type: "category", data: points.map(function (p) { return p.period; }) },
-      yAxis: { type: "value", scale: true, axisLabel: { formatter: "{value}%" } },
+      // rates on a 0–100 % axis: a scale starting at, say, 84 % would exaggerate small gaps
+      yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
       series: [
         { name: labels.response, type: "line", connectNulls: true, data: points.map(function (p) { return pct(p.response_rate); }) },
         { name: labels.resolution, type: "line", connectNulls: true, data: points.map(function (p) { return pct(p.resolution_rate); }) },
@@ -52,7 +53,7 @@
       var rankingChart = chart("chart-ranking", {
         tooltip: { trigger: "axis" },
         grid: { left: 110, right: 24, top: 8, bottom: 24 },
-        xAxis: { type: "value", scale: true },
+        xAxis: { type: "value", min: 0, max: 100 },  // scores from zero: bar lengths compare honestly
         yAxis: { type: "category", inverse: true, axisLabel: { interval: 0, fontSize: 11 },
           data: ranked.map(function (r) { return (r.rank ? r.rank + " " : "") + r.unit; }) },
         series: [{ name: labels.composite, type: "bar", data: ranked.map(function (r) {
@@ -85,7 +86,7 @@
         series: [{ name: labels.orders, type: "bar", data: keys.map(function (k) { return d.response[k] || 0; }) }],
       });
       document.getElementById("chart-load").style.height = Math.max(300, d.load.length * 22 + 60) + "px";
-      chart("chart-load", {
+      var loadChart = chart("chart-load", {
         tooltip: { trigger: "axis" },
         legend: { top: 0 },
         grid: { left: 110, right: 16, top: 28, bottom: 24 },
@@ -97,8 +98,33 @@
           { name: labels.overdue, type: "bar", itemStyle: { color: "#c62828" }, data: d.load.map(function (r) { return r.overdue; }) },
         ],
       });
+      // a bar opens the orders it counts; the same links as a list for the keyboard
+      loadChart.on("click", function (p) {
+        var r = d.load[p.dataIndex];
+        if (r) window.location.href = p.seriesIndex === 1 ? r.overdue_url : r.open_url;
+      });
+      loadLinks(document.getElementById("load-links"), d.load, labels);
       heatTable(document.getElementById("heat"), d.heat, root.dataset.scorecardUrl, d.snapshot, labels);
     });
+
+  function loadLinks(el, rows, labels) {
+    if (!el) return;
+    el.textContent = "";
+    rows.forEach(function (r) {
+      var li = document.createElement("li");
+      li.appendChild(document.createTextNode(r.unit + " · " + labels.open + " "));
+      var open = document.createElement("a");
+      open.href = r.open_url;
+      open.textContent = r.open;
+      li.appendChild(open);
+      li.appendChild(document.createTextNode(" · " + labels.overdue + " "));
+      var late = document.createElement("a");
+      late.href = r.overdue_url;
+      late.textContent = r.overdue;
+      li.appendChild(late);
+      el.appendChild(li);
+    });
+  }
 
   // District → street table; each cell coloured by composite (red low → green high), linked to the
   // street's scorecard. A table, not a picture, so it reads with a keyboard and a screen reader.

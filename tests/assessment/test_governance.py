@@ -114,7 +114,8 @@ def test_repeat_complaints_and_callers_are_listed_masked(category, fengtai_manag
     Call.objects.filter(caller_phone__startswith="1390000").update(caller_phone="13912345678", received_at=NOW)
     assert [o.pk for o in governance.repeat_orders(user=fengtai_manager)] == [order.pk]
     callers = governance.repeat_callers(user=fengtai_manager, now=NOW + timedelta(hours=1))
-    assert callers == [{"phone": "139****5678", "calls": 3}]
+    assert [(c["phone"], c["calls"]) for c in callers] == [("139****5678", 3)]
+    assert Call.objects.get(pk=callers[0]["call_id"]).caller_phone == "13912345678"  # a call id, not the number
 
 
 def test_reports_are_generated_once_with_a_downloadable_file(

@@ -2,6 +2,8 @@
 trends and charts, a street's satisfaction rate down to exactly the callbacks behind it, and the
 ranking downloaded as Excel with the same numbers."""
 
+import re
+
 import pytest
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -41,6 +43,13 @@ def test_the_district_manager_goes_from_the_ranking_to_the_callbacks_and_the_exc
     for chart in ("chart-trend", "chart-ranking", "chart-category", "chart-hour", "chart-response", "chart-load"):
         page.wait_for_selector(f"[data-testid={chart}][data-rendered='1'] svg")
     assert page.locator("[data-testid=heat] .heat-cell").count() >= 20
+    # the open/overdue load leads to the orders it counts
+    first = page.locator("[data-testid=load-links] a").first
+    figure = int(first.inner_text())
+    first.click()
+    page.wait_for_selector("[data-testid=orders]")
+    assert re.match(r"\D*(\d+)", page.get_by_test_id("order-count").inner_text()).group(1) == str(figure)
+    page.go_back()
 
     # the ranking of the district's streets, with the threshold said
     page.goto("/assessment/")
@@ -83,7 +92,8 @@ def test_the_district_manager_goes_from_the_ranking_to_the_callbacks_and_the_exc
     by_code = {r[header.index("单位编码")]: r for r in table[1:]}
     got = by_code["110106003"]
     assert got[header.index("有效回访")] == xiluoyuan.valid
-    assert got[header.index("满意率(%)")] == f"{xiluoyuan.satisfaction_rate * 100:.2f}"
-    assert got[header.index("综合得分")] == f"{xiluoyuan.composite:.2f}"
+    # rates are numbers (shown as percentages by the cell format), the score a number
+    assert got[header.index("满意率(%)")] == pytest.approx(float(xiluoyuan.satisfaction_rate), abs=1e-9)
+    assert got[header.index("综合得分")] == pytest.approx(round(float(xiluoyuan.composite), 2))
     assert got[header.index("排名")] == (xiluoyuan.rank_in_district or "")
     assert len(by_code) == rows.count()

@@ -13,6 +13,7 @@ def ensure_intake_reference_data() -> None:
         return
     importlib.import_module("workorders.migrations.0002_seed_urgency_tiers").seed(apps, None)
     importlib.import_module("hotline.migrations.0005_seed_category_tree_and_dispatch_catalogue").seed(apps, None)
+    importlib.import_module("hotline.migrations.0011_category_name_en").fill(apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Case, F, IntegerField, Prefetch, QuerySet, Value, When
 from django.utils import timezone
 
@@ -12,6 +13,7 @@ from hotline import access
 from hotline.errors import AccessDenied
 from hotline.models import User
 from workorders.lifecycle.callbacks import awaiting_callback_q, done_callback_exists
+from workorders.lifecycle.deadlines import add_workdays
 from workorders.lifecycle.machinery import EVENT_LABELS
 from workorders.models import (
     Callback,
@@ -68,6 +70,36 @@ def callback_queue(
         # first page is read in index order and stops after 50 rows.
         .order_by("waiting_since", "id")
     )
+
+
+def callback_due(waiting_since: datetime) -> datetime:
+    """When the callback is due: CALLBACK_LIMIT_WORKDAYS working days (China's calendar) after the
+    order started waiting for it (closed, or its resolution limit ran out)."""
+    return add_workdays(waiting_since, settings.CALLBACK_LIMIT_WORKDAYS)
+
+
+def waiting_since_of(order: WorkOrder) -> datetime:
+    """The same moment the queue's `waiting_since` annotation computes, for one loaded order."""
+    return order.closed_at if order.state == OrderState.CLOSED and order.closed_at else order.resolution_deadline
+
+
+def with_due_times(orders, now: datetime) -> list[WorkOrder]:
+    """The orders of one page with `callback_due` and `callback_late` set (a page at a time: the
+    working-day count is Python, the queue's order — oldest waiting first — is already due order)."""
+    orders = list(orders)
+    for o in orders:
+        o.callback_due = callback_due(o.waiting_since)
+        o.callback_late = o.callback_due < now
+    return orders
+
+
+def closing_status(order: WorkOrder, now: datetime) -> str:
+    """What the callback page says about the unit's closing: "closed" (its note is shown), "overdue"
+    (still open past the resolution limit: a callback for being late), or "in_progress" (this round
+    is still being handled within its limit, e.g. a fresh round after a re-dispatch)."""
+    if order.state in (OrderState.CLOSED, OrderState.COMPLETED):
+        return "closed"
+    return "overdue" if order.resolution_deadline < now else "in_progress"
 
 
 def callback_order(*, user: User, pk: int) -> WorkOrder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -55,16 +56,19 @@ def callback_queue(request):
     q = request.GET.get("q", "")[:40]
     orders = selectors.callback_queue(user=request.user, kind=kind, district=district, q=q)
     page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    now = timezone.now()
     return render(
         request,
         "callbacks/queue.html",
         {
             "page": page,
+            "rows": selectors.with_due_times(page, now),
+            "limit_workdays": settings.CALLBACK_LIMIT_WORKDAYS,
             "kind": kind,
             "district": district,
             "q": q,
             "districts": Division.objects.filter(level=Division.Level.DISTRICT).order_by("code"),
-            "now": timezone.now(),
+            "now": now,
         },
     )
 
@@ -89,6 +93,8 @@ def _detail_context(request, order: WorkOrder, **forms) -> dict:
         "events": selectors.history(order),
         "links": links,
         "now": now,
+        "closing_status": selectors.closing_status(order, now),
+        "callback_due": selectors.callback_due(selectors.waiting_since_of(order)) if callable_now else None,
         "record_form": forms.get("record_form") or CallbackRecordForm(order=order),
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
         "send_back_form": forms.get("send_back_form") or SendBackForm(),

@@ -6,8 +6,10 @@ import importlib
 from django.apps import apps
 
 SEED_MIGRATION = "workorders.migrations.0002_seed_urgency_tiers"
+ENGLISH_MIGRATION = "workorders.migrations.0011_tier_name_en"
 
 
 def ensure_default_tiers() -> None:
     """Create any missing default tier; existing rows (maybe edited in the admin) are left alone."""
     importlib.import_module(SEED_MIGRATION).seed(apps, None)
+    importlib.import_module(ENGLISH_MIGRATION).fill(apps, None)

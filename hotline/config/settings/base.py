@@ -241,5 +241,9 @@ SMS_RETRY_SECONDS = env_int("SMS_RETRY_SECONDS", 30, minimum=1)  # first retry; 
 if SMS_BACKEND == "http" and not SMS_GATEWAY_URL.startswith(("http://", "https://")):
     raise ConfigError("SMS_GATEWAY_URL must be an http(s) URL when SMS_BACKEND=http")
 
+# The hotline calls back within this many working days of an order's closing (or of its resolution
+# limit running out while still open); the callback queue shows each order's due time.
+CALLBACK_LIMIT_WORKDAYS = env_int("CALLBACK_LIMIT_WORKDAYS", 2, minimum=1)
+
 # The demo accounts' shared password (make run prints it).
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "hotline12345")
