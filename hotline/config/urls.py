@@ -14,6 +14,7 @@ from hotline.accounts import views as accounts_views
 from hotline.intake import api as intake_api
 from hotline.intake import api_urls as intake_api_urls
 from hotline.intake import urls as intake_urls
+from hotline.live import views as live_views
 from hotline.web import api as web_api
 from hotline.web import views as web_views
 from workorders import api_urls as workorders_api_urls
@@ -43,6 +44,7 @@ urlpatterns = [
     path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", web_views.healthz, name="healthz"),
+    path("live/stream", live_views.stream, name="live-stream"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     *intake_urls.urlpatterns,

@@ -1,4 +1,5 @@
-// Today's intake, refreshed every 10 seconds from /api/v1/intake/today/ (like the hall's big screen).
+// Today's intake from /api/v1/intake/today/ (like the hall's big screen): refreshed when the live
+// stream says something changed (live.js), every 10 seconds only while it is down.
 (function () {
   "use strict";
   const box = document.querySelector("[data-today-url]");
@@ -15,5 +16,6 @@
     } catch (e) { /* offline for a moment: keep the last figures */ }
   }
   refresh();
-  setInterval(refresh, 10000);
+  document.addEventListener("hotline:live", refresh);
+  setInterval(function () { if (!(window.hotlineLive && window.hotlineLive.connected)) refresh(); }, 10000);
 })();

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "hotline.apps.HotlineConfig",
+    "hotline.live",
     "districts",
     "workorders",
     "assessment",
@@ -126,6 +127,13 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
 # The admin asks city administrators for an authenticator app's code once per session.
 ADMIN_2FA_REQUIRED = env_bool("ADMIN_2FA_REQUIRED", True)
+
+# --- Live updates (hotline/live) ----------------------------------------------------------------
+# The live process's port when it runs beside the web server on the same host (`make run` sets
+# it); empty when a proxy routes /live/ to it on the site's own origin.
+LIVE_PORT = env_int("LIVE_PORT", 0, minimum=0)
+# Where change markers go; empty: CELERY_BROKER_URL when that is Redis, else the database.
+LIVE_REDIS_URL = env_str("LIVE_REDIS_URL", "")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
