@@ -102,7 +102,7 @@ def live_topics(user) -> list[str]:
         return []
     topics = [user_topic(user.pk)]
     if role in (Role.AGENT, Role.CITY):
-        return topics + [CITY]
+        return [*topics, CITY]
     unit = getattr(user, "unit", None)
     if unit is None:
         return []

@@ -12,3 +12,6 @@ class LiveVersion(models.Model):
 
     class Meta:
         db_table = "live_version"
+
+    def __str__(self):
+        return f"{self.key}@{self.version}"
