@@ -11,12 +11,16 @@ from collections import defaultdict
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from hotline.live.signals import backend
+from hotline.live.signals import CITY, backend
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 WINDOW_SECONDS = 10.0  # markers are read back this far, so a slow commit or a missed tick is not lost
+# The city topic changes with every call in the city (> 1/s at peak) and is heard by every agent:
+# it is passed on at most this often, with today's figures computed once for all its listeners,
+# so 750 agents' counters cost one query, not 750 requests.
+CITY_MIN_INTERVAL = 3.0
 
 
 class Connection:
@@ -44,6 +48,9 @@ class Hub:
         self.task: asyncio.Task | None = None
         self.loop = None
         self.ticks = 0
+        self.city_due = False
+        self.city_sent = float("-inf")
+        self.city_payload: dict | None = None
 
     def register(self, conn: Connection) -> None:
         for topic in conn.topics:
@@ -64,13 +71,20 @@ class Hub:
     def connections(self) -> int:
         return len({c for subs in self.subscribers.values() for c in subs})
 
-    def dispatch(self, changes: dict[str, float]) -> set[str]:
+    def dispatch(self, changes: dict[str, float], now: float | None = None) -> set[str]:
         """Wake the subscribers of every topic whose marker (time of its last change) moved."""
         changed = set()
         for topic, marker in changes.items():
             if marker > self.seen.get(topic, float("-inf")):
                 self.seen[topic] = marker
                 changed.add(topic)
+        now = time.monotonic() if now is None else now
+        if CITY in changed or self.city_due:
+            changed.discard(CITY)
+            self.city_due = True
+            if now - self.city_sent >= CITY_MIN_INTERVAL:
+                self.city_due, self.city_sent = False, now
+                changed.add(CITY)
         for topic in changed:
             for conn in self.subscribers.get(topic, ()):
                 conn.push(topic)
@@ -79,6 +93,9 @@ class Hub:
     async def poll_once(self) -> set[str]:
         since = time.time() - WINDOW_SECONDS
         changes = await sync_to_async(_read_changes)(since)
+        if self.city_due or (CITY in changes and changes[CITY] > self.seen.get(CITY, float("-inf"))):
+            if time.monotonic() - self.city_sent >= CITY_MIN_INTERVAL and self.subscribers.get(CITY):
+                self.city_payload = await sync_to_async(city_figures)()
         return self.dispatch(changes)
 
     async def run(self) -> None:
@@ -97,6 +114,15 @@ class Hub:
 
 def _read_changes(since: float) -> dict[str, float]:
     return backend().changes(since)
+
+
+def city_figures() -> dict:
+    """Today's intake as every listener of the city topic sees it: agents and the city center,
+    whose scope is every call (access.live_topics gives the topic to no one else)."""
+    from hotline.intake.selectors import intake_today
+    from hotline.models import Role, User
+
+    return intake_today(user=User(role=Role.AGENT, is_active=True))
 
 
 hub = Hub()

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_GET
 
 from hotline import access
 from hotline.live.hub import Connection, hub
+from hotline.live.signals import CITY
 
 HEARTBEAT_SECONDS = 25
 RECHECK_SECONDS = 300
@@ -101,8 +102,10 @@ async def _events(conn: Connection, session_key, user_pk):
                 soon = loop.time() + 2 if any(t.startswith("p:") for t in topics) else None
                 next_check = soon or loop.time() + RECHECK_SECONDS
             if topics:
-                kinds = sorted({_kind(t) for t in topics})
-                yield f"event: change\ndata: {json.dumps({'topics': kinds})}\n\n"
+                data = {"topics": sorted({_kind(t) for t in topics})}
+                if CITY in topics and hub.city_payload is not None:
+                    data["today"] = hub.city_payload  # the hall's counter, computed once for all
+                yield f"event: change\ndata: {json.dumps(data)}\n\n"
             else:
                 yield ": ping\n\n"
     finally:

@@ -1,6 +1,7 @@
 // Live updates: one server-sent event stream per page (/live/stream, hotline/live). Each event
 // only says which of this user's topics changed; listeners re-read their own scoped endpoints:
-//   document.addEventListener("hotline:live", fn)  — fn(event.detail.topics)
+//   document.addEventListener("hotline:live", fn)  — event.detail.topics, and event.detail.today
+//   (today's intake figures, sent along to agents and the city center instead of a request each)
 // While the stream is down (window.hotlineLive.connected false) the pages' slow polls run instead.
 (function () {
   "use strict";
@@ -11,13 +12,14 @@
   let url = script.dataset.liveUrl;
   if (script.dataset.livePort) url = location.protocol + "//" + location.hostname + ":" + script.dataset.livePort + url;
   const pollUrl = script.dataset.pollUrl;
-  let pending = new Set(), timer = null, everOpen = false;
+  let pending = new Set(), timer = null, everOpen = false, today = null;
 
   function fire() {
     timer = null;
-    const topics = Array.from(pending);
+    const detail = { topics: Array.from(pending), today: today };
     pending = new Set();
-    document.dispatchEvent(new CustomEvent("hotline:live", { detail: { topics: topics } }));
+    today = null;
+    document.dispatchEvent(new CustomEvent("hotline:live", { detail: detail }));
   }
   function queue(topics) {
     topics.forEach(function (t) { pending.add(t); });
@@ -31,7 +33,11 @@
       everOpen = true;
     });
     es.addEventListener("change", function (e) {
-      try { queue(JSON.parse(e.data).topics || []); } catch (err) { queue(["unknown"]); }
+      try {
+        const data = JSON.parse(e.data);
+        if (data.today) today = data.today;  // city-wide figures come with the event
+        queue(data.topics || []);
+      } catch (err) { queue(["unknown"]); }
     });
     es.addEventListener("closed", function () { es.close(); state.connected = false; });  // logged out / access changed
     es.onerror = function () { state.connected = false; };  // the browser reconnects by itself unless closed

@@ -3,6 +3,7 @@ the commit. Streams are opened through Django's real ASGI handler (AsyncClient) 
 polling the real store (the database table here; Redis too when a Redis broker is configured)."""
 
 import asyncio
+import json
 import os
 
 import pytest
@@ -15,7 +16,7 @@ from hotline.live import hub as hub_module
 from hotline.live import signals
 from hotline.live.models import LiveVersion
 from tests.callbacks.conftest import make_order
-from tests.factories import UserFactory, unit
+from tests.factories import CallFactory, UserFactory, unit
 from workorders.lifecycle import handling
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,8 +153,13 @@ def test_the_agents_today_counter_hears_a_direct_answer(store, agent):
     async def scenario():
         _, stream = await _open(agent)
         await _next_event(stream)
+        call = await sync_to_async(CallFactory)(outcome="direct_answer")
         await sync_to_async(lambda: signals.publish(city=True))()
-        assert await _next_event(stream, needle='"city"') is not None
+        event = await _next_event(stream, needle='"city"')
+        assert event is not None
+        # today's figures come with the event, computed once for every agent (no request each)
+        today = json.loads(event.split("data: ", 1)[1])["today"]
+        assert today["calls"] >= 1 and today["answered"] >= 1, (today, call.received_at)
 
     async_to_sync(scenario)()
 
