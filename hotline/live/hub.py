@@ -7,9 +7,10 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import connections
 
 from hotline.live.signals import CITY, backend
 
@@ -21,6 +22,25 @@ WINDOW_SECONDS = 10.0  # markers are read back this far, so a slow commit or a m
 # it is passed on at most this often, with today's figures computed once for all its listeners,
 # so 750 agents' counters cost one query, not 750 requests.
 CITY_MIN_INTERVAL = 3.0
+
+
+# Every database read of the live process (the poll, opening and re-checking a stream) runs on
+# these two threads: two database connections however many browsers are connected (the default
+# per-request threads of Django's ASGI handler would hold one per open stream).
+DB_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="live-db")
+
+
+def _guarded(fn, *args):
+    try:
+        return fn(*args)
+    except Exception:
+        for conn in connections.all(initialized_only=True):
+            conn.close()  # a broken connection is reopened by the next call
+        raise
+
+
+async def in_db_thread(fn, *args):
+    return await sync_to_async(_guarded, thread_sensitive=False, executor=DB_THREADS)(fn, *args)
 
 
 class Connection:
@@ -108,7 +128,6 @@ class Hub:
                 raise
             except Exception:
                 log.warning("live poll failed", exc_info=True)
-                await sync_to_async(close_old_connections)()
             await asyncio.sleep(POLL_SECONDS)
 
 

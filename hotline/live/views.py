@@ -13,20 +13,19 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from importlib import import_module
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
-from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from hotline import access
-from hotline.live.hub import Connection, hub
+from hotline.live.hub import Connection, hub, in_db_thread
 from hotline.live.signals import CITY
 
 HEARTBEAT_SECONDS = 25
@@ -41,7 +40,7 @@ def _kind(topic: str) -> str:
 def _session_user(session_key: str | None):
     """The user a session belongs to now (AnonymousUser once logged out, expired or its password
     changed), read the way the auth middleware reads it."""
-    store: SessionBase = import_string(settings.SESSION_ENGINE).SessionStore(session_key)
+    store: SessionBase = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     probe = HttpRequest()
     probe.session = store
     return get_user(probe)
@@ -50,6 +49,11 @@ def _session_user(session_key: str | None):
 def still_allowed(session_key: str | None, user_pk: int, topics: frozenset) -> bool:
     user = _session_user(session_key)
     return getattr(user, "pk", None) == user_pk and frozenset(access.live_topics(user)) == topics
+
+
+def _subscriber(session_key: str | None):
+    user = _session_user(session_key)
+    return getattr(user, "pk", None), frozenset(access.live_topics(user))
 
 
 def _cors(request, response):
@@ -67,13 +71,14 @@ async def stream(request):
     if not isinstance(request, ASGIRequest):
         # A sync worker would be held for the life of the connection: pages keep polling instead.
         return _cors(request, JsonResponse({"detail": _("实时更新由实时服务提供。")}, status=404))
-    user = await request.auser()
-    topics = frozenset(await sync_to_async(access.live_topics)(user))
+    # The session is read on the live process's own database threads (hub.in_db_thread), as the
+    # auth middleware would read it, so an open stream holds no database connection.
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+    user_pk, topics = await in_db_thread(_subscriber, session_key)
     if not topics:
         return _cors(request, JsonResponse({"detail": _("请先登录。")}, status=403))
-    session_key = request.session.session_key
     response = StreamingHttpResponse(
-        _events(Connection(topics), session_key, user.pk), content_type="text/event-stream; charset=utf-8"
+        _events(Connection(topics), session_key, user_pk), content_type="text/event-stream; charset=utf-8"
     )
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # a proxy in front must not buffer the stream
@@ -95,7 +100,7 @@ async def _events(conn: Connection, session_key, user_pk):
                 pass
             topics = conn.take()
             if any(t.startswith("p:") for t in topics) or loop.time() >= next_check:
-                if not await sync_to_async(still_allowed)(session_key, user_pk, conn.topics):
+                if not await in_db_thread(still_allowed, session_key, user_pk, conn.topics):
                     yield "event: closed\ndata: {}\n\n"
                     return
                 # The log-out signal fires just before the session is flushed: look once more soon.
