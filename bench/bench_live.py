@@ -414,7 +414,15 @@ def phase(mode, sessions, cookie_name, port, meter, seconds, rate, warmup):
     cpu = meter.stop()
     recs, n_open, failures = collect(ps, q, chunks)
     window = (start_at + warmup, stop_at)
-    in_window = sum(1 for rs in recs for r in rs for started, _ in r["fresh"] if window[0] <= started <= window[1])
+    in_window = sum(1 for rs in recs for r in rs for started in r["sent"] if window[0] <= started <= window[1])
+    # request latency as the client saw it (the machine is shared: high load stretches it)
+    lat = sorted(
+        done - started
+        for rs in recs
+        for r in rs
+        for started, done in r["fresh"]
+        if done > started and window[0] <= started <= window[1]
+    )
     total_requests = sum(r["requests"] for rs in recs for r in rs)
     result = {
         "mode": mode,
@@ -426,6 +434,8 @@ def phase(mode, sessions, cookie_name, port, meter, seconds, rate, warmup):
         "errors": sum(r["errors"] for rs in recs for r in rs),
         "client_task_failures": failures,
         "events": sum(r["events"] for rs in recs for r in rs),
+        "request_latency_p50_ms": round(1000 * statistics.median(lat), 1) if lat else None,
+        "request_latency_p95_ms": round(1000 * lat[int(len(lat) * 0.95) - 1], 1) if lat else None,
         **cpu,
     }
     if changes:

@@ -107,6 +107,18 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
 _db["ATOMIC_REQUESTS"] = False
 DATABASES = {"default": _db}
+# A streaming replica for reports, dashboards, rankings and exports (hotline/config/db_router.py).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = parse_database_url(DATABASE_REPLICA_URL, name="DATABASE_REPLICA_URL")
+    if _replica["ENGINE"] != _db["ENGINE"]:
+        raise ConfigError("DATABASE_REPLICA_URL must be the same kind of database as DATABASE_URL")
+    _replica["CONN_MAX_AGE"] = _db.get("CONN_MAX_AGE", 0)
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["TEST"] = {"MIRROR": "default"}  # tests: the same database stands in for it
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["hotline.config.db_router.ReplicaRouter"]
+    MIDDLEWARE.append("hotline.config.db_router.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "hotline.User"
