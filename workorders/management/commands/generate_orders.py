@@ -341,7 +341,8 @@ class Command(BaseCommand):
             self.insert(OrderAttachment, rows[OrderAttachment])
             for model, fact_rows in facts:
                 self.insert(model, fact_rows)
-            for day, last in rows["seq"].items():
+            for day, count in rows["seq"].items():
+                last = self.seq_base.get(day, 0) + count
                 seq_row, _ = OrderSequence.objects.select_for_update().get_or_create(day=day)
                 if seq_row.last < last:
                     seq_row.last = last
@@ -411,6 +412,8 @@ class Command(BaseCommand):
         keys = {p: p[:2] for p in PROBLEMS}
         self.problem_categories = {p: [cid for cid, n in names.items() if k in n] for p, k in keys.items()}
         self._problem_cache = {}
+        # numbers already taken per day (an earlier run, or a copied database)
+        self.seq_base = dict(OrderSequence.objects.values_list("day", "last"))
         self.uploader = User.objects.get_or_create(
             username="generated-handler", defaults={"role": Role.STREET, "is_active": False, "password": "!"}
         )[0].pk
@@ -455,7 +458,9 @@ class Command(BaseCommand):
         resolution_deadline = self.deadline(at, tier.resolution_limit, tier.resolution_unit)
         response_deadline = min(response_deadline, resolution_deadline)
         ratio = float(tier.warn_ratio)
-        number = f"{day:%Y%m%d}{seq + 500000:06d}"  # the upper half of the day's numbers: no clash
+        # the upper half of the day's numbers (no clash with orders taken live), after any
+        # generated earlier for that day (adding to an existing database)
+        number = f"{day:%Y%m%d}{self.seq_base.get(day, 0) + seq + 500000:06d}"
         call = {
             "id": call_id,
             "caller_phone": f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
