@@ -90,7 +90,7 @@ async def _events(conn: Connection, session_key, user_pk):
     hub.register(conn)
     next_check = loop.time() + RECHECK_SECONDS * random.uniform(0.5, 1.0)
     try:
-        yield "retry: 5000\nevent: open\ndata: {}\n\n"
+        yield "retry: 5000\nevent: ready\ndata: {}\n\n"
         while True:
             try:
                 await asyncio.wait_for(

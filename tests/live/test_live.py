@@ -119,8 +119,8 @@ def test_a_street_hears_its_own_order_and_never_another_streets(store, agent, xi
     async def scenario():
         _, mine = await _open(xiluoyuan_handler)
         _, other = await _open(youanmen_handler)
-        assert "event: open" in await _next_event(mine)
-        assert "event: open" in await _next_event(other)
+        assert "event: ready" in await _next_event(mine)
+        assert "event: ready" in await _next_event(other)
         await sync_to_async(handling.order_sign)(order, actor=xiluoyuan_handler)
         event = await _next_event(mine, needle='"unit"')
         assert event is not None and "event: change" in event
