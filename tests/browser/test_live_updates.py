@@ -30,8 +30,15 @@ def live_process(reference_data, settings, tmp_path):
     env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), PYTHONUNBUFFERED="1")
     log = tmp_path / "live.log"
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "uvicorn"), "hotline.config.asgi:application"]
-        + ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        [
+            str(Path(sys.executable).parent / "uvicorn"),
+            "hotline.config.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
         cwd=ROOT,
         env=env,
         stdout=log.open("w"),
