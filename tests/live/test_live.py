@@ -5,6 +5,7 @@ polling the real store (the database table here; Redis too when a Redis broker i
 import asyncio
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -77,6 +78,13 @@ async def _next_event(stream, timeout=5.0, needle="event:"):
     return "end"
 
 
+def _run(coroutine_function):
+    """Run an async scenario on a thread of its own: a browser test earlier in the session leaves
+    Playwright's event loop running on the main thread, where async_to_sync refuses to run."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(async_to_sync(coroutine_function)).result()
+
+
 def test_topics_per_role(agent, city_admin, xiluoyuan_handler, fengtai_manager, water_dept_handler):
     assert set(access.live_topics(agent)) == {f"p:{agent.pk}", "c"}
     assert set(access.live_topics(city_admin)) == {f"p:{city_admin.pk}", "c"}
@@ -127,7 +135,7 @@ def test_a_street_hears_its_own_order_and_never_another_streets(store, agent, xi
         assert await _next_event(other, timeout=3, needle='"unit"') is None  # 右安门 hears nothing
 
     hub_module.hub.seen.update(store.changes(0))  # only what happens from here on
-    async_to_sync(scenario)()
+    _run(scenario)
 
 
 def test_district_manager_hears_orders_of_the_district_the_other_district_does_not(
@@ -144,7 +152,7 @@ def test_district_manager_hears_orders_of_the_district_the_other_district_does_n
         assert await _next_event(fengtai, needle='"district"') is not None
         assert await _next_event(haidian, timeout=3, needle='"district"') is None
 
-    async_to_sync(scenario)()
+    _run(scenario)
 
 
 def test_the_agents_today_counter_hears_a_direct_answer(store, agent):
@@ -161,7 +169,7 @@ def test_the_agents_today_counter_hears_a_direct_answer(store, agent):
         today = json.loads(event.split("data: ", 1)[1])["today"]
         assert today["calls"] >= 1 and today["answered"] >= 1, (today, call.received_at)
 
-    async_to_sync(scenario)()
+    _run(scenario)
 
 
 def test_logging_out_ends_the_stream_at_once(store, xiluoyuan_handler):
@@ -175,7 +183,7 @@ def test_logging_out_ends_the_stream_at_once(store, xiluoyuan_handler):
         assert await _next_event(stream, needle="event: closed") is not None
         assert await _next_event(stream, timeout=1) == "end"
 
-    async_to_sync(scenario)()
+    _run(scenario)
 
 
 def test_losing_the_unit_ends_the_stream_and_it_cannot_reopen(store, xiluoyuan_handler):
@@ -197,7 +205,7 @@ def test_losing_the_unit_ends_the_stream_and_it_cannot_reopen(store, xiluoyuan_h
         response = await client.get("/live/stream")
         assert response.status_code == 403
 
-    async_to_sync(scenario)()
+    _run(scenario)
 
 
 def test_anonymous_is_refused_and_the_sync_server_does_not_hold_a_worker(xiluoyuan_handler):
@@ -205,12 +213,17 @@ def test_anonymous_is_refused_and_the_sync_server_does_not_hold_a_worker(xiluoyu
         response = await AsyncClient().get("/live/stream")
         assert response.status_code == 403
 
-    async_to_sync(anonymous)()
+    _run(anonymous)
     client = Client()
     client.force_login(xiluoyuan_handler)
-    response = client.get("/live/stream")
+
+    def through_wsgi():  # (a thread of its own for the same reason as _run)
+        return client.get("/live/stream"), client.post("/live/stream")
+
+    with ThreadPoolExecutor(1) as pool:
+        response, post = pool.submit(through_wsgi).result()
     assert response.status_code == 404 and "detail" in response.json()
-    assert client.post("/live/stream").status_code == 405
+    assert post.status_code == 405
 
 
 def test_database_store_upserts_one_row_per_topic(settings):
