@@ -304,7 +304,11 @@ def payloads(rng: random.Random, n: int) -> list[dict]:
 
 
 # --- 1. throughput -----------------------------------------------------------------------------
-def throughput(port: int, token: str, bodies: list[dict], clients: int) -> tuple[float, list[float], int]:
+def _client_process(args) -> tuple[list[float], list]:
+    """One client process: its share of the requests from its own threads. Several processes, so
+    the client is not held back by one interpreter's GIL (a single threaded client under-reported
+    the server by 20-45 % against wrk)."""
+    port, prepared, threads, start_at = args
     latencies: list[float] = []
     failures = []
     lock = threading.Lock()
@@ -318,13 +322,28 @@ def throughput(port: int, token: str, bodies: list[dict], clients: int) -> tuple
             if status != 201:
                 failures.append((status, content[:200]))
 
-    prepared = [raw_post(port, "/api/v1/intake/", token, body) for body in bodies]
-    start = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=clients) as pool:
+    time.sleep(max(0.0, start_at - time.time()))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, prepared))
-    wall = time.perf_counter() - start
+    return latencies, failures
+
+
+def throughput(port: int, token: str, bodies: list[dict], clients: int, processes: int = 2):
+    import multiprocessing as mp
+
+    prepared = [raw_post(port, "/api/v1/intake/", token, body) for body in bodies]
+    processes = max(1, min(processes, clients))
+    start_at = time.time() + 1.0
+    jobs = [(port, prepared[i::processes], max(1, clients // processes), start_at) for i in range(processes)]
+    print(f"  client: {processes} processes x {max(1, clients // processes)} threads; {os.getloadavg()=}")
+    with mp.get_context("fork").Pool(processes) as pool:
+        results = pool.map(_client_process, jobs)
+    wall = time.time() - start_at
+    latencies = [x for lat, _ in results for x in lat]
+    failures = [f for _, fs in results for f in fs]
     if failures:
         print(f"  failures: {len(failures)}, e.g. {failures[0]}")
+    print(f"  {os.getloadavg()=}")
     return (len(bodies) - len(failures)) / wall, latencies, len(failures)
 
 

@@ -94,6 +94,29 @@ def require(user, capability: str) -> None:
         raise AccessDenied()
 
 
+# --- Live updates: which change topics an open page may hear (hotline/live) ---------------------
+def live_topics(user) -> list[str]:
+    """Topics of the live channel a user may subscribe to: always their own (unread badge); a
+    street or department its unit's inbox; a district manager its unit and its district (the
+    supervision copy of every order there); agents and the city the city-wide figures (their inbox
+    is every order, the today counter the whole hall). None for an inactive or unassigned account."""
+    from hotline.live.signals import CITY, district_topic, unit_topic, user_topic
+
+    role = role_of(user)
+    if role is None:
+        return []
+    topics = [user_topic(user.pk)]
+    if role in (Role.AGENT, Role.CITY):
+        return [*topics, CITY]
+    unit = getattr(user, "unit", None)
+    if unit is None:
+        return []
+    topics.append(unit_topic(unit.pk))
+    if role == Role.DISTRICT and unit.division_id:
+        topics.append(district_topic(unit.division_id))
+    return topics
+
+
 # --- Personal data ------------------------------------------------------------------------------
 # Agents talk to the caller and call back: they work with the number in full. Everyone else sees
 # it masked and may reveal it when the work needs it; each reveal is logged.

@@ -15,6 +15,7 @@ from hotline.accounts import views as accounts_views
 from hotline.intake import api as intake_api
 from hotline.intake import api_urls as intake_api_urls
 from hotline.intake import urls as intake_urls
+from hotline.live import views as live_views
 from hotline.web import api as web_api
 from hotline.web import health
 from hotline.web import views as web_views
@@ -51,6 +52,7 @@ urlpatterns = [
     path("healthz", health.ready, name="healthz"),
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("healthz/live", health.live, name="healthz-live"),
+    path("live/stream", live_views.stream, name="live-stream"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     *intake_urls.urlpatterns,

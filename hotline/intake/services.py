@@ -28,6 +28,7 @@ from districts.routing import route_address
 from hotline import access, refcache, sqlinsert
 from hotline.errors import DomainError
 from hotline.intake.dispatch import Dispatch, dispatch_resolve
+from hotline.live.signals import publish
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, User
 from workorders.lifecycle import creation as transitions
 from workorders.models import WorkOrder
@@ -380,6 +381,7 @@ def call_intake(
             received_at=now,
         )
         sqlinsert.insert(call)
+        publish(city=True)  # the hall's today counter, after the commit
         order = None
         if action == Action.ORDER:
             order = call_dispatch(call=call, acting_user=acting_user, dispatch=dispatch, now=now, new_call=True)

@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from districts.models import Division, Unit
 from hotline import refcache, sqlinsert
 from hotline.errors import DomainError
+from hotline.live.signals import publish
 from hotline.models import User
 from workorders.lifecycle.deadlines import deadlines_for, warn_point
 from workorders.models import (
@@ -169,6 +170,8 @@ def record(
         data=data or {},
     )
     sqlinsert.insert(event)
+    # Open pages of the units and district involved, and the city-wide ones, refresh after the commit.
+    publish(units=[order.lead_unit_id, getattr(actor, "unit_id", None)], districts=[order.district_id], city=True)
     return event
 
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Unit
+from hotline.live.signals import publish
 from hotline.models import Role
 from workorders.lifecycle.machinery import Ev
 from workorders.models import CLOCK_STATES, Notification, OrderEvent, WorkOrder
@@ -144,6 +145,7 @@ def _run_phase(phase: Phase, now: datetime, batch: int) -> int:
                 [OrderEvent(order_id=r["id"], at=now, kind=phase.event, round=r["round"]) for r in rows],
                 batch_size=1000,
             )
+            publish(units={r["lead_unit_id"] for r in rows}, districts={r["district_id"] for r in rows}, city=True)
             to_notify = [r for r in rows if not (phase.skip_notify_if and r[phase.skip_notify_if])]
             _notify(phase, to_notify)
             total += len(rows)

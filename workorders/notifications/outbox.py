@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.utils import timezone
 
+from hotline.live.signals import publish
 from hotline.models import User
 from workorders.models import Notification, WebhookEndpoint, WorkOrder
 from workorders.notifications import delivery
@@ -53,6 +54,7 @@ def notify_units(
     if role_list is not None:
         sql += f" AND role IN ({', '.join(['%s'] * len(role_list))})"
         params += role_list
+    publish(units=unit_ids)  # their unread badges, after the commit
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "hotline.apps.HotlineConfig",
+    "hotline.live",
     "districts",
     "workorders",
     "assessment",
@@ -106,6 +107,18 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
 _db["ATOMIC_REQUESTS"] = False
 DATABASES = {"default": _db}
+# A streaming replica for reports, dashboards, rankings and exports (hotline/config/db_router.py).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    _replica = parse_database_url(DATABASE_REPLICA_URL, name="DATABASE_REPLICA_URL")
+    if _replica["ENGINE"] != _db["ENGINE"]:
+        raise ConfigError("DATABASE_REPLICA_URL must be the same kind of database as DATABASE_URL")
+    _replica["CONN_MAX_AGE"] = _db.get("CONN_MAX_AGE", 0)
+    _replica["CONN_HEALTH_CHECKS"] = True
+    _replica["TEST"] = {"MIRROR": "default"}  # tests: the same database stands in for it
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["hotline.config.db_router.ReplicaRouter"]
+    MIDDLEWARE.append("hotline.config.db_router.ReplicaReadsMiddleware")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "hotline.User"
@@ -126,6 +139,13 @@ LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
 # The admin asks city administrators for an authenticator app's code once per session.
 ADMIN_2FA_REQUIRED = env_bool("ADMIN_2FA_REQUIRED", True)
+
+# --- Live updates (hotline/live) ----------------------------------------------------------------
+# The live process's port when it runs beside the web server on the same host (`make run` sets
+# it); empty when a proxy routes /live/ to it on the site's own origin.
+LIVE_PORT = env_int("LIVE_PORT", 0, minimum=0)
+# Where change markers go; empty: CELERY_BROKER_URL when that is Redis, else the database.
+LIVE_REDIS_URL = env_str("LIVE_REDIS_URL", "")
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

@@ -1,4 +1,6 @@
-"""Run the web server, the Celery worker and Celery beat together, and stop them together.
+"""Run the web server, the live-update server, the Celery worker and Celery beat together, and stop
+them together. The live server (uvicorn, ASGI: hotline/live) listens on the next port; pages find
+it through LIVE_PORT.
 
 `make run` ends with this. Ctrl-C (or SIGTERM) stops all three; if one of them dies, the others
 are stopped too and the command exits non-zero, so a broken worker never goes unnoticed.
@@ -30,6 +32,9 @@ class Command(BaseCommand):
         port = port or env_int("PORT", 8000, minimum=1)
         bindir = os.path.dirname(sys.executable)
         celery = os.path.join(bindir, "celery")
+        uvicorn = os.path.join(bindir, "uvicorn")
+        live_port = int(os.environ.get("LIVE_PORT") or port + 1)
+        os.environ["LIVE_PORT"] = str(live_port)  # read by the web server's settings (pages link to it)
         gunicorn = os.path.join(bindir, "gunicorn")
         schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
         commands = {
@@ -47,6 +52,18 @@ class Command(BaseCommand):
                 "-",
                 "--graceful-timeout",
                 "5",
+            ],
+            # Server-sent events for every open page: one asyncio process holds the idle connections.
+            "live": [
+                uvicorn,
+                "hotline.config.asgi:application",
+                "--host",
+                host,
+                "--port",
+                str(live_port),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "3",
             ],
             "worker": [
                 celery,
@@ -102,7 +119,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"\n12345 接诉即办 is running at {url}"))
         self.stdout.write("Demo logins:\n" + demo_logins())
         self.stdout.write(
-            "Web, Celery workers (tasks, notifications) and beat are running; press Ctrl-C to stop them all.\n"
+            "Web, live updates, Celery workers (tasks, notifications) and beat are running;"
+            " press Ctrl-C to stop them all.\n"
         )
 
         exit_code = 0

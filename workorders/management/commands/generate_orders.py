@@ -1,6 +1,21 @@
 """Bulk-generate realistic calls, orders and their events for benchmarks and the assessment.
 
     manage.py generate_orders --orders 1000000 --months 3 [--open 50000] [--seed 12345]
+    manage.py generate_orders --orders 25000000 --year          # a year of Beijing (~70,000 a day)
+
+Day by day, oldest first: each day's volume follows the season (more in the heating months and
+the summer storms, less at the Spring Festival and National Day), the weekday and the hour of the
+day, and its problems follow the season too (heating complaints from 15 November to 15 March,
+flooded drains in July and August, noise in summer nights). Each order comes with its call, its
+events, the district's supervision copy (participant), a co-handler now and then, attachment
+metadata for some handling records, and, once completed, its callback (with attempts) and the
+assessment outcome; `assessment_fact_rows` is where derived assessment facts are added.
+
+Before writing it estimates the disk the rows need and refuses a size the database's disk cannot
+hold. Each chunk of days commits with its progress row (table generate_orders_progress), so a
+run that stops (Ctrl-C, a crash) continues where it stopped when started again with the same
+arguments (`--restart` forgets the progress). It ends in a steady state: the deadline sweep has
+marked what is due, and the tables are VACUUM ANALYZEd.
 
 Spread over the real streets (weighted, so some are busy and some quiet), categories, urgency
 tiers and states; the oldest orders are closed or completed with the assessment outcome columns
@@ -16,20 +31,43 @@ from __future__ import annotations
 import bisect
 import io
 import json
+import os
 import random
+import shutil
+import sys
 import time
 from datetime import date, datetime, timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 
-from assessment import facts
 from districts.models import Division, Unit
-from hotline.models import Call, Category
+from hotline.models import Call, Category, Role, User
 from workorders.lifecycle.deadlines import is_workday
-from workorders.models import OrderEvent, OrderSequence, UrgencyTier, WorkOrder
+from workorders.models import (
+    Callback,
+    CallbackAttempt,
+    OrderAttachment,
+    OrderEvent,
+    OrderParticipant,
+    OrderSequence,
+    UrgencyTier,
+    WorkOrder,
+)
+
+# Disk per order, all tables and indexes (call, ~4 events, participants, callback, attachments):
+# measured 2.3 KB on hl_bench_base (1 M orders, 2,277 MB) before participants/callbacks were added;
+# the estimate uses 3.2 KB and asks for 30 % more for WAL and VACUUM on top.
+BYTES_PER_ORDER = 3200
+HEADROOM = 1.3
+PROGRESS_TABLE = "generate_orders_progress"
+
+# Season: relative volume by month (heating from 15 Nov, summer storms, Spring Festival, 国庆).
+MONTH_VOLUME = {1: 1.15, 2: 0.9, 3: 1.0, 4: 0.95, 5: 0.95, 6: 1.0, 7: 1.1, 8: 1.1, 9: 0.95, 10: 0.9, 11: 1.1, 12: 1.2}
+WEEKDAY_VOLUME = [1.05, 1.0, 1.0, 1.0, 1.0, 0.85, 0.8]
+HOUR_VOLUME = [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.5, 3, 5, 6, 6, 5.5, 4, 5, 5.5, 5.5, 5, 4.5, 4, 4.5, 4, 3, 2, 1.5]
 
 REQUEST_TYPES = [("complaint", 45), ("help", 30), ("report", 10), ("suggestion", 8), ("consultation", 5), ("praise", 2)]
 TIER_MIX = {"T2H": 5, "T24H": 20, "T7D": 65, "T15D": 10}
@@ -47,6 +85,38 @@ PROBLEMS = [
     "物业不作为",
     "违规群租房",
 ]
+
+
+def heating_season(day: date) -> bool:
+    """Beijing's heating period: 15 November to 15 March."""
+    return (day.month, day.day) >= (11, 15) or (day.month, day.day) <= (3, 15)
+
+
+def problem_weights(day: date) -> list[tuple[str, float]]:
+    """How often each problem is raised on this day: heating complaints only in the heating
+    season (and a burst in its first weeks), drains in the rainy summer, noise on summer nights."""
+    w = dict.fromkeys(PROBLEMS, 1.0)
+    if heating_season(day):
+        w["暖气不热"] = 4.0 if (day.month, day.day) <= (12, 15) and day.month >= 11 else 2.5
+    else:
+        w["暖气不热"] = 0.02
+    if day.month in (7, 8):
+        w["下水道堵塞返水"] = 2.5
+    if day.month in (6, 7, 8):
+        w["夜间施工噪音扰民"] = 1.8
+    return list(w.items())
+
+
+def day_volume(day: date) -> float:
+    return MONTH_VOLUME[day.month] * WEEKDAY_VOLUME[day.weekday()]
+
+
+def assessment_fact_rows(orders: list[dict], callbacks: list[dict]) -> list[tuple[type, list[dict]]]:
+    """Hook for the immutable assessment facts (assessment.models' fact tables, written in production by the
+    callback transition): return [(Model, rows)] derived from this chunk's completed orders and
+    their callbacks, and they are COPYed with the chunk. Nothing yet: steady_state() derives them
+    afterwards with assessment.facts.backfill (one INSERT … SELECT), as the demo data does."""
+    return []
 
 
 def _weighted(rng, pairs):
@@ -83,71 +153,231 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--orders", type=int, default=10000)
         parser.add_argument("--months", type=int, default=3)
-        parser.add_argument("--open", type=int, default=None, help="orders still open (default 5 %%)")
+        parser.add_argument("--year", action="store_true", help="twelve months ending today")
+        parser.add_argument("--open", type=int, default=None, help="force the newest N open (default: as they fall)")
         parser.add_argument("--seed", type=int, default=12345)
-        parser.add_argument("--chunk", type=int, default=50000)
+        parser.add_argument("--chunk", type=int, default=50000, help="orders per transaction (whole days)")
+        parser.add_argument("--restart", action="store_true", help="forget the progress of an earlier run")
+        parser.add_argument("--reserve-gb", type=float, default=10.0, help="disk to leave free (default 10)")
+        parser.add_argument("--estimate", action="store_true", help="print the disk estimate and stop")
 
-    def handle(self, *args, orders, months, open, seed, chunk, **options):
+    def handle(self, *args, orders, months, year, open, seed, chunk, restart, reserve_gb, estimate, **options):
+        if orders < 1:
+            raise CommandError("--orders must be at least 1")
+        months = 12 if year else months
         started = time.monotonic()
+        self.check_disk(orders, reserve_gb, only_print=estimate)
+        if estimate:
+            return
+        params = {"orders": orders, "months": months, "open": open, "seed": seed}
+        progress = self.progress(params, restart)
+        self.now_iso = progress["now"]
+        now = datetime.fromisoformat(progress["now"])
         rng = random.Random(seed)
-        now = timezone.now()
         self.setup(rng)
-        open_target = min(orders, open if open is not None else orders // 20)
-        span = timedelta(days=30 * months)
         self.workdays = Workdays()
-        # The newest orders are the open ones: draw times, sort, then generate oldest first.
-        times = sorted(now - span * rng.random() ** 1.0 for _ in range(orders))
-        # keep the open ones recent: squeeze the last `open_target` into the last ~10 days
-        if open_target:
-            recent_start = now - timedelta(days=10)
-            for i in range(orders - open_target, orders):
-                if times[i] < recent_start:
-                    times[i] = recent_start + (now - recent_start) * rng.random()
-            times.sort()
+        days, counts = self.plan(orders, months, now)
+        self.days_total = len(days)
+        open_from = orders - min(orders, open) if open is not None else None
+        done_days = progress["days_done"]
+        index = sum(counts[:done_days])
+        if done_days:
+            self.stdout.write(f"resuming after {days[done_days - 1]}: {index:,} of {orders:,} orders already there")
         order_id = (WorkOrder.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
         call_id = (Call.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
-        seq = {}
-        created = {"calls": 0, "orders": 0, "events": 0}
-        for start in range(0, orders, chunk):
-            calls, rows, events = [], [], []
-            for i in range(start, min(orders, start + chunk)):
-                is_open = i >= orders - open_target
-                call, order, evs = self.make(rng, times[i], now, order_id, call_id, is_open, seq)
-                calls.append(call)
-                rows.append(order)
-                events.extend(evs)
+        callback_id = (Callback.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+        made = 0
+        rows = self.empty_chunk()
+        for d in range(done_days, len(days)):
+            day, n = days[d], counts[d]
+            drng = random.Random(f"{seed}:{day.isoformat()}")  # each day on its own: resumable, repeatable
+            seq = 0
+            for at in self.times_of(drng, day, n, now):
+                seq += 1
+                is_open = None if open_from is None else index >= open_from
+                self.make(drng, at, now, order_id, call_id, callback_id, is_open, day, seq, rows)
+                if rows["callbacks"] and rows["callbacks"][-1]["id"] == callback_id:
+                    callback_id += 1
                 order_id += 1
                 call_id += 1
-            with transaction.atomic():
-                self.skip_fk_triggers()
-                self.insert(Call, calls)
-                self.insert(WorkOrder, rows)
-                self.insert(OrderEvent, events)
-            created["calls"] += len(calls)
-            created["orders"] += len(rows)
-            created["events"] += len(events)
-            self.stdout.write(
-                f"  {created['orders']:,} orders, {created['events']:,} events ({time.monotonic() - started:.0f} s)"
-            )
-        with transaction.atomic():
-            for day, last in seq.items():
-                row, _ = OrderSequence.objects.select_for_update().get_or_create(day=day)
-                if row.last < last:
-                    row.last = last
-                    row.save(update_fields=["last"])
-            self.reset_sequences()
-            facts.backfill()  # the assessment facts the callback / exclusion transitions would have written
-        if connection.vendor == "postgresql":
-            # Fresh statistics for the planner, and a visibility map so counts are index-only scans.
-            with connection.cursor() as cur:
-                for table in ("workorders_workorder", "workorders_orderevent", "hotline_call"):
-                    cur.execute(f"VACUUM ANALYZE {table}")
+                index += 1
+            rows["seq"][day] = seq
+            if len(rows[WorkOrder]) >= chunk or d == len(days) - 1:
+                self.flush(rows, params, d + 1)
+                made += len(rows[WorkOrder])
+                self.progress_line(index, orders, made, started, rows["events_total"])
+                rows = self.empty_chunk(rows["events_total"])
+        self.stdout.write("")
+        self.steady_state(now)
         self.stdout.write(
             self.style.SUCCESS(
-                f"generated {created['orders']:,} orders ({open_target:,} open), {created['events']:,} events "
+                f"generated {made:,} orders ({index:,} in all, "
+                f"{WorkOrder.objects.exclude(state__in=['closed', 'completed']).count():,} open now) "
                 f"in {time.monotonic() - started:.1f} s"
             )
         )
+
+    # --- planning, disk, progress -----------------------------------------------------------------
+    def plan(self, orders: int, months: int, now: datetime) -> tuple[list[date], list[int]]:
+        """The days (oldest first) and how many orders each gets: the season's and the weekday's
+        share of the total; today only the part of the day already past."""
+        today = timezone.localdate(now)
+        first = today - timedelta(days=round(30.4 * months) - 1)
+        days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
+        local_now = timezone.localtime(now)
+        weights = [day_volume(d) for d in days]
+        weights[-1] *= sum(HOUR_VOLUME[: local_now.hour]) / sum(HOUR_VOLUME) + 1e-3
+        total = sum(weights)
+        counts = [int(orders * w / total) for w in weights]
+        short = orders - sum(counts)
+        for i in sorted(range(len(days)), key=lambda i: -weights[i])[:short]:
+            counts[i] += 1
+        return days, counts
+
+    def times_of(self, rng, day: date, n: int, now: datetime) -> list[datetime]:
+        start = timezone.make_aware(datetime.combine(day, datetime.min.time()))
+        hours = list(range(24))
+        out = []
+        for _ in range(n):
+            h = rng.choices(hours, weights=HOUR_VOLUME)[0]
+            at = start + timedelta(hours=h, seconds=rng.uniform(0, 3600))
+            out.append(min(at, now - timedelta(seconds=rng.uniform(1, 600))))
+        out.sort()
+        return out
+
+    def check_disk(self, orders: int, reserve_gb: float, *, only_print: bool = False) -> None:
+        need = int(orders * BYTES_PER_ORDER * HEADROOM)
+        where, free = self.free_disk()
+        msg = (
+            f"estimate: {orders:,} orders need about {need / 1e9:.1f} GB "
+            f"({BYTES_PER_ORDER * HEADROOM / 1000:.1f} KB per order with WAL/VACUUM headroom); "
+            f"free on {where}: {free / 1e9:.1f} GB, keeping {reserve_gb:g} GB free"
+        )
+        self.stdout.write(msg)
+        if not only_print and need > free - reserve_gb * 1e9:
+            raise CommandError(
+                f"refused: {orders:,} orders need about {need / 1e9:.1f} GB but only "
+                f"{max(0.0, free / 1e9 - reserve_gb):.1f} GB can be used on {where}. "
+                "Generate fewer orders or free disk space."
+            )
+
+    def free_disk(self) -> tuple[str, int]:
+        """Free bytes where the database keeps its files (the data directory when PostgreSQL lets
+        us see it, else the file system of the database file or of this checkout)."""
+        path = None
+        if connection.vendor == "postgresql":
+            try:
+                with connection.cursor() as cur:
+                    cur.execute("SHOW data_directory")
+                    path = cur.fetchone()[0]
+            except Exception:  # noqa: BLE001 - not a superuser: fall back below
+                path = None
+        elif connection.vendor == "sqlite":
+            path = os.path.dirname(os.path.abspath(str(connection.settings_dict["NAME"])))
+        if not path or not os.path.exists(path):
+            path = os.getcwd()
+        return path, shutil.disk_usage(path).free
+
+    def progress(self, params: dict, restart: bool) -> dict:
+        """The progress row of an earlier run with the same arguments, or a fresh one."""
+        with connection.cursor() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (id integer PRIMARY KEY, state text NOT NULL)")
+            cur.execute(f"SELECT state FROM {PROGRESS_TABLE} WHERE id = 1")
+            row = cur.fetchone()
+        state = json.loads(row[0]) if row else None
+        if state and not restart and state["days_done"] < state.get("days", 10**9):
+            if state["params"] != params:
+                raise CommandError(
+                    f"an earlier run with other arguments stopped part-way ({state['params']}); "
+                    "repeat those arguments to continue it, or pass --restart"
+                )
+            return state
+        return {"params": params, "now": timezone.now().isoformat(), "days_done": 0}
+
+    def save_progress(self, params: dict, days_done: int, days: int) -> None:
+        state = json.dumps({"params": params, "now": self.now_iso, "days_done": days_done, "days": days})
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {PROGRESS_TABLE} WHERE id = 1")
+            cur.execute(f"INSERT INTO {PROGRESS_TABLE} (id, state) VALUES (1, %s)", [state])
+
+    def progress_line(self, index, orders, made, started, events):
+        elapsed = time.monotonic() - started
+        rate = made / elapsed if elapsed else 0
+        eta = (orders - index) / rate if rate else 0
+        line = (
+            f"  {index:,}/{orders:,} orders ({100 * index / orders:.1f} %), {events:,} events, "
+            f"{rate:,.0f} orders/s, {elapsed:.0f} s elapsed, ETA {eta:.0f} s"
+        )
+        if sys.stdout.isatty():
+            self.stdout.write("\r" + line, ending="")
+            self.stdout.flush()
+        else:
+            self.stdout.write(line)
+
+    # --- chunks -------------------------------------------------------------------------------------
+    def empty_chunk(self, events_total: int = 0) -> dict:
+        return {
+            Call: [],
+            WorkOrder: [],
+            OrderEvent: [],
+            OrderParticipant: [],
+            OrderAttachment: [],
+            "callbacks": [],
+            "attempts": [],
+            "seq": {},
+            "events_total": events_total,
+        }
+
+    def flush(self, rows: dict, params: dict, days_done: int) -> None:
+        """One transaction: the chunk's rows, the day sequences and the progress row."""
+        facts = assessment_fact_rows(rows[WorkOrder], rows["callbacks"])
+        with transaction.atomic():
+            self.skip_fk_triggers()
+            self.insert(Call, rows[Call])
+            self.insert(WorkOrder, rows[WorkOrder])
+            self.insert(OrderEvent, rows[OrderEvent])
+            self.insert(OrderParticipant, rows[OrderParticipant])
+            self.insert(Callback, rows["callbacks"])
+            self.insert(CallbackAttempt, rows["attempts"])
+            self.insert(OrderAttachment, rows[OrderAttachment])
+            for model, fact_rows in facts:
+                self.insert(model, fact_rows)
+            for day, count in rows["seq"].items():
+                last = self.seq_base.get(day, 0) + count
+                seq_row, _ = OrderSequence.objects.select_for_update().get_or_create(day=day)
+                if seq_row.last < last:
+                    seq_row.last = last
+                    seq_row.save(update_fields=["last"])
+            self.reset_sequences()
+            self.save_progress(params, days_done, self.days_total)
+        rows["events_total"] += len(rows[OrderEvent])
+
+    def steady_state(self, now: datetime) -> None:
+        """What a running system would have done by now: the sweep marks what is due (warnings,
+        overdue, escalations); then fresh planner statistics and visibility maps."""
+        from assessment import facts
+        from workorders.lifecycle import sweep
+
+        t = time.monotonic()
+        facts.backfill()  # the assessment facts the callback / exclusion transitions would have written
+        self.stdout.write(f"assessment facts: ({time.monotonic() - t:.1f} s)")
+        t = time.monotonic()
+        marked = sweep.run()
+        self.stdout.write(f"sweep: {marked} ({time.monotonic() - t:.1f} s)")
+        if connection.vendor == "postgresql":
+            t = time.monotonic()
+            with connection.cursor() as cur:
+                for model in (
+                    Call,
+                    WorkOrder,
+                    OrderEvent,
+                    OrderParticipant,
+                    Callback,
+                    CallbackAttempt,
+                    OrderAttachment,
+                ):
+                    cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+            self.stdout.write(f"VACUUM ANALYZE done ({time.monotonic() - t:.0f} s)")
 
     # --- reference data --------------------------------------------------------------------------
     def setup(self, rng):
@@ -179,6 +409,19 @@ class Command(BaseCommand):
         ):
             depts.setdefault(district, []).append(uid)
         self.communities, self.depts = communities, depts
+        self.district_units = dict(
+            Unit.objects.filter(kind=Unit.Kind.DISTRICT, division__isnull=False).values_list("division_id", "id")
+        )
+        # A problem's orders go to a category whose name shares its key word when there is one.
+        names = dict(Category.objects.filter(id__in=cats).values_list("id", "name"))
+        keys = {p: p[:2] for p in PROBLEMS}
+        self.problem_categories = {p: [cid for cid, n in names.items() if k in n] for p, k in keys.items()}
+        self._problem_cache = {}
+        # numbers already taken per day (an earlier run, or a copied database)
+        self.seq_base = dict(OrderSequence.objects.values_list("day", "last"))
+        self.uploader = User.objects.get_or_create(
+            username="generated-handler", defaults={"role": Role.STREET, "is_active": False, "password": "!"}
+        )[0].pk
         # Busy and quiet streets; each street has its own quality so the rates spread.
         self.streets = streets
         self.street_weights = [rng.lognormvariate(0, 0.8) for _ in streets]
@@ -203,24 +446,26 @@ class Command(BaseCommand):
         return timezone.make_aware(datetime.combine(self.workdays.add(local.date(), amount), local.time()))
 
     # --- one order ---------------------------------------------------------------------------------
-    def make(self, rng, at, now, order_id, call_id, is_open, seq):
+    def make(self, rng, at, now, order_id, call_id, callback_id, is_open, day, seq, rows):
+        """One call and order with everything that has happened to it by `now`, appended to rows.
+        is_open None: open if its unit would not have closed it yet; True/False: forced."""
         unit_id, street_id, district_id = self.pick_street(rng)
         lead = unit_id
         if rng.random() < 0.06 and self.depts.get(district_id):
             lead = rng.choice(self.depts[district_id])
         tier = self.tiers[_weighted(rng, list(TIER_MIX.items()))]
         rtype = _weighted(rng, REQUEST_TYPES)
-        problem = rng.choice(PROBLEMS)
+        problem = _weighted(rng, self.problems_of(day))
         comms = self.communities.get(street_id)
         community = rng.choice(comms) if comms else None
-        category = rng.choice(self.categories)
+        category = self.category_for(rng, problem)
         response_deadline = self.deadline(at, tier.response_limit, tier.response_unit)
         resolution_deadline = self.deadline(at, tier.resolution_limit, tier.resolution_unit)
         response_deadline = min(response_deadline, resolution_deadline)
         ratio = float(tier.warn_ratio)
-        day = timezone.localdate(at)
-        seq[day] = seq.get(day, 0) + 1
-        number = f"{day:%Y%m%d}{seq[day] + 500000:06d}"  # the upper half of the day's numbers: no clash
+        # the upper half of the day's numbers (no clash with orders taken live), after any
+        # generated earlier for that day (adding to an existing database)
+        number = f"{day:%Y%m%d}{self.seq_base.get(day, 0) + seq + 500000:06d}"
         call = {
             "id": call_id,
             "caller_phone": f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
@@ -261,6 +506,10 @@ class Command(BaseCommand):
         q = self.quality[unit_id]
         events = [self.event(order_id, at, "created", "", "dispatched")]
         span = resolution_deadline - at
+        late = rng.random() < 0.04
+        closed = at + span * (rng.uniform(1.0, 1.3) if late else rng.uniform(0.1, 0.95))
+        if is_open is None:
+            is_open = closed >= now - timedelta(minutes=1)
         if is_open:
             state = _weighted(rng, [("dispatched", 12), ("signed", 80), ("parked", 3), ("return_requested", 5)])
             if state == "dispatched" and now - at > timedelta(hours=6):
@@ -268,6 +517,15 @@ class Command(BaseCommand):
         else:
             state = "closed"
         o["state"] = state
+        supervisor = self.district_units.get(district_id)
+        if supervisor and supervisor != lead:
+            rows[OrderParticipant].append(
+                {"order_id": order_id, "unit_id": supervisor, "role": "supervisor", "added_at": at}
+            )
+        if rng.random() < 0.05 and self.depts.get(district_id):
+            co = rng.choice(self.depts[district_id])
+            if co != lead:
+                rows[OrderParticipant].append({"order_id": order_id, "unit_id": co, "role": "co", "added_at": at})
         if state != "dispatched":
             signed = at + timedelta(minutes=rng.randint(2, 90))
             signed = min(signed, now)
@@ -278,9 +536,20 @@ class Command(BaseCommand):
             )
             o["responded_at"], o["responded_in_time"] = responded, responded <= response_deadline
             events.append(self.event(order_id, responded, "responded", note="已电话联系市民"))
+            if rng.random() < 0.15:  # a photo of the site with the handling record
+                rows[OrderAttachment].append(
+                    {
+                        "order_id": order_id,
+                        "file": f"generated/{day:%Y/%m}/{order_id}.jpg",
+                        "name": "现场照片.jpg",
+                        "size": rng.randint(200_000, 3_000_000),
+                        "content_type": "image/jpeg",
+                        "uploaded_by_id": self.uploader,
+                        "unit_id": lead,
+                        "uploaded_at": responded,
+                    }
+                )
         if state == "closed":
-            late = rng.random() < 0.04
-            closed = at + span * (rng.uniform(1.0, 1.3) if late else rng.uniform(0.1, 0.95))
             closed = max(min(closed, now - timedelta(minutes=1)), o.get("responded_at", at))
             o["closed_at"] = closed
             solved_p = 0.93 + 0.05 * q
@@ -291,22 +560,7 @@ class Command(BaseCommand):
                 o["resolution_overdue_at"] = resolution_deadline + timedelta(minutes=1)
                 o["resolution_warned_at"] = o["resolution_warn_at"]
             if closed < now - timedelta(days=2):
-                o["state"] = "completed"
-                o["completed_at"] = closed + timedelta(hours=rng.uniform(4, 40))
-                o["assessed_unit_id"] = lead
-                o["callback_at"] = o["completed_at"]
-                if rng.random() < 0.90:
-                    o["callback_valid"] = True
-                    o["contacted"] = rng.random() < 0.97 + 0.02 * q
-                    o["solved"] = result if rng.random() < 0.97 else "resolved"
-                    sat_p, basic_p = 0.86 + 0.08 * q, 0.06
-                    x = rng.random()
-                    o["satisfaction"] = (
-                        "satisfied" if x < sat_p else ("basic" if x < sat_p + basic_p else "unsatisfied")
-                    )
-                    o["excluded"] = rng.random() < 0.005
-                else:
-                    o["callback_valid"] = False
+                self.complete(rng, o, q, result, lead, callback_id, events, rows)
         else:
             if state == "parked":
                 o["parked_at"] = o.get("signed_at", at) + timedelta(hours=2)
@@ -321,7 +575,56 @@ class Command(BaseCommand):
             if resolution_deadline <= now and state != "parked":
                 o["resolution_overdue_at"] = resolution_deadline
                 o["escalated_at"] = resolution_deadline
-        return call, o, events
+        rows[Call].append(call)
+        rows[WorkOrder].append(o)
+        rows[OrderEvent].extend(events)
+
+    def complete(self, rng, o, q, result, lead, callback_id, events, rows):
+        """The callback after closing: attempts, then valid (the three answers) or unreachable."""
+        o["state"] = "completed"
+        o["completed_at"] = o["closed_at"] + timedelta(hours=rng.uniform(4, 40))
+        o["assessed_unit_id"] = lead
+        o["callback_at"] = o["completed_at"]
+        valid = rng.random() < 0.90
+        cb = {
+            "id": callback_id,
+            "order_id": o["id"],
+            "round": 1,
+            "status": "valid" if valid else "unreachable",
+            "channel": "phone",
+            "created_at": o["closed_at"],
+            "completed_at": o["completed_at"],
+        }
+        failed = rng.choice([0, 0, 0, 1, 2]) if valid else 3
+        t = o["closed_at"] + timedelta(hours=2)
+        for _ in range(failed):
+            rows["attempts"].append({"callback_id": callback_id, "at": t, "result": "no_answer"})
+            t += (o["completed_at"] - t) / 2
+        if valid:
+            rows["attempts"].append({"callback_id": callback_id, "at": o["completed_at"], "result": "reached"})
+            o["callback_valid"] = True
+            o["contacted"] = cb["contacted"] = rng.random() < 0.97 + 0.02 * q
+            o["solved"] = cb["solved"] = result if rng.random() < 0.97 else "resolved"
+            sat_p, basic_p = 0.86 + 0.08 * q, 0.06
+            x = rng.random()
+            o["satisfaction"] = cb["satisfaction"] = (
+                "satisfied" if x < sat_p else ("basic" if x < sat_p + basic_p else "unsatisfied")
+            )
+            o["excluded"] = rng.random() < 0.005
+            events.append(self.event(o["id"], o["completed_at"], "callback_valid", "closed", "completed"))
+        else:
+            o["callback_valid"] = False
+            events.append(self.event(o["id"], o["completed_at"], "callback_unreachable", "closed", "completed"))
+        rows["callbacks"].append(cb)
+
+    def problems_of(self, day: date):
+        if day not in self._problem_cache:
+            self._problem_cache[day] = problem_weights(day)
+        return self._problem_cache[day]
+
+    def category_for(self, rng, problem: str) -> int:
+        matching = self.problem_categories.get(problem)
+        return rng.choice(matching) if matching else rng.choice(self.categories)
 
     def event(self, order_id, at, kind, from_state="", to_state="", note=""):
         return {
@@ -347,7 +650,15 @@ class Command(BaseCommand):
             for r in rows:
                 kwargs = {f.attname: r[f.attname] for f in fields if f.attname in r}
                 objs.append(model(**kwargs))
-            model.objects.bulk_create(objs, batch_size=500)
+            # the generated times, not "now", for auto_now_add columns (COPY writes them as given)
+            stamped = [f for f in fields if getattr(f, "auto_now_add", False) and f.attname in rows[0]]
+            for f in stamped:
+                f.auto_now_add = False
+            try:
+                model.objects.bulk_create(objs, batch_size=500)
+            finally:
+                for f in stamped:
+                    f.auto_now_add = True
 
     def skip_fk_triggers(self) -> None:
         """The rows are generated consistent with each other and the reference data, so on
@@ -390,7 +701,8 @@ class Command(BaseCommand):
 
     def reset_sequences(self):
 
-        sql = connection.ops.sequence_reset_sql(no_style(), [Call, WorkOrder, OrderEvent])
+        models = [Call, WorkOrder, OrderEvent, OrderParticipant, Callback, CallbackAttempt, OrderAttachment]
+        sql = connection.ops.sequence_reset_sql(no_style(), models)
         with connection.cursor() as cur:
             for statement in sql:
                 cur.execute(statement)
