@@ -39,9 +39,17 @@ def october(city_admin, category):
     category.save()
     rulesets.ruleset_publish(acting_user=city_admin, period_start_day=1, min_valid_callbacks=3, bottom_n=1)
     at = bj(2026, 10, 5, 10)
-    orders = make_orders(XILUOYUAN, at=at, contacted=3, resolved=2, satisfied=2, basic=0, unsatisfied=1)
-    # an address and a title a third-party app could have sent (Open311), and a request type
-    WorkOrder.objects.filter(pk=orders[0].pk).update(address=ATTACK, request_type="suggestion")
+    orders = make_orders(XILUOYUAN, at=at, contacted=2, resolved=2, satisfied=2, basic=0, unsatisfied=0)
+    # a request type other than the default, counted as its callback fact recorded it
+    make_order(
+        XILUOYUAN,
+        callback_at=at + timedelta(hours=5),
+        request_type="suggestion",
+        solved="unresolved",
+        satisfaction="unsatisfied",
+    )
+    # an address and a title a third-party app could have sent (Open311)
+    WorkOrder.objects.filter(pk=orders[0].pk).update(address=ATTACK)
     Call.objects.filter(order__pk=orders[0].pk).update(address=ATTACK)
     make_orders(YOUANMEN, at=at, contacted=3, resolved=3, satisfied=3, basic=0, unsatisfied=0)
     return services.snapshot_compute_provisional(period="2026-10", now=bj(2026, 10, 31, 12))
