@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from hotline.errors import DomainError
+from districts.communities import communities_of
+from districts.models import Section, Unit
+from hotline import access
+from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 from workorders.handling import forms
+from workorders.lifecycle import assignments
 from workorders.lifecycle import handling as transitions
 from workorders.models import Whistle, WorkOrder
 
@@ -29,8 +34,12 @@ ACTIONS = {
     "park": (gettext_lazy("挂账"), forms.ParkForm),
     "clear": (gettext_lazy("销账"), forms.ClearForm),
     "close": (gettext_lazy("办结"), forms.CloseForm),
+    "assign": (gettext_lazy("内部派发/转派"), forms.AssignForm),
+    "take_back": (gettext_lazy("收回"), forms.TakeBackForm),
+    "propose_close": (gettext_lazy("拟办结（报中心审核）"), forms.ProposeCloseForm),
+    "review_proposal": (gettext_lazy("审核拟办结"), forms.ReviewProposalForm),
 }
-ORDER_FORMS = {"co", "whistle", "rule_return"}
+ORDER_FORMS = {"co", "whistle", "rule_return", "assign"}
 
 
 def action_form(action: str, order: WorkOrder, data=None, *, prefix: str | None = ""):
@@ -105,4 +114,96 @@ def order_perform(
             action_taken=c["action_taken"],
             now=now,
         )
+    if action == "assign":
+        return assignments.order_assign(
+            order,
+            actor=acting_user,
+            section=c.get("section"),
+            assignee=c.get("assignee"),
+            due_at=c.get("due_at"),
+            note=c.get("note", ""),
+            now=now,
+        )
+    if action == "take_back":
+        return assignments.order_take_back(order, actor=acting_user, reason=c["reason"], now=now)
+    if action == "propose_close":
+        return assignments.order_propose_close(
+            order,
+            actor=acting_user,
+            result=c["result"],
+            result_note=c["result_note"],
+            action_taken=c["action_taken"],
+            now=now,
+        )
+    if action == "review_proposal":
+        return assignments.order_review_proposal(
+            order, actor=acting_user, accept=c["decision"] == "accept", reason=c.get("reason", ""), now=now
+        )
     raise DomainError(_("未知操作。"), code="unknown_action")
+
+
+# --- the unit's internal sections (二次派单), kept by its center ------------------------------------
+def _require_center(user: User) -> None:
+    if not access.is_unit_center(user):
+        raise AccessDenied(_("只有单位的接诉即办中心（未分配科室的承办人）可以管理内设科室/社区。"))
+
+
+def section_save(*, actor: User, cleaned: dict, section: Section | None = None) -> Section:
+    """Add or change one of the center's own sections (name, kind, active, order)."""
+    _require_center(actor)
+    if section is not None and section.unit_id != actor.unit_id:
+        raise AccessDenied(_("只能修改本单位的科室/社区。"))
+    name = (cleaned.get("name") or "").strip()
+    if not name:
+        raise DomainError(_("请填写名称。"), code="required")
+    with transaction.atomic():
+        clash = Section.objects.filter(unit_id=actor.unit_id, name=name)
+        if section is not None:
+            clash = clash.exclude(pk=section.pk)
+        if clash.exists():
+            raise DomainError(_("本单位已有名为“%(n)s”的科室/社区。") % {"n": name}, code="duplicate")
+        section = section or Section(unit_id=actor.unit_id)
+        section.name, section.kind = name, cleaned.get("kind") or Section.Kind.SECTION
+        section.is_active = bool(cleaned.get("is_active", True))
+        section.sort = cleaned.get("sort") or 0
+        section.save()
+    return section
+
+
+def import_communities(*, actor: User) -> int:
+    """The street's communities/villages from the real division data become its community committees
+    (社区居委会/村委会); those already there are kept. Returns how many were added."""
+    _require_center(actor)
+    unit = actor.unit
+    if unit.kind != Unit.Kind.STREET or not unit.division_id:
+        raise DomainError(_("只有街乡镇可以从区划数据导入社区/村。"), code="not_street")
+    with transaction.atomic():
+        have = set(Section.objects.filter(unit=unit, division__isnull=False).values_list("division_id", flat=True))
+        names = set(Section.objects.filter(unit=unit).values_list("name", flat=True))
+        new = [
+            Section(unit=unit, name=d.name, kind=Section.Kind.COMMUNITY, division=d, sort=i)
+            for i, d in enumerate(communities_of(unit.division_id))
+            if d.pk not in have and d.name not in names
+        ]
+        Section.objects.bulk_create(new)
+    return len(new)
+
+
+def set_membership(*, actor: User, member: User, section: Section | None) -> User:
+    """The center puts one of its unit's users into a section (or back into the center)."""
+    _require_center(actor)
+    if member.unit_id != actor.unit_id or not access.may(member, access.Cap.HANDLE):
+        raise DomainError(_("只能设置本单位承办人员的科室/社区。"), code="invalid_member")
+    if section is not None and (section.unit_id != actor.unit_id or not section.is_active):
+        raise DomainError(_("“%(s)s”不是本单位启用的科室/社区。") % {"s": section.name}, code="invalid_section")
+    if (
+        member.pk == actor.pk
+        and section is not None
+        and not User.objects.filter(unit_id=actor.unit_id, section__isnull=True, is_active=True, role__in=[actor.role])
+        .exclude(pk=actor.pk)
+        .exists()
+    ):
+        raise DomainError(_("单位至少要保留一名中心人员。"), code="last_center")
+    User.objects.filter(pk=member.pk).update(section=section)
+    member.section = section
+    return member

@@ -3,23 +3,27 @@ action forms, call the transitions (the same path as the API)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from districts.models import Division
+from districts.models import Division, Section
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
+from hotline.models import User
 from hotline.privacy import mask_phone
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
-from workorders.handling.forms import InboxFilterForm
+from workorders.handling.forms import InboxFilterForm, SectionForm
 from workorders.lifecycle import attachments
 from workorders.lifecycle.machinery import EVENT_LABELS
 from workorders.models import OrderAttachment, OrderRequest, Whistle
@@ -45,7 +49,7 @@ def _inbox_context(request):
     paginator = Paginator(orders, PAGE_SIZE)
     paginator.count = counts.get(tab, 0)  # already counted with the tabs: no second COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
-    rows = [(o, handling_selectors.clock_of(o, now)) for o in page.object_list]
+    rows = [(o, handling_selectors.clock_of(o, now, user=request.user)) for o in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("partial", None)
@@ -60,6 +64,9 @@ def _inbox_context(request):
         "query": query.urlencode(),
         "tab_query": tab_query.urlencode(),
         "now": now,
+        "is_center": access.is_unit_center(request.user),
+        "show_owner": access.is_unit_center(request.user) or access.section_of(request.user) is not None,
+        "internal_load": handling_selectors.internal_load(request.user, now=now),
     }
 
 
@@ -88,6 +95,7 @@ def poll(request):
 
 def _detail_context(request, order, *, bound: dict | None = None, error: str = ""):
     bound = bound or {}
+    user = request.user
     actions = handling_selectors.available_actions(order, request.user)
     forms = {name: bound.get(name) or services.action_form(name, order) for name in actions}
     events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
@@ -95,16 +103,17 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
     for att in OrderAttachment.objects.filter(order=order).order_by("id"):
         files.setdefault(att.event_id, []).append(att)
     history = [(e, EVENT_LABELS.get(e.kind, e.kind), files.get(e.pk, [])) for e in events]
-    user = request.user
     return {
         "order": order,
-        "clock": handling_selectors.clock_of(order),
+        "clock": handling_selectors.clock_of(order, user=user),
+        "proposal": handling_selectors.pending_proposal(order),
         "history": history,
         "participants": order.participants.select_related("unit").order_by("role", "unit__code"),
         "whistles": Whistle.objects.filter(order=order).select_related("to_unit", "created_by", "reported_by"),
         "requests": OrderRequest.objects.filter(order=order).select_related(
             "requested_by", "decided_by", "reroute_unit"
         ),
+        "assignments": order.assignments.select_related("section", "assignee", "assigned_by").order_by("assigned_at"),
         "actions": [(name, services.ACTIONS[name][0], forms[name]) for name in actions],
         "error": error,
         "phone_in_full": access.sees_phone_in_full(user),
@@ -122,6 +131,31 @@ def order_detail(request, pk: int):
     if order is None:
         raise Http404
     return render(request, "workorders/detail.html", _detail_context(request, order))
+
+
+@login_required
+@require_GET
+def order_print(request, pk: int):
+    """The order on paper: header, the caller masked as this viewer sees it, history, attachments."""
+    order = handling_selectors.order_for(request.user, pk)
+    if order is None:
+        raise Http404
+    events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
+    attached = list(OrderAttachment.objects.filter(order=order).order_by("id"))
+    files = {}
+    for att in attached:
+        files.setdefault(att.event_id, []).append(att)
+    return render(
+        request,
+        "workorders/print.html",
+        {
+            "order": order,
+            "history": [(e, EVENT_LABELS.get(e.kind, e.kind), files.get(e.pk, [])) for e in events],
+            "attachments": attached,
+            "phone_in_full": access.sees_phone_in_full(request.user),
+            "masked_phone": mask_phone(order.call.caller_phone),
+        },
+    )
 
 
 @login_required
@@ -192,4 +226,100 @@ def supervision(request):
             "approvals": data["approvals"],
             "load": data["load"],
         },
+    )
+
+
+# --- the unit's internal sections and scorecard (二次派单) -----------------------------------------
+def _require_center(user):
+    if not access.may(user, access.Cap.DISPATCH_INTERNAL):
+        raise PermissionDenied
+
+
+@login_required
+def sections(request):
+    """The center's settings page: its sections and community committees, and who is in which."""
+    _require_center(request.user)
+    error = ""
+    form = SectionForm(prefix="new")
+    if request.method == "POST":
+        op = request.POST.get("op")
+        try:
+            if op == "add":
+                form = SectionForm(request.POST, prefix="new")
+                if form.is_valid():
+                    services.section_save(actor=request.user, cleaned=form.cleaned_data)
+                    messages.success(request, _("已保存"))
+                    return redirect("order-sections")
+                error = _("请检查填写的内容。")
+            elif op == "edit":
+                section = access.visible_sections(request.user).filter(pk=_int(request.POST.get("section"))).first()
+                if section is None:
+                    raise Http404
+                edit = SectionForm(request.POST, prefix=f"s{section.pk}")
+                if not edit.is_valid():
+                    raise DomainError(_("请检查填写的内容。"), code="invalid")
+                services.section_save(actor=request.user, cleaned=edit.cleaned_data, section=section)
+                messages.success(request, _("已保存"))
+                return redirect("order-sections")
+            elif op == "import":
+                n = services.import_communities(actor=request.user)
+                messages.success(request, _("已导入 %(n)s 个社区/村") % {"n": n})
+                return redirect("order-sections")
+            elif op == "member":
+                member = User.objects.filter(pk=_int(request.POST.get("member")), unit_id=request.user.unit_id).first()
+                if member is None:
+                    raise Http404
+                raw = request.POST.get("section") or ""
+                section = None
+                if raw:
+                    section = Section.objects.filter(pk=_int(raw)).first()
+                    if section is None:
+                        raise DomainError(_("科室/社区不存在。"), code="invalid_section")
+                services.set_membership(actor=request.user, member=member, section=section)
+                messages.success(request, _("已保存"))
+                return redirect("order-sections")
+            else:
+                error = _("未知操作。")
+        except DomainError as exc:
+            error = str(exc.message)
+    rows = access.visible_sections(request.user).order_by("kind", "sort", "name")
+    counts = dict(
+        User.objects.filter(unit_id=request.user.unit_id, section__isnull=False, is_active=True)
+        .values_list("section_id")
+        .annotate(n=Count("pk"))
+    )
+    section_rows = [(sec, SectionForm(instance=sec, prefix=f"s{sec.pk}"), counts.get(sec.pk, 0)) for sec in rows]
+    members = User.objects.filter(unit_id=request.user.unit_id, is_active=True).select_related("section")
+    return render(
+        request,
+        "workorders/sections.html",
+        {
+            "form": form,
+            "section_rows": section_rows,
+            "members": members.order_by("section__name", "username"),
+            "active_sections": [sec for sec in rows if sec.is_active],
+            "error": error,
+            "is_street": request.user.unit.kind == "street",
+        },
+        status=400 if error else 200,
+    )
+
+
+def _int(value) -> int | None:
+    value = str(value or "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+@login_required
+@require_GET
+def scorecard(request):
+    """The internal scorecard per section/community for the unit's daily analysis meeting."""
+    _require_center(request.user)
+    days = _int(request.GET.get("days")) or 30
+    days = min(max(days, 1), 366)
+    since = timezone.now() - timedelta(days=days)
+    return render(
+        request,
+        "workorders/scorecard.html",
+        {"rows": handling_selectors.internal_scorecard(request.user, since=since), "days": days},
     )

@@ -12,7 +12,7 @@ from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
-from workorders.lifecycle import attachments, guards
+from workorders.lifecycle import assignments, attachments, guards
 from workorders.lifecycle.deadlines import deadline_at, warn_point
 from workorders.lifecycle.machinery import (
     ROUTABLE_KINDS,
@@ -87,6 +87,7 @@ def order_respond(
             record(order, kind=Ev.RESPONDED, actor=actor, note=summary, data=data, at=now)
         else:
             record(order, kind=Ev.CONTACT, actor=actor, note=summary, data=data, at=now)
+        assignments.mark_internal_response(order, actor, now)
     return order
 
 
@@ -104,6 +105,7 @@ def order_add_note(
             order = lock(order)
             guards.check(order, actor, "note")
             event = record(order, kind=Ev.NOTE, actor=actor, note=note, at=now, data={"files": len(checked)})
+            assignments.mark_internal_response(order, actor, now)
             for upload, content_type in checked:
                 att = OrderAttachment(
                     order=order,
@@ -570,6 +572,7 @@ def order_close(
         order.result, order.result_note, order.action_taken = result, result_note, action_taken
         order.parked_at = None
         order.save(update_fields=["state", "closed_at", "result", "result_note", "action_taken", "parked_at"])
+        assignments.closed(order, now)
         record(
             order,
             kind=Ev.CLOSED,
