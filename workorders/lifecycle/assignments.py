@@ -285,7 +285,7 @@ def order_review_proposal(
         order = lock(order)
         guards.check(order, actor, "review_proposal")
         proposal = CloseProposal.objects.select_for_update().get(order=order, state=CloseProposal.State.PENDING)
-        owners = owners_of(order.lead_unit_id, order.section_id, order.assignee_id) + [proposal.proposed_by_id]
+        owners = [*owners_of(order.lead_unit_id, order.section_id, order.assignee_id), proposal.proposed_by_id]
         proposal.state = CloseProposal.State.ACCEPTED if accept else CloseProposal.State.SENT_BACK
         proposal.decided_by, proposal.decided_at, proposal.reason = actor, now, reason
         proposal.save(update_fields=["state", "decided_by", "decided_at", "reason"])
