@@ -179,6 +179,10 @@ class SectionForm(forms.ModelForm):
         model = Section
         fields = ["name", "kind", "is_active", "sort"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sort"].required = False
+
 
 # --- inbox filters ------------------------------------------------------------------------------
 def _streets_by_district() -> dict:
