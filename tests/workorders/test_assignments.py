@@ -360,3 +360,33 @@ def test_the_print_view_masks_the_caller_as_the_viewer_sees_it(client, make_orde
     assert order.number in html and phone not in html and phone[-4:] in html and "现场照片" in html
     client.force_login(agent)
     assert phone in client.get(f"/orders/{order.pk}/print/").content.decode()
+
+
+def test_closing_while_a_whistled_department_has_not_reported_needs_a_confirmed_reason(
+    client, signed_order, xiluoyuan_handler
+):
+    order = signed_order()
+    _respond(order, xiluoyuan_handler)
+    handling.order_whistle(
+        order,
+        actor=xiluoyuan_handler,
+        to_unit=unit("110106-water"),
+        level="daily",
+        reason="请水务局到场",
+        report_by=timezone.now() + timedelta(hours=2),
+    )
+    client.force_login(xiluoyuan_handler)
+    form = {"close-result": "resolved", "close-result_note": "已解决", "close-action_taken": "处理完毕"}
+    r = client.post(f"/orders/{order.pk}/close/", form)
+    assert r.status_code == 400 and "吹哨部门尚未报到：丰台区水务局" in r.content.decode()
+    r = client.post(f"/orders/{order.pk}/close/", {**form, "close-confirm_open_whistles": "on"})
+    assert r.status_code == 400  # a reason is needed too
+    order.refresh_from_db()
+    assert order.state == OrderState.SIGNED
+    r = client.post(
+        f"/orders/{order.pk}/close/",
+        {**form, "close-confirm_open_whistles": "on", "close-whistle_reason": "水务局电话确认已修复"},
+    )
+    assert r.status_code == 302
+    event = OrderEvent.objects.get(order=order, kind="closed")
+    assert event.data["open_whistles"] == ["丰台区水务局"] and event.data["whistle_reason"] == "水务局电话确认已修复"

@@ -131,6 +131,26 @@ class CloseForm(forms.Form):
     action_taken = forms.CharField(label=_("办理情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
+class WhistleConfirmFields(forms.Form):
+    """Closing while a whistled department has not reported: an explicit confirmation and a reason
+    (offered only then; the transition refuses without them)."""
+
+    confirm_open_whistles = forms.BooleanField(label=_("吹哨部门尚未报到，仍确认办结"), required=False)
+    whistle_reason = forms.CharField(
+        label=_("未报到仍办结的理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+    )
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if order is not None and not Whistle.objects.filter(order=order, state=Whistle.State.OPEN).exists():
+            for name in ("confirm_open_whistles", "whistle_reason"):
+                self.fields[name].widget = forms.HiddenInput()
+
+
+class CloseWithWhistleForm(WhistleConfirmFields, CloseForm):
+    field_order = ["result", "result_note", "action_taken", "confirm_open_whistles", "whistle_reason"]
+
+
 # --- dispatch inside the unit (二次派单) -----------------------------------------------------------
 class AssignForm(forms.Form):
     section = forms.ModelChoiceField(label=_("科室/社区"), queryset=Section.objects.none(), required=False)
@@ -165,7 +185,8 @@ class ProposeCloseForm(CloseForm):
     pass
 
 
-class ReviewProposalForm(forms.Form):
+class ReviewProposalForm(WhistleConfirmFields):
+    field_order = ["decision", "reason", "confirm_open_whistles", "whistle_reason"]
     decision = forms.ChoiceField(
         label=_("审核结果"), choices=[("accept", _("同意办结")), ("send_back", _("退回"))], widget=forms.RadioSelect
     )

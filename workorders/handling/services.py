@@ -33,13 +33,13 @@ ACTIONS = {
     "rule_extension": (gettext_lazy("审批延期"), forms.ExtensionRulingForm),
     "park": (gettext_lazy("挂账"), forms.ParkForm),
     "clear": (gettext_lazy("销账"), forms.ClearForm),
-    "close": (gettext_lazy("办结"), forms.CloseForm),
+    "close": (gettext_lazy("办结"), forms.CloseWithWhistleForm),
     "assign": (gettext_lazy("内部派发/转派"), forms.AssignForm),
     "take_back": (gettext_lazy("收回"), forms.TakeBackForm),
     "propose_close": (gettext_lazy("拟办结（报中心审核）"), forms.ProposeCloseForm),
     "review_proposal": (gettext_lazy("审核拟办结"), forms.ReviewProposalForm),
 }
-ORDER_FORMS = {"co", "whistle", "rule_return", "assign"}
+ORDER_FORMS = {"co", "whistle", "rule_return", "assign", "close", "review_proposal"}
 
 
 def action_form(action: str, order: WorkOrder, data=None, *, prefix: str | None = ""):
@@ -112,6 +112,8 @@ def order_perform(
             result=c["result"],
             result_note=c["result_note"],
             action_taken=c["action_taken"],
+            confirm_open_whistles=c.get("confirm_open_whistles", False),
+            whistle_reason=c.get("whistle_reason", ""),
             now=now,
         )
     if action == "assign":
@@ -137,7 +139,13 @@ def order_perform(
         )
     if action == "review_proposal":
         return assignments.order_review_proposal(
-            order, actor=acting_user, accept=c["decision"] == "accept", reason=c.get("reason", ""), now=now
+            order,
+            actor=acting_user,
+            accept=c["decision"] == "accept",
+            reason=c.get("reason", ""),
+            confirm_open_whistles=c.get("confirm_open_whistles", False),
+            whistle_reason=c.get("whistle_reason", ""),
+            now=now,
         )
     raise DomainError(_("未知操作。"), code="unknown_action")
 

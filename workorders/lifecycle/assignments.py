@@ -272,7 +272,14 @@ def order_propose_close(
 
 
 def order_review_proposal(
-    order: WorkOrder, *, actor: User, accept: bool, reason: str = "", now: datetime | None = None
+    order: WorkOrder,
+    *,
+    actor: User,
+    accept: bool,
+    reason: str = "",
+    confirm_open_whistles: bool = False,
+    whistle_reason: str = "",
+    now: datetime | None = None,
 ) -> WorkOrder:
     """The center's review of a proposal to close: accept → the order is closed to the hotline with the
     proposal's result (handling.order_close, its own event); send back → the sub-unit works on, with
@@ -304,6 +311,8 @@ def order_review_proposal(
                 result=proposal.result,
                 result_note=proposal.result_note,
                 action_taken=proposal.action_taken,
+                confirm_open_whistles=confirm_open_whistles,
+                whistle_reason=whistle_reason,
                 now=now,
             )
         _notify(
