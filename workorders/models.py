@@ -844,3 +844,21 @@ class CloseProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.get_state_display()}"
+
+
+class SavedFilter(models.Model):
+    """A user's named inbox filter (the query string of the inbox), shown as a link on the inbox."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(_("名称"), max_length=40)
+    query = models.CharField(_("筛选条件"), max_length=500)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("常用筛选")
+        verbose_name_plural = _("常用筛选")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

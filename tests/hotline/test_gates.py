@@ -193,6 +193,7 @@ GATED_URLS: dict[str, list] = {
     Cap.RULE_ASSESSMENT: [],
     Cap.HANDLE: [],
     Cap.ANSWER_WHISTLE: [],
+    Cap.DISPATCH_INTERNAL: ["order-sections", "order-scorecard"],
 }
 
 # Not walked: Django's admin (its own gate, tests/hotline/test_admin_access.py), the language

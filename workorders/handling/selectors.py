@@ -20,6 +20,7 @@ from workorders.models import (
     CLOCK_STATES,
     OPEN_STATES,
     Assignment,
+    ExclusionRequest,
     OrderRequest,
     OrderState,
     Whistle,
@@ -221,16 +222,17 @@ def pending_approvals(district_id: int) -> QuerySet:
     return OrderRequest.objects.filter(state=OrderRequest.State.PENDING, order__district_id=district_id)
 
 
-def supervision(district_id: int, *, now: datetime | None = None, limit: int = 20) -> dict:
+def supervision(
+    district_id: int, *, now: datetime | None = None, limit: int = 20, limit_approvals: int = 100, city: bool = False
+) -> dict:
     now = now or timezone.now()
     orders = WorkOrder.objects.filter(district_id=district_id)
     related = ("category", "lead_unit", "community")  # what the table shows
     overdue_q, due_soon_q = tab_q("overdue", now), tab_q("due_soon", now)  # as the inbox tabs
     overdue = orders.filter(overdue_q).select_related(*related).order_by("resolution_deadline", "id")[:limit]
     due_soon = orders.filter(due_soon_q).select_related(*related).order_by("resolution_deadline", "id")[:limit]
-    approvals = (
-        pending_approvals(district_id).select_related("order", "unit", "requested_by").order_by("requested_at")[:100]
-    )
+    approvals_qs = pending_approvals(district_id)
+    approvals = approvals_qs.select_related("order", "unit", "requested_by").order_by("requested_at")[:limit_approvals]
     # Each unit's open load in one GROUP BY.
     load = (
         orders.filter(state__in=OPEN_STATES)
@@ -244,7 +246,23 @@ def supervision(district_id: int, *, now: datetime | None = None, limit: int = 2
         )
         .order_by("-overdue", "-open")
     )
-    return {"overdue": list(overdue), "due_soon": list(due_soon), "approvals": list(approvals), "load": list(load)}
+    load = list(load)
+    # Exclusions waiting at this level: the district's first ruling, or the city's for this district.
+    exclusion_state = ExclusionRequest.State.PENDING_CITY if city else ExclusionRequest.State.PENDING_DISTRICT
+    exclusions_qs = ExclusionRequest.objects.filter(state=exclusion_state, order__district_id=district_id)
+    exclusions = exclusions_qs.select_related("order", "unit").order_by("created_at")[:limit_approvals]
+    return {
+        "overdue": list(overdue),
+        "due_soon": list(due_soon),
+        "approvals": list(approvals),
+        "load": load,
+        # every list here is cut off: the totals say by how much (the load rows hold the tab totals)
+        "overdue_total": sum(r["overdue"] for r in load),
+        "due_soon_total": sum(r["due_soon"] for r in load),
+        "approvals_total": approvals_qs.count(),
+        "exclusions": list(exclusions),
+        "exclusions_total": exclusions_qs.count(),
+    }
 
 
 # --- inside the unit (二次派单) ----------------------------------------------------------------------

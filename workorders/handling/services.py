@@ -3,6 +3,7 @@ action form into the transition call (one path for the page and the API), and no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
@@ -16,8 +17,9 @@ from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 from workorders.handling import forms
 from workorders.lifecycle import assignments
+from workorders.lifecycle import exclusions as exclusion_transitions
 from workorders.lifecycle import handling as transitions
-from workorders.models import Whistle, WorkOrder
+from workorders.models import ExclusionRequest, OrderRequest, Whistle, WorkOrder
 
 # action name → (label, form class)
 ACTIONS = {
@@ -215,3 +217,101 @@ def set_membership(*, actor: User, member: User, section: Section | None) -> Use
     User.objects.filter(pk=member.pk).update(section=section)
     member.section = section
     return member
+
+
+# --- actions in bulk: each item goes through its own transition (locked, checked, recorded) --------
+@dataclass
+class Outcome:
+    label: str  # the order number (and what was decided)
+    ok: bool
+    message: str = ""
+
+
+NOT_VISIBLE = gettext_lazy("工单不存在或无权操作")
+
+
+def bulk_sign(*, actor: User, order_ids: list[int], now: datetime | None = None) -> list[Outcome]:
+    """Sign several orders: each one separately; orders the user cannot see are reported, not touched."""
+    visible = {o.pk: o for o in access.visible_orders(actor).filter(pk__in=order_ids).only("pk", "number")}
+    out = []
+    for pk in dict.fromkeys(order_ids):
+        order = visible.get(pk)
+        if order is None:
+            out.append(Outcome(f"#{pk}", False, str(NOT_VISIBLE)))
+            continue
+        try:
+            transitions.order_sign(order, actor=actor, now=now)
+            out.append(Outcome(order.number, True))
+        except DomainError as exc:
+            out.append(Outcome(order.number, False, str(exc.message)))
+    return out
+
+
+def decide_approvals(
+    *,
+    actor: User,
+    items: list[str],
+    accept: bool,
+    ruling: str,
+    reroute_unit: Unit | None = None,
+    now: datetime | None = None,
+) -> list[Outcome]:
+    """Rule on several pending requests at once: returns and extensions (`req:<id>`) and exclusions
+    (`exc:<id>`). Each goes through its own transition; the report says which succeeded and why the
+    others were refused. Items outside the user's scope are reported and not touched."""
+    req_ids, exc_ids, bad = [], [], []
+    for item in dict.fromkeys(items):
+        kind, _sep, raw = str(item).partition(":")
+        if raw.isdigit() and len(raw) < 12 and kind in ("req", "exc"):
+            (req_ids if kind == "req" else exc_ids).append(int(raw))
+        else:
+            bad.append(item)
+    out = [Outcome(str(item)[:30], False, str(NOT_VISIBLE)) for item in bad]
+    requests = {
+        r.pk: r
+        for r in OrderRequest.objects.filter(
+            pk__in=req_ids, order__in=access.visible_orders(actor).values("pk")
+        ).select_related("order")
+    }
+    for pk in req_ids:
+        req = requests.get(pk)
+        if req is None:
+            out.append(Outcome(f"#{pk}", False, str(NOT_VISIBLE)))
+            continue
+        label = f"{req.order.number} {req.get_kind_display()}"
+        try:
+            if req.state != OrderRequest.State.PENDING:
+                raise DomainError(_("该申请已审批。"), code="decided")
+            if req.kind == OrderRequest.Kind.RETURN:
+                transitions.order_rule_return(
+                    req.order, actor=actor, accept=accept, ruling=ruling, reroute_unit=reroute_unit, now=now
+                )
+            else:
+                transitions.order_rule_extension(req.order, actor=actor, approve=accept, ruling=ruling, now=now)
+            out.append(Outcome(label, True))
+        except DomainError as exc:
+            out.append(Outcome(label, False, str(exc.message)))
+    exclusions = {
+        e.pk: e for e in access.visible_exclusion_requests(actor).filter(pk__in=exc_ids).select_related("order")
+    }
+    for pk in exc_ids:
+        exc_request = exclusions.get(pk)
+        if exc_request is None:
+            out.append(Outcome(f"#{pk}", False, str(NOT_VISIBLE)))
+            continue
+        label = f"{exc_request.order.number} {_('剔除')}"
+        try:
+            if exc_request.state == ExclusionRequest.State.PENDING_DISTRICT:
+                exclusion_transitions.exclusion_decide_district(
+                    exc_request, actor=actor, approve=accept, note=ruling, now=now
+                )
+            elif exc_request.state == ExclusionRequest.State.PENDING_CITY:
+                exclusion_transitions.exclusion_decide_city(
+                    exc_request, actor=actor, approve=accept, note=ruling, now=now
+                )
+            else:
+                raise DomainError(_("该申请已审批。"), code="decided")
+            out.append(Outcome(label, True))
+        except DomainError as exc:
+            out.append(Outcome(label, False, str(exc.message)))
+    return out

@@ -12,11 +12,13 @@ from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from districts.models import Division, Section
+from districts.models import Division, Section, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
@@ -25,8 +27,8 @@ from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
 from workorders.handling.forms import InboxFilterForm, SectionForm
 from workorders.lifecycle import attachments
-from workorders.lifecycle.machinery import EVENT_LABELS
-from workorders.models import OrderAttachment, OrderRequest, Whistle
+from workorders.lifecycle.machinery import EVENT_LABELS, routable_units
+from workorders.models import OrderAttachment, OrderRequest, SavedFilter, Whistle
 from workorders.notifications import selectors as notifications_selectors
 
 PAGE_SIZE = 25
@@ -67,6 +69,9 @@ def _inbox_context(request):
         "is_center": access.is_unit_center(request.user),
         "show_owner": access.is_unit_center(request.user) or access.section_of(request.user) is not None,
         "internal_load": handling_selectors.internal_load(request.user, now=now),
+        "saved_filters": SavedFilter.objects.filter(user=request.user),
+        "bulk_sign": tab == "to_sign" and access.may(request.user, access.Cap.HANDLE),
+        "full_path": request.get_full_path(),
     }
 
 
@@ -214,17 +219,18 @@ def supervision(request):
     if district is None:
         raise Http404
     now = timezone.now()
-    data = handling_selectors.supervision(district.pk, now=now)
+    data = handling_selectors.supervision(district.pk, now=now, city=city_wide)
     return render(
         request,
         "workorders/supervision.html",
         {
+            **data,
             "district": district,
             "districts": districts if city_wide else [],
             "overdue": [(o, handling_selectors.clock_of(o, now)) for o in data["overdue"]],
             "due_soon": [(o, handling_selectors.clock_of(o, now)) for o in data["due_soon"]],
-            "approvals": data["approvals"],
-            "load": data["load"],
+            "reroute_units": routable_units().filter(district_id=district.pk),
+            "full_path": request.get_full_path(),
         },
     )
 
@@ -323,3 +329,88 @@ def scorecard(request):
         "workorders/scorecard.html",
         {"rows": handling_selectors.internal_scorecard(request.user, since=since), "days": days},
     )
+
+
+# --- actions in bulk, saved filters -------------------------------------------------------------
+def _report(request, outcomes) -> None:
+    """One message for what succeeded, one per refusal with its reason."""
+    done = [o.label for o in outcomes if o.ok]
+    if done:
+        messages.success(request, _("已完成 %(n)s 项：%(items)s") % {"n": len(done), "items": "、".join(done)})
+    for o in outcomes:
+        if not o.ok:
+            messages.error(request, _("未完成：%(item)s — %(why)s") % {"item": o.label, "why": o.message})
+
+
+def _ids(values) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 12][:200]
+
+
+@login_required
+@require_POST
+def bulk_sign(request):
+    """签收 several orders from the inbox at once (each through the sign transition)."""
+    _require(request.user, access.Cap.HANDLE)
+    ids = _ids(request.POST.getlist("orders"))
+    if not ids:
+        messages.error(request, _("请先勾选要签收的工单。"))
+    else:
+        _report(request, services.bulk_sign(actor=request.user, order_ids=ids))
+    return redirect(_safe_back(request, "order-inbox"))
+
+
+@login_required
+@require_POST
+def approvals_decide(request):
+    """Rule on returns, extensions and exclusions from the approvals list: one (inline) or several."""
+    _require(request.user, access.Cap.SUPERVISE)
+    items = [str(i)[:20] for i in request.POST.getlist("items")][:200]
+    decision = request.POST.get("decision")
+    ruling = (request.POST.get("ruling") or "").strip()
+    if not items or decision not in ("accept", "reject"):
+        messages.error(request, _("请勾选申请并选择同意或驳回。"))
+        return redirect(_safe_back(request, "order-supervision"))
+    reroute = None
+    if _int(request.POST.get("reroute_unit")):
+        reroute = Unit.objects.filter(pk=_int(request.POST.get("reroute_unit"))).first()
+    outcomes = services.decide_approvals(
+        actor=request.user, items=items, accept=decision == "accept", ruling=ruling, reroute_unit=reroute
+    )
+    _report(request, outcomes)
+    return redirect(_safe_back(request, "order-supervision"))
+
+
+def _safe_back(request, default: str) -> str:
+    """Back to the list the form was posted from (same site only)."""
+    back = request.POST.get("next") or ""
+    if back.startswith("/") and not back.startswith("//") and url_has_allowed_host_and_scheme(back, None):
+        return back
+    return reverse(default)
+
+
+@login_required
+@require_POST
+def saved_filter_save(request):
+    _require(request.user, access.Cap.ORDERS)
+    name = (request.POST.get("name") or "").strip()[:40]
+    query = (request.POST.get("query") or "").strip()
+    query = "&".join(p for p in query.split("&") if not p.startswith(("page=", "partial=")))[:500]
+    if not name:
+        messages.error(request, _("请填写常用筛选的名称。"))
+    elif (
+        SavedFilter.objects.filter(user=request.user).count() >= 20
+        and not SavedFilter.objects.filter(user=request.user, name=name).exists()
+    ):
+        messages.error(request, _("常用筛选最多 20 个，请先删除不用的。"))
+    else:
+        SavedFilter.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+        messages.success(request, _("已保存常用筛选“%(n)s”") % {"n": name})
+    return redirect(f"{reverse('order-inbox')}?{query}")
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request, pk: int):
+    _require(request.user, access.Cap.ORDERS)
+    get_object_or_404(SavedFilter, pk=pk, user=request.user).delete()
+    return redirect("order-inbox")
