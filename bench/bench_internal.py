@@ -153,6 +153,10 @@ def main() -> None:
     parser.add_argument("--setup", action="store_true")
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--port", type=int, default=8712)
+    parser.add_argument(
+        "--root", default=str(ROOT), help="checkout whose gunicorn serves (e.g. /work/main for a before/after)"
+    )
+    parser.add_argument("--only", default="", help="comma-separated substrings: time only matching URLs")
     args = parser.parse_args()
     unit = busiest_street()
     if args.setup:
@@ -167,12 +171,13 @@ def main() -> None:
     static = os.environ.get("STATIC_ROOT", "/tmp/bench-internal-static")
     env = {**os.environ, "DEBUG": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", "STATIC_ROOT": static}
     # production settings serve hashed static files: collect them once
+    root = Path(args.root)
     subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], cwd=root, env=env, check=True
     )
     server = subprocess.Popen(
         [
-            str(ROOT / ".venv/bin/gunicorn"),
+            str(root / ".venv/bin/gunicorn"),
             "hotline.config.wsgi",
             "-w",
             "2",
@@ -181,9 +186,10 @@ def main() -> None:
             "--log-level",
             "warning",
         ],
-        cwd=ROOT,
+        cwd=root,
         env=env,
     )
+    print(f"served by {root}")
     try:
         time.sleep(4)
         center, mem = session_cookie("bench-center"), session_cookie("bench-member-0")
@@ -204,7 +210,10 @@ def main() -> None:
             ("member", mem, "/orders/poll.json"),
         ]
         print(f"{'who':<7} {'url':<48} {'p50':>7} {'p95':>7} {'max':>7}  load 1-min (start → end)")
+        only = [o for o in args.only.split(",") if o]
         for who, cookie, path in urls:
+            if only and not any(o in path for o in only):
+                continue
             r = time_url(args.port, path, cookie, args.n)
             print(
                 f"{who:<7} {path:<48} {r['p50']:7.1f} {r['p95']:7.1f} {r['max']:7.1f}"

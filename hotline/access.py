@@ -84,9 +84,16 @@ GATES: dict[str, frozenset] = {
 }
 
 
+# What only a unit's center does: a member of one of its sections works on the orders assigned to
+# it, and neither sees the unit's figures nor files exclusions or answers whistles for the unit.
+CENTER_ONLY = frozenset({Cap.ASSESSMENT, Cap.REQUEST_EXCLUSION, Cap.ANSWER_WHISTLE})
+
+
 def may(user, capability: str) -> bool:
     if capability == Cap.DISPATCH_INTERNAL:
         return is_unit_center(user)
+    if capability in CENTER_ONLY and section_of(user) is not None:
+        return False
     return role_of(user) in GATES[capability]
 
 

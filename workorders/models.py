@@ -249,6 +249,12 @@ class WorkOrder(models.Model):
                 name="order_assignee_state_due",
                 condition=models.Q(assignee__isnull=False),
             ),
+            # the unit center's internal load: open orders per section, an index-only GROUP BY
+            models.Index(
+                fields=["lead_unit", "section", "state", "resolution_deadline", "internal_due_at"],
+                name="order_unit_open_owner",
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
             models.Index(fields=["-dispatched_at"], name="order_recent"),
             # assessment: valid callbacks per unit and period
             models.Index(fields=["callback_at", "assessed_unit"], name="order_assessment"),

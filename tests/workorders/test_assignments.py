@@ -390,3 +390,19 @@ def test_closing_while_a_whistled_department_has_not_reported_needs_a_confirmed_
     assert r.status_code == 302
     event = OrderEvent.objects.get(order=order, kind="closed")
     assert event.data["open_whistles"] == ["丰台区水务局"] and event.data["whistle_reason"] == "水务局电话确认已修复"
+
+
+def test_a_member_gets_the_orders_desk_but_not_the_units_figures_or_calls(
+    client, signed_order, xiluoyuan_handler, cgb, cgb_member
+):
+    mine, other = signed_order(), signed_order()
+    assignments.order_assign(mine, actor=xiluoyuan_handler, section=cgb)
+    client.force_login(cgb_member)
+    assert client.get("/assessment/", follow=True).status_code == 403
+    assert client.get(f"/assessment/units/{unit(XILUOYUAN).pk}/").status_code == 403
+    assert client.get("/exclusions/new/").status_code == 403
+    calls = client.get("/api/v1/calls/").json()
+    ids = {c["id"] for c in calls["results"]}
+    assert mine.call_id in ids and other.call_id not in ids
+    nav = client.get("/orders/").content.decode()
+    assert "/assessment/" not in nav

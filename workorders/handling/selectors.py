@@ -273,17 +273,22 @@ def internal_load(user: User, *, now: datetime | None = None) -> list[dict]:
     if not access.is_unit_center(user):
         return []
     now = now or timezone.now()
-    rows = (
+    rows = list(
         WorkOrder.objects.filter(lead_unit_id=user.unit_id, state__in=OPEN_STATES)
-        .values("section_id", "section__name")
+        .values("section_id")
         .annotate(
-            open=Count("pk"),
-            overdue=Count("pk", filter=tab_q("overdue", now)),
-            internal_overdue=Count("pk", filter=Q(internal_due_at__lte=now)),
+            open=Count("state"),  # columns of the (unit, section, state, deadline, internal due) index only
+            overdue=Count("state", filter=tab_q("overdue", now)),
+            internal_overdue=Count("state", filter=Q(internal_due_at__lte=now)),
         )
-        .order_by("section__name")
+        .order_by()
     )
-    return list(rows)
+    names = dict(
+        Section.objects.filter(pk__in=[r["section_id"] for r in rows if r["section_id"]]).values_list("pk", "name")
+    )
+    for r in rows:
+        r["section__name"] = names.get(r["section_id"], "")
+    return sorted(rows, key=lambda r: (r["section_id"] is not None, r["section__name"]))
 
 
 def pending_proposal(order: WorkOrder):

@@ -68,7 +68,8 @@ def _inbox_context(request):
         "now": now,
         "is_center": access.is_unit_center(request.user),
         "show_owner": access.is_unit_center(request.user) or access.section_of(request.user) is not None,
-        "internal_load": handling_selectors.internal_load(request.user, now=now),
+        # the panel above the list: not part of the 15-second partial refresh
+        "internal_load": [] if request.GET.get("partial") else handling_selectors.internal_load(request.user, now=now),
         "saved_filters": SavedFilter.objects.filter(user=request.user),
         "bulk_sign": tab == "to_sign" and access.may(request.user, access.Cap.HANDLE),
         "full_path": request.get_full_path(),
