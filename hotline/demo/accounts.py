@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from districts.communities import communities_of
 from districts.models import CENTER_UNIT_CODE, Division, Section, Unit
 from hotline.models import AdminSecondFactor, Call, Role, User
 
@@ -141,7 +140,8 @@ def _demo_sections(units) -> dict[tuple[str, str], Section]:
         unit = units.get(code) or Unit.objects.get(code=code)
         for i, name in enumerate(names):
             Section.objects.get_or_create(unit=unit, name=name, defaults={"kind": Section.Kind.SECTION, "sort": i})
-        for i, community in enumerate(communities_of(unit.division_id)):
+        communities = Division.objects.filter(parent_id=unit.division_id, level=Division.Level.COMMUNITY)
+        for i, community in enumerate(communities.order_by("code")):
             Section.objects.get_or_create(
                 unit=unit,
                 name=community.name,

@@ -10,8 +10,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from districts.communities import communities_of
-from districts.models import Section, Unit
+from districts.models import Division, Section, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
@@ -192,7 +191,9 @@ def import_communities(*, actor: User) -> int:
         names = set(Section.objects.filter(unit=unit).values_list("name", flat=True))
         new = [
             Section(unit=unit, name=d.name, kind=Section.Kind.COMMUNITY, division=d, sort=i)
-            for i, d in enumerate(communities_of(unit.division_id))
+            for i, d in enumerate(
+                Division.objects.filter(parent_id=unit.division_id, level=Division.Level.COMMUNITY).order_by("code")
+            )
             if d.pk not in have and d.name not in names
         ]
         Section.objects.bulk_create(new)
