@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from districts.models import Alias, Division, Unit
+from districts.models import Alias, Division, Section, Unit
 
 
 class AliasInline(admin.TabularInline):
@@ -25,12 +25,29 @@ class DivisionAdmin(admin.ModelAdmin):
         return False
 
 
+class SectionInline(admin.TabularInline):
+    model = Section
+    extra = 1
+    fields = ["name", "kind", "division", "is_active", "sort"]
+    raw_id_fields = ["division"]
+
+
 @admin.register(Unit)
 class UnitAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "sector", "district", "is_active"]
     list_filter = ["kind", "sector", "is_active", "district"]
     search_fields = ["code", "name"]
     raw_id_fields = ["division", "district"]
+    inlines = [SectionInline]
+
+
+@admin.register(Section)
+class SectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "unit", "division", "is_active", "sort"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "unit__name"]
+    raw_id_fields = ["unit", "division"]
+    list_select_related = ["unit", "division"]
 
 
 @admin.register(Alias)

@@ -190,3 +190,52 @@ class AliasProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} → {self.division.name}"
+
+
+class Section(models.Model):
+    """An internal sub-unit of a street or department (二次派单): a section (科室, e.g. 城管办) or a
+    community/village committee (社区居委会/村委会, taken from the real division data). The unit's
+    center assigns orders to it; its members (users whose `section` is this row) see and handle
+    those orders only. Users of the unit without a section are the unit's center."""
+
+    class Kind(models.TextChoices):
+        SECTION = "section", _("科室")
+        COMMUNITY = "community", _("社区居委会/村委会")
+
+    unit = models.ForeignKey(Unit, verbose_name=_("所属单位"), on_delete=models.PROTECT, related_name="sections")
+    name = models.CharField(_("名称"), max_length=100)
+    kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices, default=Kind.SECTION)
+    division = models.ForeignKey(
+        Division,
+        verbose_name=_("对应社区/村"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Division.Level.COMMUNITY},
+    )
+    is_active = models.BooleanField(_("启用"), default=True)
+    sort = models.PositiveSmallIntegerField(_("排序"), default=0)
+
+    class Meta:
+        verbose_name = _("内设科室/社区")
+        verbose_name_plural = _("内设科室/社区")
+        ordering = ["unit", "kind", "sort", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "name"], name="section_unique_name"),
+            models.UniqueConstraint(
+                fields=["unit", "division"], condition=models.Q(division__isnull=False), name="section_unique_division"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.unit_id and self.unit.kind not in (Unit.Kind.STREET, Unit.Kind.DEPARTMENT):
+            raise ValidationError({"unit": _("只有街乡镇和部门可以设置内设科室/社区。")})
+        if self.division_id:
+            if self.division.level != Division.Level.COMMUNITY or self.division.parent_id != self.unit.division_id:
+                raise ValidationError({"division": _("只能选择本街乡镇所辖的社区/村。")})

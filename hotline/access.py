@@ -10,7 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
-from districts.models import Division
+from districts.models import Division, Section
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Role, User
 from workorders.models import ExclusionRequest, OrderParticipant, WorkOrder
@@ -57,6 +57,9 @@ class Cap:
     ANSWER_WHISTLE = "answer_whistle"  # report (报到) when whistled in
     REVIEW_ALIASES = "review_aliases"  # accept/reject aliases learned from agents' hand-chosen places
     SEARCH = "search"  # the global search in the top bar (results scoped by visible_orders)
+    # 二次派单: the center of a street/department assigns orders inside the unit and keeps its
+    # sections; which user is the center (no section) is decided by is_unit_center() below.
+    DISPATCH_INTERNAL = "dispatch_internal"
 
 
 ALL_ROLES = frozenset({Role.AGENT, Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY})
@@ -82,11 +85,52 @@ GATES: dict[str, frozenset] = {
     # Place names are reference data for the whole city: the city center curates them.
     Cap.REVIEW_ALIASES: frozenset({Role.CITY}),
     Cap.SEARCH: ALL_ROLES,
+    Cap.DISPATCH_INTERNAL: frozenset({Role.STREET, Role.DEPARTMENT}),
 }
 
 
+# What only a unit's center does: a member of one of its sections works on the orders assigned to
+# it, and neither sees the unit's figures nor files exclusions or answers whistles for the unit.
+CENTER_ONLY = frozenset({Cap.ASSESSMENT, Cap.REQUEST_EXCLUSION, Cap.ANSWER_WHISTLE})
+
+
 def may(user, capability: str) -> bool:
+    if capability == Cap.DISPATCH_INTERNAL:
+        return is_unit_center(user)
+    if capability in CENTER_ONLY and section_of(user) is not None:
+        return False
     return role_of(user) in GATES[capability]
+
+
+# --- Inside a unit (二次派单) -------------------------------------------------------------------
+# A street or department user with a section (科室 or community committee) is a member of that
+# sub-unit: they see the unit's orders assigned to their sub-unit or to them, and nothing else of
+# the unit. A user of the unit without a section is the unit's center: everything of the unit.
+SUB_UNIT_ROLES = (Role.STREET, Role.DEPARTMENT)
+
+
+def section_of(user) -> int | None:
+    """The section id a user is a member of, or None (the center, or any other role)."""
+    if role_of(user) not in SUB_UNIT_ROLES:
+        return None
+    return getattr(user, "section_id", None)
+
+
+def is_unit_center(user) -> bool:
+    return role_of(user) in SUB_UNIT_ROLES and getattr(user, "unit_id", None) is not None and section_of(user) is None
+
+
+def member_orders_q(user) -> Q:
+    """A sub-unit member's share of the unit's orders: assigned to their section or to them."""
+    return Q(lead_unit_id=user.unit_id) & (Q(section_id=section_of(user)) | Q(assignee_id=user.pk))
+
+
+def owns_order(user, order) -> bool:
+    """The user is a member of the sub-unit (or the person) the order is assigned to now."""
+    section = section_of(user)
+    if section is None or order.lead_unit_id != getattr(user, "unit_id", None):
+        return False
+    return order.section_id == section or order.assignee_id == user.pk
 
 
 def require(user, capability: str) -> None:
@@ -147,6 +191,8 @@ def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
     if role == Role.DISTRICT:
         return qs.filter(district_id=unit.division_id)
     behind_my_orders = Exists(visible_orders(user).filter(call_id=OuterRef("pk")))
+    if section_of(user) is not None:
+        return qs.filter(behind_my_orders)
     if role == Role.STREET:
         return qs.filter(Q(street_id=unit.division_id) | behind_my_orders)
     return qs.filter(behind_my_orders)
@@ -166,6 +212,8 @@ def visible_orders(user: User, queryset: QuerySet | None = None) -> QuerySet:
         return qs.none()
     if role == Role.DISTRICT:
         return qs.filter(district_id=unit.division_id)
+    if section_of(user) is not None:
+        return qs.filter(member_orders_q(user))
     participates = OrderParticipant.objects.filter(order_id=OuterRef("pk"), unit_id=unit.pk)
     return qs.filter(Q(lead_unit_id=unit.pk) | Exists(participates))
 
@@ -183,6 +231,8 @@ def led_orders(user: User) -> QuerySet:
         return WorkOrder.objects.none()
     if role == Role.DISTRICT:
         return WorkOrder.objects.filter(district_id=unit.division_id)
+    if section_of(user) is not None:
+        return WorkOrder.objects.filter(member_orders_q(user))
     return WorkOrder.objects.filter(lead_unit_id=unit.pk)
 
 
@@ -190,8 +240,8 @@ def assisting_orders(user: User) -> QuerySet:
     """Orders a street or department co-handles or was whistled into, but does not lead."""
 
     unit = getattr(user, "unit", None)
-    if role_of(user) not in (Role.STREET, Role.DEPARTMENT) or unit is None:
-        return WorkOrder.objects.none()
+    if role_of(user) not in (Role.STREET, Role.DEPARTMENT) or unit is None or section_of(user) is not None:
+        return WorkOrder.objects.none()  # co-handling and whistles are the center's
     ids = OrderParticipant.objects.filter(
         unit_id=unit.pk, role__in=[OrderParticipant.Role.CO_HANDLER, OrderParticipant.Role.WHISTLED]
     ).values("order_id")
@@ -208,6 +258,8 @@ def visible_units_q(user: User) -> Q:
         return Q(pk__in=[])
     if role == Role.DISTRICT:
         return Q(district_id=unit.division_id) | Q(pk=unit.pk)
+    if section_of(user) is not None:
+        return Q(pk__in=[])
     return Q(pk=unit.pk)
 
 
@@ -232,8 +284,8 @@ def may_rule_requests(user, order) -> bool:
 
 
 def may_request_exclusion(user, order) -> bool:
-    """Only the lead unit of the order (a street or department handler) asks for it to be excluded."""
-    return may(user, Cap.REQUEST_EXCLUSION) and user.unit_id == order.lead_unit_id
+    """Only the lead unit's center (a street or department handler) asks for it to be excluded."""
+    return may(user, Cap.REQUEST_EXCLUSION) and user.unit_id == order.lead_unit_id and section_of(user) is None
 
 
 def may_decide_exclusion_for_district(user, order) -> bool:
@@ -258,6 +310,8 @@ def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> 
         return qs.none()
     if role == Role.DISTRICT:
         return qs.filter(order__district_id=unit.division_id)
+    if section_of(user) is not None:
+        return qs.filter(unit_id=unit.pk, order__in=visible_orders(user).values("pk"))
     return qs.filter(unit_id=unit.pk)
 
 
@@ -268,6 +322,8 @@ def may_view_unit_figures(user: User, unit) -> bool:
     role = role_of(user)
     if role == Role.CITY:
         return True
+    if section_of(user) is not None:
+        return False  # the unit's figures and the orders behind them are the center's
     own = getattr(user, "unit", None)
     if own is None or role is None or role == Role.AGENT:
         return False
@@ -346,3 +402,14 @@ def ranking_scope(user: User, *, scope: str, district: str | None = None):
     if own is not None and division.pk != own.pk:
         raise AccessDenied()
     return scope, division
+
+
+def visible_sections(user: User, queryset: QuerySet | None = None) -> QuerySet:
+    """Sections of the user's own unit: all for the center, their own for a member."""
+    qs = Section.objects.all() if queryset is None else queryset
+    unit_id = getattr(user, "unit_id", None)
+    if role_of(user) not in SUB_UNIT_ROLES or unit_id is None:
+        return qs.none()
+    qs = qs.filter(unit_id=unit_id)
+    section = section_of(user)
+    return qs if section is None else qs.filter(pk=section)

@@ -13,8 +13,8 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ["role", "is_active", "unit__kind"]
     search_fields = ["username", "first_name", "last_name", "unit__name"]
     autocomplete_fields = ["unit"]
-    fieldsets = (*BaseUserAdmin.fieldsets, (_("岗位"), {"fields": ["role", "unit"]}))
-    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("岗位"), {"fields": ["role", "unit"]}))
+    fieldsets = (*BaseUserAdmin.fieldsets, (_("岗位"), {"fields": ["role", "unit", "section"]}))
+    add_fieldsets = (*BaseUserAdmin.add_fieldsets, (_("岗位"), {"fields": ["role", "unit", "section"]}))
 
 
 @admin.register(Call)

@@ -35,6 +35,16 @@ class User(AbstractUser):
         on_delete=models.PROTECT,
         related_name="members",
     )
+    # 二次派单: a member of one of the unit's sections or community committees; empty for the
+    # unit's center (which sees and assigns all of the unit's orders).
+    section = models.ForeignKey(
+        "districts.Section",
+        verbose_name=_("内设科室/社区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
 
     class Meta:
         verbose_name = _("用户")
@@ -53,6 +63,8 @@ class User(AbstractUser):
                     % {"role": self.get_role_display(), "kind": expected}
                 }
             )
+        if self.section_id and self.section.unit_id != self.unit_id:
+            raise ValidationError({"section": _("内设科室/社区必须属于用户所在单位。")})
 
     @property
     def display_name(self) -> str:

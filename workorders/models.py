@@ -139,6 +139,29 @@ class WorkOrder(models.Model):
         db_index=False,
     )
     state = models.CharField(_("状态"), max_length=20, choices=OrderState.choices, default=OrderState.DISPATCHED)
+    # 二次派单: the lead unit's internal owner now (a section/community committee and/or a person),
+    # and the internal due time of that assignment. Written only by lifecycle/assignments.py; the
+    # history of assignments is the Assignment rows and the order's events.
+    section = models.ForeignKey(
+        "districts.Section",
+        verbose_name=_("内部承办科室/社区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("内部承办人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    internal_due_at = models.DateTimeField(_("内部办理时限"), null=True, blank=True)
+    internal_warn_at = models.DateTimeField(_("内部预警点"), null=True, blank=True)
     round = models.PositiveSmallIntegerField(_("派单轮次"), default=1)
     duplicate_count = models.PositiveIntegerField(_("重复诉求数"), default=0)
 
@@ -223,6 +246,23 @@ class WorkOrder(models.Model):
             models.Index(fields=["district", "-dispatched_at"], name="order_district_recent"),
             models.Index(fields=["street", "-dispatched_at"], name="order_street_recent"),
             models.Index(fields=["category", "community", "-dispatched_at"], name="order_duplicate_lookup"),
+            # a section member's inbox: their sub-unit's / their own orders by state and deadline
+            models.Index(
+                fields=["section", "state", "resolution_deadline", "resolution_warn_at"],
+                name="order_section_state_due",
+                condition=models.Q(section__isnull=False),
+            ),
+            models.Index(
+                fields=["assignee", "state", "resolution_deadline", "resolution_warn_at"],
+                name="order_assignee_state_due",
+                condition=models.Q(assignee__isnull=False),
+            ),
+            # the unit center's internal load: open orders per section, an index-only GROUP BY
+            models.Index(
+                fields=["lead_unit", "section", "state", "resolution_deadline", "internal_due_at"],
+                name="order_unit_open_owner",
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
             models.Index(fields=["-dispatched_at"], name="order_recent"),
             # assessment: valid callbacks per unit and period
             models.Index(fields=["callback_at", "assessed_unit"], name="order_assessment"),
@@ -739,6 +779,132 @@ class WebhookEndpoint(models.Model):
     class Meta:
         verbose_name = _("推送地址")
         verbose_name_plural = _("推送地址")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Dispatch inside a unit (二次派单) ------------------------------------------------------------
+class Assignment(models.Model):
+    """One assignment of an order by its lead unit's center to a section/community committee and/or
+    a person. A new assignment ends the previous one (reassigned); taking the order back, closing it,
+    or the order leaving the unit ends it too. The internal scorecard is computed from these rows."""
+
+    class End(models.TextChoices):
+        REASSIGNED = "reassigned", _("转派")
+        TAKEN_BACK = "taken_back", _("收回")
+        CLOSED = "closed", _("办结")
+        LEFT_UNIT = "left_unit", _("工单离开本单位")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="assignments")
+    unit = models.ForeignKey("districts.Unit", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+")
+    round = models.PositiveSmallIntegerField(_("轮次"), default=1)
+    section = models.ForeignKey(
+        "districts.Section",
+        verbose_name=_("科室/社区"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("承办人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    assigned_at = models.DateTimeField(_("派发时间"))
+    note = models.TextField(_("派发说明"), blank=True)
+    due_at = models.DateTimeField(_("内部办理时限"), null=True, blank=True)
+    warn_at = models.DateTimeField(_("内部预警点"), null=True, blank=True)
+    warned_at = models.DateTimeField(_("内部预警时间"), null=True, blank=True)
+    overdue_at = models.DateTimeField(_("内部超期时间"), null=True, blank=True)
+    # The sub-unit's first handling (contact, note or proposal) after the assignment.
+    responded_at = models.DateTimeField(_("内部响应时间"), null=True, blank=True)
+    response_seconds = models.PositiveIntegerField(_("内部响应用时（秒）"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    end = models.CharField(_("结束方式"), max_length=20, choices=End.choices, blank=True)
+
+    class Meta:
+        verbose_name = _("内部派发")
+        verbose_name_plural = _("内部派发")
+        ordering = ["assigned_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(ended_at__isnull=True), name="assignment_one_current"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["unit", "section", "assigned_at"], name="assignment_unit_section"),
+            models.Index(
+                fields=["warn_at"],
+                name="assignment_warn_due",
+                condition=models.Q(ended_at__isnull=True, warned_at__isnull=True, warn_at__isnull=False),
+            ),
+            models.Index(
+                fields=["due_at"],
+                name="assignment_overdue_due",
+                condition=models.Q(ended_at__isnull=True, overdue_at__isnull=True, due_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} → {self.section_id or ''}/{self.assignee_id or ''}"
+
+
+class CloseProposal(models.Model):
+    """The sub-unit proposes closing (拟办结); the unit's center accepts it (the order is closed to
+    the hotline with this result) or sends it back with a reason."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待中心审核")
+        ACCEPTED = "accepted", _("已同意办结")
+        SENT_BACK = "sent_back", _("已退回")
+
+    order = models.ForeignKey(WorkOrder, on_delete=models.PROTECT, related_name="close_proposals")
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="proposals")
+    state = models.CharField(_("状态"), max_length=20, choices=State.choices, default=State.PENDING)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    proposed_at = models.DateTimeField(_("提交时间"))
+    result = models.CharField(_("办理结果"), max_length=20, choices=Result.choices)
+    result_note = models.TextField(_("答复市民"))
+    action_taken = models.TextField(_("办理情况"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    reason = models.TextField(_("退回理由"), blank=True)
+
+    class Meta:
+        verbose_name = _("拟办结申请")
+        verbose_name_plural = _("拟办结申请")
+        ordering = ["proposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=models.Q(state="pending"), name="close_proposal_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.get_state_display()}"
+
+
+class SavedFilter(models.Model):
+    """A user's named inbox filter (the query string of the inbox), shown as a link on the inbox."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(_("名称"), max_length=40)
+    query = models.CharField(_("筛选条件"), max_length=500)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("常用筛选")
+        verbose_name_plural = _("常用筛选")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_filter_unique_name")]
 
     def __str__(self) -> str:
         return self.name

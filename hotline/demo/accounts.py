@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from districts.models import CENTER_UNIT_CODE, Division, Unit
+from districts.models import CENTER_UNIT_CODE, Division, Section, Unit
 from hotline.models import AdminSecondFactor, Call, Role, User
 
 
@@ -22,6 +22,7 @@ class DemoUser:
     role: str
     unit_code: str
     is_staff: bool = False
+    section: str = ""  # 二次派单: member of this section/community committee (empty: the unit's center)
 
 
 # Two streets of the same district (丰台区) so that scoping between neighbours can be seen.
@@ -32,6 +33,10 @@ DEMO_USERS = [
     DemoUser("agent", "王", "芳", Role.AGENT, CENTER_UNIT_CODE),
     DemoUser("agent2", "李", "静", Role.AGENT, CENTER_UNIT_CODE),
     DemoUser("xiluoyuan", "张", "伟", Role.STREET, "110106003"),  # 西罗园街道
+    # 西罗园街道's sections and one community committee (二次派单): the center (xiluoyuan) assigns to them.
+    DemoUser("xiluoyuan-cgb", "马", "骏", Role.STREET, "110106003", section="城管办"),
+    DemoUser("xiluoyuan-pab", "高", "远", Role.STREET, "110106003", section="平安办"),
+    DemoUser("xiluoyuan-sq", "何", "琳", Role.STREET, "110106003", section="洋桥北里社区"),
     DemoUser("youanmen", "刘", "洋", Role.STREET, "110106001"),  # 右安门街道
     DemoUser("xueyuanlu", "陈", "晨", Role.STREET, "110108010"),  # 海淀区学院路街道
     DemoUser("fengtai-water", "赵", "磊", Role.DEPARTMENT, "110106-water"),  # 丰台区水务局
@@ -125,6 +130,28 @@ DEMO_CALLS = [
 ]
 
 
+# Internal sections (科室) of the demo street; its communities come from the division data.
+DEMO_SECTIONS = {"110106003": ["城管办", "平安办", "社区办", "综合办"]}
+
+
+def _demo_sections(units) -> dict[tuple[str, str], Section]:
+    """The demo street's sections and every one of its communities as a committee (idempotent)."""
+    for code, names in DEMO_SECTIONS.items():
+        unit = units.get(code) or Unit.objects.get(code=code)
+        for i, name in enumerate(names):
+            Section.objects.get_or_create(unit=unit, name=name, defaults={"kind": Section.Kind.SECTION, "sort": i})
+        communities = Division.objects.filter(parent_id=unit.division_id, level=Division.Level.COMMUNITY)
+        for i, community in enumerate(communities.order_by("code")):
+            Section.objects.get_or_create(
+                unit=unit,
+                name=community.name,
+                defaults={"kind": Section.Kind.COMMUNITY, "division": community, "sort": i},
+            )
+    return {
+        (s.unit.code, s.name): s for s in Section.objects.filter(unit__code__in=DEMO_SECTIONS).select_related("unit")
+    }
+
+
 def setup(*, now) -> dict[str, int]:
     created = {"users": 0, "calls": 0}
     with transaction.atomic():
@@ -132,6 +159,7 @@ def setup(*, now) -> dict[str, int]:
         missing = {d.unit_code for d in DEMO_USERS} - set(units)
         if missing:
             raise RuntimeError(f"load divisions and departments first; missing units: {sorted(missing)}")
+        sections = _demo_sections(units)
         for demo in DEMO_USERS:
             if User.objects.filter(username=demo.username).exists():
                 continue
@@ -141,6 +169,7 @@ def setup(*, now) -> dict[str, int]:
                 first_name=demo.first_name,
                 role=demo.role,
                 unit=units[demo.unit_code],
+                section=sections[(demo.unit_code, demo.section)] if demo.section else None,
                 is_staff=demo.is_staff,
             )
             user.set_password(settings.DEMO_PASSWORD)

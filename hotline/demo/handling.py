@@ -12,9 +12,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from districts.models import Division, Unit
+from districts.models import Division, Section, Unit
 from hotline.models import Call, Category, User
-from workorders.lifecycle import creation, handling
+from workorders.lifecycle import assignments, creation, handling
 from workorders.lifecycle.tiers import ensure_default_tiers
 from workorders.models import UrgencyTier, WorkOrder
 
@@ -100,6 +100,26 @@ ORDERS = [
         "13811110007",
         "丰台区右安门外大街99号",
         "【演示】工地夜间施工扰民（地址实际属于西罗园街道）。",
+    ),
+    (
+        "section",
+        "110106003",
+        "110106003",
+        "T7D",
+        "assigned_section",
+        "13811110009",
+        "丰台区西罗园南路12号",
+        "【演示】商户占道经营，门前堆放杂物（已内部派发城管办办理）。",
+    ),
+    (
+        "community",
+        "110106003",
+        "110106003",
+        "T7D",
+        "proposed_community",
+        "13811110010",
+        "丰台区洋桥北里5号楼",
+        "【演示】楼道堆放杂物存在消防隐患（社区居委会已办理，拟办结待中心审核）。",
     ),
     (
         "water",
@@ -224,6 +244,8 @@ def _advance(order: WorkOrder, stage: str, *, street, other, manager, water, now
             reason="纳入年度管网改造计划，挂账办理。",
             now=signed_at + timedelta(minutes=30),
         )
+    elif stage in ("assigned_section", "proposed_community"):
+        _assign_demo(order, stage, street=street, at=signed_at + timedelta(minutes=15), now=now)
     elif stage == "closed":
         handling.order_add_note(order, actor=actor, note="物业已更换声控灯。", now=signed_at + timedelta(hours=1))
         handling.order_close(
@@ -233,4 +255,35 @@ def _advance(order: WorkOrder, stage: str, *, street, other, manager, water, now
             result_note="楼道灯已修复，感谢您的反映。",
             action_taken="联系物业更换声控灯 6 个。",
             now=signed_at + timedelta(hours=2),
+        )
+
+
+def _assign_demo(order: WorkOrder, stage: str, *, street, at, now) -> None:
+    """二次派单 in the demo: one order with 城管办 (internal due time tomorrow), one proposed for closing
+    by a community committee and waiting for the center's review."""
+    name = "城管办" if stage == "assigned_section" else "洋桥北里社区"
+    section = Section.objects.filter(unit_id=order.lead_unit_id, name=name).first()
+    if section is None:
+        return
+    member = User.objects.filter(section=section, is_active=True).order_by("pk").first()
+    assignments.order_assign(
+        order,
+        actor=street,
+        section=section,
+        assignee=member,
+        due_at=min(now + timedelta(days=1), order.resolution_deadline),
+        note="请按职责处理并反馈。",
+        now=at,
+    )
+    if member is None:
+        return
+    handling.order_add_note(order, actor=member, note="已到现场查看，约谈相关人员。", now=at + timedelta(hours=1))
+    if stage == "proposed_community":
+        assignments.order_propose_close(
+            order,
+            actor=member,
+            result="resolved",
+            result_note="杂物已清理，已告知居民不得再堆放。",
+            action_taken="社区居委会联系物业清理楼道杂物，并张贴消防提示。",
+            now=at + timedelta(hours=2),
         )

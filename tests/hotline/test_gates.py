@@ -196,6 +196,7 @@ GATED_URLS: dict[str, list] = {
     Cap.ANSWER_WHISTLE: [],
     Cap.REVIEW_ALIASES: ["alias-proposals"],
     Cap.SEARCH: ["search"],
+    Cap.DISPATCH_INTERNAL: ["order-sections", "order-scorecard"],
 }
 
 # Not walked: Django's admin (its own gate, tests/hotline/test_admin_access.py), the language

@@ -33,6 +33,8 @@ def test_it_warns_marks_overdue_and_escalates_once(make_order, xiluoyuan_handler
         "response_warning": 1,
         "resolution_warning": 0,
         "escalation": 0,
+        "internal_overdue": 0,
+        "internal_warning": 0,
     }
     late_marks, soon_marks = _marks(late), _marks(soon)
     assert late_marks["resolution_overdue_at"] and late_marks["resolution_warned_at"]

@@ -31,6 +31,7 @@ class OrderListSerializer(serializers.ModelSerializer):
     state_display = serializers.CharField(source="get_state_display", read_only=True)
     category_name = serializers.CharField(source="category.name", read_only=True)
     lead_unit_name = serializers.CharField(source="lead_unit.name", read_only=True)
+    section_name = serializers.CharField(source="section.name", read_only=True, default=None)
     clock = serializers.SerializerMethodField()
 
     class Meta:
@@ -51,6 +52,11 @@ class OrderListSerializer(serializers.ModelSerializer):
             "community",
             "district",
             "round",
+            "duplicate_count",
+            "section",
+            "section_name",
+            "assignee",
+            "internal_due_at",
             "dispatched_at",
             "response_deadline",
             "resolution_deadline",
@@ -60,8 +66,10 @@ class OrderListSerializer(serializers.ModelSerializer):
         ]
 
     def get_clock(self, obj) -> dict:
-        c = selectors.clock_of(obj, self.context.get("now"))
+        request = self.context.get("request")
+        c = selectors.clock_of(obj, self.context.get("now"), user=getattr(request, "user", None))
         return {
+            "which": c.which,
             "css": c.css,
             "label": c.label,
             "remaining_seconds": int(c.remaining.total_seconds()) if c.remaining is not None else None,
@@ -259,7 +267,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             )
         return (
             access.visible_orders(self.request.user)
-            .select_related("category", "lead_unit", "call", "tier")
+            .select_related("category", "lead_unit", "call", "tier", "section")
             .prefetch_related("events__attachments", "events__actor", "events__actor_unit")
         )
 
@@ -308,7 +316,8 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         # Read back through the scope, like the page: a return ruling may have moved the order out
         # of the actor's sight.
         order = selectors.order_for(request.user, order.pk)
-        data = OrderListSerializer(order, context={"now": timezone.now()}).data if order is not None else None
+        context = {"now": timezone.now(), "request": request}
+        data = OrderListSerializer(order, context=context).data if order is not None else None
         return Response({"ok": True, "order": data})
 
 

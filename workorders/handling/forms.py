@@ -10,9 +10,9 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from districts.communities import communities_of
-from districts.models import Division, Unit
+from districts.models import Division, Section, Unit
 from hotline import access, refcache
-from hotline.models import Call, Category
+from hotline.models import Call, Category, User
 from workorders.lifecycle.machinery import ContactMethod, routable_units
 from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
 
@@ -131,6 +131,80 @@ class CloseForm(forms.Form):
     action_taken = forms.CharField(label=_("办理情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
+class WhistleConfirmFields(forms.Form):
+    """Closing while a whistled department has not reported: an explicit confirmation and a reason
+    (offered only then; the transition refuses without them)."""
+
+    confirm_open_whistles = forms.BooleanField(label=_("吹哨部门尚未报到，仍确认办结"), required=False)
+    whistle_reason = forms.CharField(
+        label=_("未报到仍办结的理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+    )
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if order is not None and not Whistle.objects.filter(order=order, state=Whistle.State.OPEN).exists():
+            for name in ("confirm_open_whistles", "whistle_reason"):
+                self.fields[name].widget = forms.HiddenInput()
+
+
+class CloseWithWhistleForm(WhistleConfirmFields, CloseForm):
+    field_order = ["result", "result_note", "action_taken", "confirm_open_whistles", "whistle_reason"]
+
+
+# --- dispatch inside the unit (二次派单) -----------------------------------------------------------
+class AssignForm(forms.Form):
+    section = forms.ModelChoiceField(label=_("科室/社区"), queryset=Section.objects.none(), required=False)
+    assignee = forms.ModelChoiceField(label=_("承办人"), queryset=User.objects.none(), required=False)
+    due_at = dt_field(_("内部办理时限（可选）"), required=False)
+    note = forms.CharField(
+        label=_("派发说明"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+    )
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The choices offered are the unit's; anything else posted is refused by the transition with
+        # a clear message (so the lookups are over all rows, not only the offered ones).
+        unit_id = getattr(order, "lead_unit_id", None)
+        self.fields["section"].queryset = Section.objects.all()
+        self.fields["assignee"].queryset = User.objects.all()
+        self.fields["section"].choices = [("", "—")] + [
+            (sec.pk, f"{sec.name}（{sec.get_kind_display()}）")
+            for sec in Section.objects.filter(unit_id=unit_id, is_active=True).order_by("kind", "sort", "name")
+        ]
+        members = User.objects.filter(unit_id=unit_id, is_active=True, section__isnull=False).select_related("section")
+        self.fields["assignee"].choices = [("", "—")] + [
+            (u.pk, f"{u.display_name}（{u.section.name}）") for u in members.order_by("section__name", "username")
+        ]
+
+
+class TakeBackForm(forms.Form):
+    reason = forms.CharField(label=_("收回理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ProposeCloseForm(CloseForm):
+    pass
+
+
+class ReviewProposalForm(WhistleConfirmFields):
+    field_order = ["decision", "reason", "confirm_open_whistles", "whistle_reason"]
+    decision = forms.ChoiceField(
+        label=_("审核结果"), choices=[("accept", _("同意办结")), ("send_back", _("退回"))], widget=forms.RadioSelect
+    )
+    reason = forms.CharField(
+        label=_("退回理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000, required=False
+    )
+
+
+class SectionForm(forms.ModelForm):
+    class Meta:
+        model = Section
+        fields = ["name", "kind", "is_active", "sort"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["sort"].required = False
+
+
 # --- inbox filters ------------------------------------------------------------------------------
 def _streets_by_district() -> dict:
     """District division id → its streets/townships in code order, from the per-process cache."""
@@ -149,6 +223,12 @@ def _place_choice(label, choices) -> forms.TypedChoiceField:
 
 
 class InboxFilterForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("owner") == "me":
+            cleaned["owner"], cleaned["assignee"] = "", self.user.pk
+        return cleaned
+
     SORTS = [
         ("deadline", _("时限由近到远")),
         ("-deadline", _("时限由远到近")),
@@ -194,6 +274,18 @@ class InboxFilterForm(forms.Form):
                     for district_id, in_district in streets.items()
                     if district_id in places
                 ],
+            )
+        self.user = user
+        if access.is_unit_center(user):
+            sections = Section.objects.filter(unit_id=user.unit_id, is_active=True).order_by("kind", "sort", "name")
+            self.fields["owner"] = forms.ChoiceField(
+                label=_("内部承办"),
+                required=False,
+                choices=[("", _("全部")), ("none", _("未派发")), *[(str(sec.pk), sec.name) for sec in sections]],
+            )
+        elif access.section_of(user) is not None:
+            self.fields["owner"] = forms.ChoiceField(
+                label=_("范围"), required=False, choices=[("", _("本科室/社区")), ("me", _("我的工单"))]
             )
         self.fields["request_type"].choices = [("", _("全部")), *Call.RequestType.choices]
         # The first two levels: choosing one includes everything under it (a short list to render).

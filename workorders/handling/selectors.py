@@ -7,18 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from districts.models import Section
 from hotline import access, refcache
 from hotline.models import User
 from workorders.lifecycle import guards
 from workorders.models import (
     CLOCK_STATES,
     OPEN_STATES,
+    Assignment,
+    ExclusionRequest,
     OrderRequest,
     OrderState,
+    Whistle,
     WorkOrder,
 )
 
@@ -75,6 +80,13 @@ def apply_filters(qs: QuerySet, filters: dict) -> QuerySet:
         qs = qs.filter(dispatched_at__gte=_start_of(filters["date_from"]))
     if filters.get("date_to"):
         qs = qs.filter(dispatched_at__lt=_start_of(filters["date_to"]) + timedelta(days=1))
+    owner = filters.get("owner")
+    if owner == "none":
+        qs = qs.filter(section__isnull=True, assignee__isnull=True)
+    elif owner and owner.isdigit():
+        qs = qs.filter(section_id=int(owner))
+    if filters.get("assignee"):
+        qs = qs.filter(assignee_id=filters["assignee"])
     if filters.get("q"):
         q = filters["q"].strip()
         qs = qs.filter(number=q) if q.isdigit() else qs.filter(title__icontains=q)
@@ -114,9 +126,15 @@ def inbox_orders(user: User, *, tab: str, filters: dict | None = None, sort: str
         sort = "-dispatched"  # newest first, straight off the (unit, dispatched_at) index
     return (
         apply_filters(qs, filters)
-        .select_related("category", "lead_unit", "community")
+        .select_related("category", "lead_unit", "community", "section", "assignee")
+        .annotate(whistle_waiting=whistle_waiting())
         .order_by(*SORTS.get(sort, SORTS["deadline"]))
     )
+
+
+def whistle_waiting():
+    """A department was whistled in and has not reported yet (a badge; only the shown rows ask)."""
+    return Exists(Whistle.objects.filter(order_id=OuterRef("pk"), state=Whistle.State.OPEN))
 
 
 @dataclass
@@ -124,21 +142,41 @@ class Clock:
     css: str  # ok / soon / overdue / paused / done
     label: str
     remaining: timedelta | None
+    which: str = "resolution"  # the clock that binds: response / resolution / internal
+    deadline: datetime | None = None
 
 
-def clock_of(order: WorkOrder, now: datetime | None = None) -> Clock:
-    """Remaining time and colour of an order's resolution deadline."""
+CLOCK_NAMES = {
+    "response": _("响应"),
+    "resolution": _("办结"),
+    "internal": _("内部时限"),
+}
+
+
+def clock_of(order: WorkOrder, now: datetime | None = None, *, user: User | None = None) -> Clock:
+    """The clock that binds now, with its colour: the response clock until the caller was contacted,
+    then the resolution clock; for a member of the sub-unit the order is assigned to, the internal due
+    time of the assignment when there is one."""
     now = now or timezone.now()
     if order.state in (OrderState.CLOSED, OrderState.COMPLETED):
         late = order.closed_at and order.closed_at > order.resolution_deadline
         return Clock("done", str(_("超期办结") if late else _("已办结")), None)
     if order.state == OrderState.PARKED:
         return Clock("paused", str(_("挂账中（计时暂停）")), None)
-    remaining = order.resolution_deadline - now
+    if user is not None and order.internal_due_at and access.section_of(user) is not None:
+        which, deadline, warn_at = "internal", order.internal_due_at, order.internal_warn_at
+    elif order.responded_at is None:
+        which, deadline, warn_at = "response", order.response_deadline, order.response_warn_at
+    else:
+        which, deadline, warn_at = "resolution", order.resolution_deadline, order.resolution_warn_at
+    name = CLOCK_NAMES[which]
+    remaining = deadline - now
     if remaining <= timedelta(0):
-        return Clock("overdue", str(_("已超期 %(t)s")) % {"t": human_duration(-remaining)}, remaining)
-    css = "soon" if order.resolution_warn_at and order.resolution_warn_at <= now else "ok"
-    return Clock(css, str(_("剩余 %(t)s")) % {"t": human_duration(remaining)}, remaining)
+        label = str(_("%(clock)s已超期 %(t)s")) % {"clock": name, "t": human_duration(-remaining)}
+        return Clock("overdue", label, remaining, which, deadline)
+    css = "soon" if warn_at and warn_at <= now else "ok"
+    label = str(_("%(clock)s剩余 %(t)s")) % {"clock": name, "t": human_duration(remaining)}
+    return Clock(css, label, remaining, which, deadline)
 
 
 def human_duration(delta: timedelta) -> str:
@@ -156,7 +194,18 @@ def human_duration(delta: timedelta) -> str:
 def order_for(user: User, pk: int) -> WorkOrder | None:
     return (
         access.visible_orders(user)
-        .select_related("category", "lead_unit", "street", "community", "district", "tier", "call", "created_by")
+        .select_related(
+            "category",
+            "lead_unit",
+            "street",
+            "community",
+            "district",
+            "tier",
+            "call",
+            "created_by",
+            "section",
+            "assignee",
+        )
         .filter(pk=pk)
         .first()
     )
@@ -173,16 +222,17 @@ def pending_approvals(district_id: int) -> QuerySet:
     return OrderRequest.objects.filter(state=OrderRequest.State.PENDING, order__district_id=district_id)
 
 
-def supervision(district_id: int, *, now: datetime | None = None, limit: int = 20) -> dict:
+def supervision(
+    district_id: int, *, now: datetime | None = None, limit: int = 20, limit_approvals: int = 100, city: bool = False
+) -> dict:
     now = now or timezone.now()
     orders = WorkOrder.objects.filter(district_id=district_id)
     related = ("category", "lead_unit", "community")  # what the table shows
     overdue_q, due_soon_q = tab_q("overdue", now), tab_q("due_soon", now)  # as the inbox tabs
     overdue = orders.filter(overdue_q).select_related(*related).order_by("resolution_deadline", "id")[:limit]
     due_soon = orders.filter(due_soon_q).select_related(*related).order_by("resolution_deadline", "id")[:limit]
-    approvals = (
-        pending_approvals(district_id).select_related("order", "unit", "requested_by").order_by("requested_at")[:100]
-    )
+    approvals_qs = pending_approvals(district_id)
+    approvals = approvals_qs.select_related("order", "unit", "requested_by").order_by("requested_at")[:limit_approvals]
     # Each unit's open load in one GROUP BY.
     load = (
         orders.filter(state__in=OPEN_STATES)
@@ -196,4 +246,108 @@ def supervision(district_id: int, *, now: datetime | None = None, limit: int = 2
         )
         .order_by("-overdue", "-open")
     )
-    return {"overdue": list(overdue), "due_soon": list(due_soon), "approvals": list(approvals), "load": list(load)}
+    load = list(load)
+    # Exclusions waiting at this level: the district's first ruling, or the city's for this district.
+    exclusion_state = ExclusionRequest.State.PENDING_CITY if city else ExclusionRequest.State.PENDING_DISTRICT
+    exclusions_qs = ExclusionRequest.objects.filter(state=exclusion_state, order__district_id=district_id)
+    exclusions = exclusions_qs.select_related("order", "unit").order_by("created_at")[:limit_approvals]
+    return {
+        "overdue": list(overdue),
+        "due_soon": list(due_soon),
+        "approvals": list(approvals),
+        "load": load,
+        # every list here is cut off: the totals say by how much (the load rows hold the tab totals)
+        "overdue_total": sum(r["overdue"] for r in load),
+        "due_soon_total": sum(r["due_soon"] for r in load),
+        "approvals_total": approvals_qs.count(),
+        "exclusions": list(exclusions),
+        "exclusions_total": exclusions_qs.count(),
+    }
+
+
+# --- inside the unit (二次派单) ----------------------------------------------------------------------
+def internal_load(user: User, *, now: datetime | None = None) -> list[dict]:
+    """The unit center's view of its internal owners: open orders per section/community (and not yet
+    assigned), with those overdue on the hotline's clock and on the internal due time. One GROUP BY
+    over the unit's open orders (the (unit, deadline) partial index)."""
+    if not access.is_unit_center(user):
+        return []
+    now = now or timezone.now()
+    rows = list(
+        WorkOrder.objects.filter(lead_unit_id=user.unit_id, state__in=OPEN_STATES)
+        .values("section_id")
+        .annotate(
+            open=Count("state"),  # columns of the (unit, section, state, deadline, internal due) index only
+            overdue=Count("state", filter=tab_q("overdue", now)),
+            internal_overdue=Count("state", filter=Q(internal_due_at__lte=now)),
+        )
+        .order_by()
+    )
+    names = dict(
+        Section.objects.filter(pk__in=[r["section_id"] for r in rows if r["section_id"]]).values_list("pk", "name")
+    )
+    for r in rows:
+        r["section__name"] = names.get(r["section_id"], "")
+    return sorted(rows, key=lambda r: (r["section_id"] is not None, r["section__name"]))
+
+
+def pending_proposal(order: WorkOrder):
+    return order.close_proposals.filter(state="pending").select_related("proposed_by").first()
+
+
+def internal_scorecard(user: User, *, since: datetime) -> list[dict]:
+    """Per section/community of the center's unit, over the assignments made since `since`: the load
+    now (current assignments), the median internal response (assignment → the sub-unit's first
+    contact, note or proposal), how many ran past their internal due time, and the re-dispatch rate
+    (assignments that ended by being reassigned elsewhere). Computed in the database: one GROUP BY,
+    one windowed median query."""
+    if not access.is_unit_center(user):
+        return []
+    unit_id = user.unit_id
+    sections = {s.pk: s for s in Section.objects.filter(unit_id=unit_id).order_by("kind", "sort", "name")}
+    rows = {
+        r["section_id"]: r
+        for r in Assignment.objects.filter(unit_id=unit_id, section__isnull=False, assigned_at__gte=since)
+        .values("section_id")
+        .annotate(
+            assigned=Count("pk"),
+            overdue=Count("pk", filter=Q(overdue_at__isnull=False)),
+            reassigned=Count("pk", filter=Q(end=Assignment.End.REASSIGNED)),
+        )
+    }
+    load = dict(
+        Assignment.objects.filter(unit_id=unit_id, section__isnull=False, ended_at__isnull=True)
+        .values_list("section_id")
+        .annotate(n=Count("pk"))
+    )
+    table = Assignment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT section_id, AVG(response_seconds) FROM (
+                  SELECT section_id, response_seconds,
+                         ROW_NUMBER() OVER (PARTITION BY section_id ORDER BY response_seconds) AS rn,
+                         COUNT(*) OVER (PARTITION BY section_id) AS n
+                  FROM {table}
+                  WHERE unit_id = %s AND section_id IS NOT NULL AND assigned_at >= %s
+                        AND response_seconds IS NOT NULL
+                ) ranked WHERE rn IN ((n + 1) / 2, (n + 2) / 2) GROUP BY section_id""",
+            [unit_id, since],
+        )
+        medians = {section_id: value for section_id, value in cursor.fetchall()}
+    out = []
+    for pk, section in sections.items():
+        r = rows.get(pk, {})
+        assigned = r.get("assigned", 0)
+        median = medians.get(pk)
+        out.append(
+            {
+                "section": section,
+                "load": load.get(pk, 0),
+                "assigned": assigned,
+                "overdue": r.get("overdue", 0),
+                "reassigned": r.get("reassigned", 0),
+                "redispatch_rate": (r.get("reassigned", 0) / assigned) if assigned else None,
+                "median_response": timedelta(seconds=float(median)) if median is not None else None,
+            }
+        )
+    return out

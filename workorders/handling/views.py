@@ -3,26 +3,32 @@ action forms, call the transitions (the same path as the API)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from districts.models import Division
+from districts.models import Division, Section, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
+from hotline.models import User
 from hotline.privacy import mask_phone
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
-from workorders.handling.forms import InboxFilterForm
+from workorders.handling.forms import InboxFilterForm, SectionForm
 from workorders.lifecycle import attachments
-from workorders.lifecycle.machinery import EVENT_LABELS
-from workorders.models import OrderAttachment, OrderRequest, Whistle
+from workorders.lifecycle.machinery import EVENT_LABELS, routable_units
+from workorders.models import OrderAttachment, OrderRequest, SavedFilter, Whistle
 from workorders.notifications import selectors as notifications_selectors
 
 PAGE_SIZE = 25
@@ -45,7 +51,7 @@ def _inbox_context(request):
     paginator = Paginator(orders, PAGE_SIZE)
     paginator.count = counts.get(tab, 0)  # already counted with the tabs: no second COUNT(*)
     page = paginator.get_page(request.GET.get("page"))
-    rows = [(o, handling_selectors.clock_of(o, now)) for o in page.object_list]
+    rows = [(o, handling_selectors.clock_of(o, now, user=request.user)) for o in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("partial", None)
@@ -60,6 +66,13 @@ def _inbox_context(request):
         "query": query.urlencode(),
         "tab_query": tab_query.urlencode(),
         "now": now,
+        "is_center": access.is_unit_center(request.user),
+        "show_owner": access.is_unit_center(request.user) or access.section_of(request.user) is not None,
+        # the panel above the list: not part of the 15-second partial refresh
+        "internal_load": [] if request.GET.get("partial") else handling_selectors.internal_load(request.user, now=now),
+        "saved_filters": SavedFilter.objects.filter(user=request.user),
+        "bulk_sign": tab == "to_sign" and access.may(request.user, access.Cap.HANDLE),
+        "full_path": request.get_full_path(),
     }
 
 
@@ -88,6 +101,7 @@ def poll(request):
 
 def _detail_context(request, order, *, bound: dict | None = None, error: str = ""):
     bound = bound or {}
+    user = request.user
     actions = handling_selectors.available_actions(order, request.user)
     forms = {name: bound.get(name) or services.action_form(name, order) for name in actions}
     events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
@@ -95,16 +109,17 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
     for att in OrderAttachment.objects.filter(order=order).order_by("id"):
         files.setdefault(att.event_id, []).append(att)
     history = [(e, EVENT_LABELS.get(e.kind, e.kind), files.get(e.pk, [])) for e in events]
-    user = request.user
     return {
         "order": order,
-        "clock": handling_selectors.clock_of(order),
+        "clock": handling_selectors.clock_of(order, user=user),
+        "proposal": handling_selectors.pending_proposal(order),
         "history": history,
         "participants": order.participants.select_related("unit").order_by("role", "unit__code"),
         "whistles": Whistle.objects.filter(order=order).select_related("to_unit", "created_by", "reported_by"),
         "requests": OrderRequest.objects.filter(order=order).select_related(
             "requested_by", "decided_by", "reroute_unit"
         ),
+        "assignments": order.assignments.select_related("section", "assignee", "assigned_by").order_by("assigned_at"),
         "actions": [(name, services.ACTIONS[name][0], forms[name]) for name in actions],
         "error": error,
         "phone_in_full": access.sees_phone_in_full(user),
@@ -122,6 +137,31 @@ def order_detail(request, pk: int):
     if order is None:
         raise Http404
     return render(request, "workorders/detail.html", _detail_context(request, order))
+
+
+@login_required
+@require_GET
+def order_print(request, pk: int):
+    """The order on paper: header, the caller masked as this viewer sees it, history, attachments."""
+    order = handling_selectors.order_for(request.user, pk)
+    if order is None:
+        raise Http404
+    events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
+    attached = list(OrderAttachment.objects.filter(order=order).order_by("id"))
+    files = {}
+    for att in attached:
+        files.setdefault(att.event_id, []).append(att)
+    return render(
+        request,
+        "workorders/print.html",
+        {
+            "order": order,
+            "history": [(e, EVENT_LABELS.get(e.kind, e.kind), files.get(e.pk, [])) for e in events],
+            "attachments": attached,
+            "phone_in_full": access.sees_phone_in_full(request.user),
+            "masked_phone": mask_phone(order.call.caller_phone),
+        },
+    )
 
 
 @login_required
@@ -180,16 +220,198 @@ def supervision(request):
     if district is None:
         raise Http404
     now = timezone.now()
-    data = handling_selectors.supervision(district.pk, now=now)
+    data = handling_selectors.supervision(district.pk, now=now, city=city_wide)
     return render(
         request,
         "workorders/supervision.html",
         {
+            **data,
             "district": district,
             "districts": districts if city_wide else [],
             "overdue": [(o, handling_selectors.clock_of(o, now)) for o in data["overdue"]],
             "due_soon": [(o, handling_selectors.clock_of(o, now)) for o in data["due_soon"]],
-            "approvals": data["approvals"],
-            "load": data["load"],
+            "reroute_units": routable_units().filter(district_id=district.pk),
+            "full_path": request.get_full_path(),
         },
     )
+
+
+# --- the unit's internal sections and scorecard (二次派单) -----------------------------------------
+def _require_center(user):
+    if not access.may(user, access.Cap.DISPATCH_INTERNAL):
+        raise PermissionDenied
+
+
+@login_required
+def sections(request):
+    """The center's settings page: its sections and community committees, and who is in which."""
+    _require_center(request.user)
+    error = ""
+    form = SectionForm(prefix="new")
+    if request.method == "POST":
+        op = request.POST.get("op")
+        try:
+            if op == "add":
+                form = SectionForm(request.POST, prefix="new")
+                if form.is_valid():
+                    services.section_save(actor=request.user, cleaned=form.cleaned_data)
+                    messages.success(request, _("已保存"))
+                    return redirect("order-sections")
+                error = _("请检查填写的内容。")
+            elif op == "edit":
+                section = access.visible_sections(request.user).filter(pk=_int(request.POST.get("section"))).first()
+                if section is None:
+                    raise Http404
+                edit = SectionForm(request.POST, prefix=f"s{section.pk}")
+                if not edit.is_valid():
+                    raise DomainError(_("请检查填写的内容。"), code="invalid")
+                services.section_save(actor=request.user, cleaned=edit.cleaned_data, section=section)
+                messages.success(request, _("已保存"))
+                return redirect("order-sections")
+            elif op == "import":
+                n = services.import_communities(actor=request.user)
+                messages.success(request, _("已导入 %(n)s 个社区/村") % {"n": n})
+                return redirect("order-sections")
+            elif op == "member":
+                member = User.objects.filter(pk=_int(request.POST.get("member")), unit_id=request.user.unit_id).first()
+                if member is None:
+                    raise Http404
+                raw = request.POST.get("section") or ""
+                section = None
+                if raw:
+                    section = Section.objects.filter(pk=_int(raw)).first()
+                    if section is None:
+                        raise DomainError(_("科室/社区不存在。"), code="invalid_section")
+                services.set_membership(actor=request.user, member=member, section=section)
+                messages.success(request, _("已保存"))
+                return redirect("order-sections")
+            else:
+                error = _("未知操作。")
+        except DomainError as exc:
+            error = str(exc.message)
+    rows = access.visible_sections(request.user).order_by("kind", "sort", "name")
+    counts = dict(
+        User.objects.filter(unit_id=request.user.unit_id, section__isnull=False, is_active=True)
+        .values_list("section_id")
+        .annotate(n=Count("pk"))
+    )
+    section_rows = [(sec, SectionForm(instance=sec, prefix=f"s{sec.pk}"), counts.get(sec.pk, 0)) for sec in rows]
+    members = User.objects.filter(unit_id=request.user.unit_id, is_active=True).select_related("section")
+    return render(
+        request,
+        "workorders/sections.html",
+        {
+            "form": form,
+            "section_rows": section_rows,
+            "members": members.order_by("section__name", "username"),
+            "active_sections": [sec for sec in rows if sec.is_active],
+            "error": error,
+            "is_street": request.user.unit.kind == "street",
+        },
+        status=400 if error else 200,
+    )
+
+
+def _int(value) -> int | None:
+    value = str(value or "")
+    return int(value) if value.isdigit() and len(value) < 12 else None
+
+
+@login_required
+@require_GET
+def scorecard(request):
+    """The internal scorecard per section/community for the unit's daily analysis meeting."""
+    _require_center(request.user)
+    days = _int(request.GET.get("days")) or 30
+    days = min(max(days, 1), 366)
+    since = timezone.now() - timedelta(days=days)
+    return render(
+        request,
+        "workorders/scorecard.html",
+        {"rows": handling_selectors.internal_scorecard(request.user, since=since), "days": days},
+    )
+
+
+# --- actions in bulk, saved filters -------------------------------------------------------------
+def _report(request, outcomes) -> None:
+    """One message for what succeeded, one per refusal with its reason."""
+    done = [o.label for o in outcomes if o.ok]
+    if done:
+        messages.success(request, _("已完成 %(n)s 项：%(items)s") % {"n": len(done), "items": "、".join(done)})
+    for o in outcomes:
+        if not o.ok:
+            messages.error(request, _("未完成：%(item)s — %(why)s") % {"item": o.label, "why": o.message})
+
+
+def _ids(values) -> list[int]:
+    return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 12][:200]
+
+
+@login_required
+@require_POST
+def bulk_sign(request):
+    """签收 several orders from the inbox at once (each through the sign transition)."""
+    _require(request.user, access.Cap.HANDLE)
+    ids = _ids(request.POST.getlist("orders"))
+    if not ids:
+        messages.error(request, _("请先勾选要签收的工单。"))
+    else:
+        _report(request, services.bulk_sign(actor=request.user, order_ids=ids))
+    return redirect(_safe_back(request, "order-inbox"))
+
+
+@login_required
+@require_POST
+def approvals_decide(request):
+    """Rule on returns, extensions and exclusions from the approvals list: one (inline) or several."""
+    _require(request.user, access.Cap.SUPERVISE)
+    items = [str(i)[:20] for i in request.POST.getlist("items")][:200]
+    decision = request.POST.get("decision")
+    ruling = (request.POST.get("ruling") or "").strip()
+    if not items or decision not in ("accept", "reject"):
+        messages.error(request, _("请勾选申请并选择同意或驳回。"))
+        return redirect(_safe_back(request, "order-supervision"))
+    reroute = None
+    if _int(request.POST.get("reroute_unit")):
+        reroute = Unit.objects.filter(pk=_int(request.POST.get("reroute_unit"))).first()
+    outcomes = services.decide_approvals(
+        actor=request.user, items=items, accept=decision == "accept", ruling=ruling, reroute_unit=reroute
+    )
+    _report(request, outcomes)
+    return redirect(_safe_back(request, "order-supervision"))
+
+
+def _safe_back(request, default: str) -> str:
+    """Back to the list the form was posted from (same site only)."""
+    back = request.POST.get("next") or ""
+    if back.startswith("/") and not back.startswith("//") and url_has_allowed_host_and_scheme(back, None):
+        return back
+    return reverse(default)
+
+
+@login_required
+@require_POST
+def saved_filter_save(request):
+    _require(request.user, access.Cap.ORDERS)
+    name = (request.POST.get("name") or "").strip()[:40]
+    query = (request.POST.get("query") or "").strip()
+    query = "&".join(p for p in query.split("&") if not p.startswith(("page=", "partial=")))[:500]
+    if not name:
+        messages.error(request, _("请填写常用筛选的名称。"))
+    elif (
+        SavedFilter.objects.filter(user=request.user).count() >= 20
+        and not SavedFilter.objects.filter(user=request.user, name=name).exists()
+    ):
+        messages.error(request, _("常用筛选最多 20 个，请先删除不用的。"))
+    else:
+        SavedFilter.objects.update_or_create(user=request.user, name=name, defaults={"query": query})
+        messages.success(request, _("已保存常用筛选“%(n)s”") % {"n": name})
+    return redirect(f"{reverse('order-inbox')}?{query}")
+
+
+@login_required
+@require_POST
+def saved_filter_delete(request, pk: int):
+    _require(request.user, access.Cap.ORDERS)
+    get_object_or_404(SavedFilter, pk=pk, user=request.user).delete()
+    return redirect("order-inbox")

@@ -12,7 +12,7 @@ from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
-from workorders.lifecycle import attachments, guards
+from workorders.lifecycle import assignments, attachments, guards
 from workorders.lifecycle.deadlines import deadline_at, warn_point
 from workorders.lifecycle.machinery import (
     ROUTABLE_KINDS,
@@ -87,6 +87,7 @@ def order_respond(
             record(order, kind=Ev.RESPONDED, actor=actor, note=summary, data=data, at=now)
         else:
             record(order, kind=Ev.CONTACT, actor=actor, note=summary, data=data, at=now)
+        assignments.mark_internal_response(order, actor, now)
     return order
 
 
@@ -104,6 +105,7 @@ def order_add_note(
             order = lock(order)
             guards.check(order, actor, "note")
             event = record(order, kind=Ev.NOTE, actor=actor, note=note, at=now, data={"files": len(checked)})
+            assignments.mark_internal_response(order, actor, now)
             for upload, content_type in checked:
                 att = OrderAttachment(
                     order=order,
@@ -555,21 +557,39 @@ def order_close(
     result: str,
     result_note: str,
     action_taken: str,
+    confirm_open_whistles: bool = False,
+    whistle_reason: str = "",
     now: datetime | None = None,
 ) -> WorkOrder:
+    """办结. While a whistled department has not reported, closing needs an explicit confirmation
+    with a reason, recorded in the event."""
     now = as_now(now)
     if result not in Result.values:
         raise DomainError(_("请选择办理结果。"), code="result")
     result_note = clean_text(result_note, label=_("答复市民的说明"))
     action_taken = clean_text(action_taken, label=_("办理情况"))
+    whistle_reason = clean_text(whistle_reason, label=_("未报到仍办结的理由"), required=False)
     with transaction.atomic():
         order = lock(order)
         guards.check(order, actor, "close")
+        waiting = list(
+            Whistle.objects.filter(order=order, state=Whistle.State.OPEN).values_list("to_unit__name", flat=True)
+        )
+        data = {"result": result, "action_taken": action_taken}
+        if waiting:
+            if not (confirm_open_whistles and whistle_reason):
+                raise DomainError(
+                    _("吹哨部门尚未报到：%(units)s。如确需办结，请勾选确认并填写理由。")
+                    % {"units": "、".join(waiting)},
+                    code="open_whistles",
+                )
+            data.update(open_whistles=waiting, whistle_reason=whistle_reason)
         from_state = order.state
         order.state, order.closed_at = OrderState.CLOSED, now
         order.result, order.result_note, order.action_taken = result, result_note, action_taken
         order.parked_at = None
         order.save(update_fields=["state", "closed_at", "result", "result_note", "action_taken", "parked_at"])
+        assignments.closed(order, now)
         record(
             order,
             kind=Ev.CLOSED,
@@ -578,6 +598,6 @@ def order_close(
             to_state=OrderState.CLOSED,
             at=now,
             note=result_note,
-            data={"result": result, "action_taken": action_taken},
+            data=data,
         )
     return order

@@ -28,6 +28,7 @@ from hotline.live.signals import publish
 from hotline.models import User
 from workorders.lifecycle.deadlines import deadlines_for, warn_point
 from workorders.models import (
+    Assignment,
     OrderEvent,
     OrderParticipant,
     OrderState,
@@ -76,6 +77,15 @@ class Ev:
     EXCLUSION_APPROVED = "exclusion_approved"
     EXCLUSION_REJECTED = "exclusion_rejected"
     EXCLUSION_REVOKED = "exclusion_revoked"
+    # dispatch inside the unit (lifecycle/assignments.py)
+    ASSIGNED = "assigned"
+    REASSIGNED = "reassigned"
+    TAKEN_BACK = "taken_back"
+    CLOSE_PROPOSED = "close_proposed"
+    PROPOSAL_ACCEPTED = "proposal_accepted"
+    PROPOSAL_SENT_BACK = "proposal_sent_back"
+    INTERNAL_WARNED = "internal_warned"
+    INTERNAL_OVERDUE = "internal_overdue"
 
 
 EVENT_LABELS = {
@@ -114,6 +124,14 @@ EVENT_LABELS = {
     Ev.EXCLUSION_APPROVED: gettext_lazy("市级批准剔除"),
     Ev.EXCLUSION_REJECTED: gettext_lazy("市级驳回剔除申请"),
     Ev.EXCLUSION_REVOKED: gettext_lazy("市级撤销剔除"),
+    Ev.ASSIGNED: gettext_lazy("内部派发"),
+    Ev.REASSIGNED: gettext_lazy("内部转派"),
+    Ev.TAKEN_BACK: gettext_lazy("中心收回"),
+    Ev.CLOSE_PROPOSED: gettext_lazy("科室/社区拟办结"),
+    Ev.PROPOSAL_ACCEPTED: gettext_lazy("中心同意办结"),
+    Ev.PROPOSAL_SENT_BACK: gettext_lazy("中心退回拟办结"),
+    Ev.INTERNAL_WARNED: gettext_lazy("内部时限即将到期预警"),
+    Ev.INTERNAL_OVERDUE: gettext_lazy("内部办理超时"),
 }
 
 ROUTABLE_KINDS = (Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT)
@@ -285,6 +303,14 @@ def start_round(
         "parked_at",
         "parked_until",
     ]
+    if order.section_id or order.assignee_id:
+        # The order leaves the unit's internal owner (re-routed, or a new round): the assignment ends.
+        Assignment.objects.filter(order_id=order.pk, ended_at__isnull=True).update(
+            ended_at=now, end=Assignment.End.LEFT_UNIT
+        )
+        order.section = order.assignee = None
+        order.internal_due_at = order.internal_warn_at = None
+        fields += ["section", "assignee", "internal_due_at", "internal_warn_at"]
     if new_round:
         order.round += 1
         order.completed_at = None

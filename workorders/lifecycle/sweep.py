@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from districts.models import Unit
 from hotline.live.signals import publish
 from hotline.models import Role
+from workorders.lifecycle import assignments
 from workorders.lifecycle.machinery import Ev
 from workorders.models import CLOCK_STATES, Notification, OrderEvent, WorkOrder
 from workorders.notifications.outbox import recipients_by_unit
@@ -100,7 +101,9 @@ PHASES = [
 
 def run(*, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     now = now or timezone.now()
-    return {phase.name: _run_phase(phase, now, batch) for phase in PHASES}
+    done = {phase.name: _run_phase(phase, now, batch) for phase in PHASES}
+    done.update(assignments.sweep(now, batch))  # the internal due times of assignments inside units
+    return done
 
 
 # The district is alerted when an order is still overdue this long after it was marked: the unit

@@ -46,7 +46,9 @@ def notify_units(
     sql = (
         f"INSERT INTO {n} (user_id, kind, title, body, url, order_id, created_at)"
         f" SELECT id, %s, %s, %s, %s, %s, %s FROM {u}"
-        f" WHERE is_active = %s AND unit_id IN ({', '.join(['%s'] * len(unit_ids))})"
+        # A unit's notifications go to its center; members of its sections (二次派单) hear about the
+        # orders assigned to them from lifecycle/assignments.py.
+        f" WHERE is_active = %s AND section_id IS NULL AND unit_id IN ({', '.join(['%s'] * len(unit_ids))})"
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())  # stored exactly as the ORM would
     params = [kind, str(title)[:200], str(body), url, order.pk if order is not None else None, now, True]
@@ -63,7 +65,7 @@ def notify_units(
 def recipients_by_unit(unit_ids: Iterable[int], roles: Iterable[str] | None = None) -> dict[int, list[int]]:
     """Who a unit's notifications go to, for callers that write rows with a title each (the sweep,
     surge alerts): the same rule as notify_units — its active members, optionally of some roles."""
-    members = User.objects.filter(unit_id__in=list(unit_ids), is_active=True)
+    members = User.objects.filter(unit_id__in=list(unit_ids), is_active=True, section__isnull=True)
     if roles is not None:
         members = members.filter(role__in=list(roles))
     out: dict[int, list[int]] = {}

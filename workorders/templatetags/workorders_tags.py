@@ -1,6 +1,7 @@
 from django import template
 
 from hotline.models import Call
+from workorders.handling.selectors import human_duration
 from workorders.lifecycle.machinery import ContactMethod
 from workorders.models import OrderState
 from workorders.notifications import selectors
@@ -39,3 +40,9 @@ def state_label(value: str) -> str:
 def method_label(value: str) -> str:
 
     return dict(ContactMethod.CHOICES).get(value, value)
+
+
+@register.filter
+def duration_label(value) -> str:
+    """A timedelta as 2天3小时 / 3小时5分 / 12分钟."""
+    return human_duration(value) if value is not None else "—"

@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
 
 def demo_logins() -> str:
-    lines = [f"  {d.username:<15} {d.role}" for d in DEMO_USERS]
+    lines = [f"  {d.username:<15} {d.role}{' · ' + d.section if d.section else ''}" for d in DEMO_USERS]
     return (
         "\n".join(lines)
         + f"\n  password: {settings.DEMO_PASSWORD}"
