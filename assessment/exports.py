@@ -13,6 +13,7 @@ spreadsheet would run as a formula is neutralised (`neutralise`)."""
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 
@@ -223,11 +224,17 @@ def xlsx_row(ws, row: Iterable) -> list:
     return cells
 
 
+def sheet_title(title: str) -> str:
+    """Excel refuses sheet names with \\ / ? * [ ] : or longer than 31 characters (translated titles
+    such as "Street/township" have them)."""
+    return re.sub(r"[\\/?*\[\]:]", "-", str(title))[:31] or "-"
+
+
 def write_xlsx(table: Iterable[list], target, *, title: str) -> None:
     from openpyxl import Workbook  # imported when an Excel file is made: it costs every process start otherwise
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=title[:31])
+    ws = wb.create_sheet(title=sheet_title(title))
     for row in table:
         ws.append(xlsx_row(ws, row))
     wb.save(target)

@@ -292,7 +292,7 @@ def _report_xlsx(report: Report) -> bytes:
     sheets = []
 
     def sheet(title: str, rows: list[list]) -> None:
-        ws = wb.create_sheet(title)
+        ws = wb.create_sheet(exports.sheet_title(title))
         for row in rows:  # through the exports' one cell writer: neutralised text, rates as numbers
             ws.append(exports.xlsx_row(ws, row))
         sheets.append(ws)

@@ -169,3 +169,12 @@ def test_the_report_workbook_holds_no_formula_and_rates_as_numbers(settings, tmp
     assert "'=cmd|' /C calc'!A0" in [c.value for c in cells]
     rate = next(c for row in wb["概况"].iter_rows() for c in row if c.number_format == "0.00%")
     assert rate.data_type == "n"
+
+
+@pytest.mark.parametrize("title", ["Street/township", "a[b]:c*?\\d", "街乡镇" * 20])
+def test_a_translated_sheet_title_is_one_excel_accepts(title):
+    from openpyxl import Workbook
+
+    # given: a title as a translation may give it; when: a sheet gets it; then: Excel takes it
+    Workbook(write_only=True).create_sheet(exports.sheet_title(title))
+    assert len(exports.sheet_title(title)) <= 31
