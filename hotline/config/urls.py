@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from assessment import api_urls as assessment_api_urls
 from assessment import urls as assessment_urls
 from districts import api as districts_api
 from districts.routing_api import RouteView
+from hotline.accounts import tokens as accounts_tokens
 from hotline.accounts import views as accounts_views
 from hotline.intake import api as intake_api
 from hotline.intake import api_urls as intake_api_urls
@@ -33,15 +34,18 @@ api_urls = [
     *assessment_api_urls.urlpatterns,
     path("", include(router.urls)),
     path("me/", web_api.me, name="api-me"),
+    path("me/token/", accounts_tokens.token_revoke_api, name="api-token-revoke"),
+    path("auth/token/", accounts_tokens.token_obtain, name="api-token"),
     path("route/", RouteView.as_view(), name="api-route"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),  # no inline script (CSP)
 ]
 
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("login/", accounts_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/token/", accounts_tokens.token_page, name="account-token"),
     path("healthz", web_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
