@@ -235,3 +235,25 @@ def test_reads_are_rate_limited_with_retry_after(live_server, api_key, settings)
     finally:
         SimpleRateThrottle.THROTTLE_RATES = old
         cache.clear()
+
+
+def test_the_real_georeport_client_reads_back_status_and_agency_without_a_key(live_server, api_key):
+    """PyPI `georeport` (a GeoReport v2 client) sends no key on reads: it must find what an app created."""
+    from georeport import GeoReport
+
+    # the app creates a request with its key (georeport has no create call: a plain form POST)
+    status, _, body = post_request(live_server, api_key)
+    assert status == 201
+    public_id = json.loads(body)[0]["service_request_id"]
+    client = GeoReport(live_server.url + "/open311/v2/")
+    assert client.api_key is None
+    assert any(s["service_code"] == "020102" for s in client.get_service_list())
+    one = client.get_service_request(public_id)
+    assert one["status"] == "open" and one["agency_responsible"] == "丰台区水务局"
+    assert one["service_request_id"] == public_id and one["address"] == "丰台区西罗园街道"
+    assert one["description"] is None
+    [listed] = client.get_service_requests(service_request_id=public_id)
+    assert listed["agency_responsible"] == "丰台区水务局"
+    # XML too
+    xml_client = GeoReport(live_server.url + "/open311/v2/", output_format="xml")
+    assert xml_client.get_service_request(public_id)["agency_responsible"] == "丰台区水务局"
