@@ -7,14 +7,15 @@
 - Bidirectional control characters (U+202A–U+202E, U+2066–U+2069, U+200E/U+200F) can make a name
   or an address read differently from what is stored; they are refused in names and addresses
   (`refuse_bidi`), the fields shown in lists, exports and dispatch.
-- ISO 8601 time-zone offsets beyond ±15:59 are not time zones (PostgreSQL rejects them):
-  `bad_utc_offset` finds them in any value, the edge refuses them.
+- ISO 8601 time-zone offsets beyond ±15:59 are not time zones (PostgreSQL rejects them), and
+  2026-02-30 is no date: `bad_utc_offset` and `impossible_datetime` find them, the edge refuses them.
 """
 
 from __future__ import annotations
 
 import re
 
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from hotline.errors import DomainError
@@ -42,6 +43,22 @@ def bad_utc_offset(value: str) -> bool:
         return False
     hours, minutes = int(match.group(1)), int(match.group(2) or 0)
     return hours > 15 or minutes > 59
+
+
+_ISO_RE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?")
+
+
+def impossible_datetime(value: str) -> bool:
+    """A value shaped exactly like an ISO 8601 date or date-time that is no real one (2026-02-30,
+    25:00); Django's parsers raise ValueError on those instead of returning None."""
+    value = value.strip()
+    if len(value) > 40 or not _ISO_RE.fullmatch(value):
+        return False
+    try:
+        parse_datetime(value) or parse_date(value)
+    except ValueError:
+        return True
+    return False
 
 
 def visible_length(value: str) -> int:

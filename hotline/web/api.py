@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
@@ -84,6 +85,18 @@ def id_list(value, *, field: str = "ids") -> list[int] | None:
     if not isinstance(value, list) or not all(_is_number(v) and int(v) == v and v > 0 for v in value):
         raise ValidationError({field: [gettext("应为由正整数编号组成的列表。")]})
     return [int(v) for v in value]
+
+
+class HotlineAutoSchema(AutoSchema):
+    """The OpenAPI schema as the answers really are: a field declared with `default=None` (a related
+    object's name through a nullable foreign key, say) answers null when there is none, so the
+    schema says it is nullable."""
+
+    def _get_serializer_field_meta(self, field, direction):
+        meta = super()._get_serializer_field_meta(field, direction)
+        if isinstance(field, serializers.Field) and field.default is None:
+            meta["nullable"] = True
+        return meta
 
 
 def gate(capability: str) -> type[BasePermission]:

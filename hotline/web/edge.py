@@ -1,9 +1,10 @@
 """The edge: what every request passes before any view runs.
 
 `EdgeValidationMiddleware` refuses input no view can handle — a NUL byte or a lone surrogate in the
-path, a query parameter, a form field or a JSON body, or a date-time with a time-zone offset beyond
-±15:59 — with one clear, translated 400: JSON for the API (`{"detail", "code"}`) and Open311 (the
-spec's error list), a page otherwise. The character rules themselves live in hotline.textrules.
+path, a query parameter, a form field or a JSON body, a date-time with a time-zone offset beyond
+±15:59 or a date that does not exist — with one clear, translated 400: JSON for the API
+(`{"detail", "code"}`) and Open311 (the spec's error list), a page otherwise.
+The character rules themselves live in hotline.textrules.
 
 `ContentSecurityPolicyMiddleware` puts a Content-Security-Policy on every HTML page: scripts only
 from our own origin (vendored files, no inline script; the pages' data travels in
@@ -35,6 +36,8 @@ def _bad_value(value: str) -> str | None:
         return "bad_characters"
     if textrules.bad_utc_offset(value):
         return "bad_utc_offset"
+    if textrules.impossible_datetime(value):
+        return "bad_datetime"
     return None
 
 
@@ -91,6 +94,7 @@ def request_problem(request) -> str | None:
 MESSAGES = {
     "bad_characters": lambda: _("请求中含有不允许的字符（空字符或不成对的代理字符），请检查输入。"),
     "bad_utc_offset": lambda: _("时间的时区偏移无效：应在 -15:59 到 +15:59 之间，例如 2026-11-01T08:00:00+08:00。"),
+    "bad_datetime": lambda: _("日期或时间不存在（例如 2 月 30 日、25 点），请检查。"),
     "too_deep": lambda: _("JSON 嵌套层数过多。"),
 }
 

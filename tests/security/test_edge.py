@@ -30,6 +30,8 @@ def agent_client(client, agent):
         "/api/v1/calls/?received_after=2026-11-01T00:00:00%2B16:00",
         "/api/v1/calls/?received_after=2026-11-01T00:00:00-99:00",
         "/open311/v2/requests.json?start_date=2026-11-01T00:00:00%2B16:00",
+        "/api/v1/calls/?received_after=2026-02-30T10:00:00",
+        "/orders/?date_from=2026-13-01",
     ],
 )
 def test_nul_bytes_and_impossible_offsets_in_paths_and_queries_are_a_clear_400(agent_client, path):
@@ -37,7 +39,7 @@ def test_nul_bytes_and_impossible_offsets_in_paths_and_queries_are_a_clear_400(a
     assert response.status_code == 400
     if path.startswith("/api/"):
         assert response["Content-Type"].startswith("application/json")
-        assert response.json()["code"] in ("bad_characters", "bad_utc_offset")
+        assert response.json()["code"] in ("bad_characters", "bad_utc_offset", "bad_datetime")
     elif path.startswith("/open311/"):
         assert response.json()[0]["code"] == 400
     else:
@@ -64,6 +66,23 @@ def test_a_nul_byte_in_a_form_field_is_refused(agent_client):
 def test_a_cookie_with_a_nul_byte_is_a_plain_400(client):
     client.cookies["sessionid"] = "abc\x00defghijk"
     assert client.get("/").status_code == 400
+
+
+def test_impossible_dates_and_json_numbers_for_dates_in_an_action_change_nothing(
+    client, signed_order, xiluoyuan_handler
+):
+    client.force_login(xiluoyuan_handler)
+    before = signed_order.events.count()
+    url = f"/api/v1/orders/{signed_order.pk}/respond/"
+    for body in (
+        {"contacted_at": "2026-02-30T10:00:00+08:00", "method": "phone", "summary": "已电话联系"},
+        {"contacted_at": "2026-11-01T10:00:00+16:00", "method": "phone", "summary": "已电话联系"},
+        {"contacted_at": 1764000000, "method": "phone", "summary": "已电话联系"},
+        {"contacted_at": ["2026-11-01T10:00:00+08:00"], "method": "phone", "summary": "已电话联系"},
+    ):
+        response = client.post(url, body, content_type="application/json")
+        assert response.status_code == 400, (body, response.content)
+    assert signed_order.events.count() == before
 
 
 def test_non_numeric_order_id_in_an_action_is_404(agent_client):

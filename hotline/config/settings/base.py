@@ -192,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hotline.web.api.HotlineAutoSchema",
     "EXCEPTION_HANDLER": "hotline.web.api.exception_handler",
     # 429 + Retry-After over these rates (hotline.accounts.throttles)
     "DEFAULT_THROTTLE_CLASSES": [
