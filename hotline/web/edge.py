@@ -38,6 +38,8 @@ def _bad_value(value: str) -> str | None:
         return "bad_utc_offset"
     if textrules.impossible_datetime(value):
         return "bad_datetime"
+    if textrules.huge_integer(value):
+        return "huge_integer"
     return None
 
 
@@ -54,6 +56,8 @@ def _scan_json(value, depth: int = 0) -> str | None:
         return "too_deep"
     if isinstance(value, str):
         return _bad_value(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+        return "huge_integer"
     if isinstance(value, dict):
         for key, item in value.items():
             if problem := _bad_value(key) or _scan_json(item, depth + 1):
@@ -95,6 +99,7 @@ MESSAGES = {
     "bad_characters": lambda: _("请求中含有不允许的字符（空字符或不成对的代理字符），请检查输入。"),
     "bad_utc_offset": lambda: _("时间的时区偏移无效：应在 -15:59 到 +15:59 之间，例如 2026-11-01T08:00:00+08:00。"),
     "bad_datetime": lambda: _("日期或时间不存在（例如 2 月 30 日、25 点），请检查。"),
+    "huge_integer": lambda: _("数字过大：编号和数量最多 18 位。"),
     "too_deep": lambda: _("JSON 嵌套层数过多。"),
 }
 
