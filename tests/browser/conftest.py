@@ -44,7 +44,11 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server, reference_data):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 860})
+    # bypass_csp: Playwright's string predicates (wait_for_function) are evaluated with eval, which the
+    # pages' Content-Security-Policy forbids; tests/browser/test_csp.py checks the pages without it.
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 860}, bypass_csp=True
+    )
     page = context.new_page()
     page.set_default_timeout(15000)
     yield page

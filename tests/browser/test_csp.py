@@ -8,7 +8,17 @@ from tests.browser.conftest import login
 pytestmark = [pytest.mark.browser]
 
 
-def test_pages_work_under_the_policy_without_violations(page, reference_data, settings):
+@pytest.fixture
+def strict_page(browser, live_server, reference_data):
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport={"width": 1366, "height": 860})
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def test_pages_work_under_the_policy_without_violations(strict_page, settings):
+    page = strict_page
     setup_demo(not_production=True)
     violations = []
     page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
