@@ -67,7 +67,13 @@ class RouteView(APIView):
         ],
         responses={
             200: RouteResponseSerializer,
-            400: inline_serializer("RouteError", {"q": serializers.ListField(child=serializers.CharField())}),
+            400: inline_serializer(
+                "RouteError",
+                {
+                    "q": serializers.ListField(child=serializers.CharField(), required=False),
+                    "district": serializers.ListField(child=serializers.CharField(), required=False),
+                },
+            ),
         },
     )
     def get(self, request):

@@ -178,9 +178,11 @@ def may_reveal_phone(user, call: Call) -> bool:
 
 # --- Scoping ------------------------------------------------------------------------------------
 def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
-    """Calls the user may see: agents and the city all; a district its own district's; a street
-    its own street's and those behind orders it handles; a department only those behind orders
-    it handles (lead, co-handler or whistled)."""
+    """Calls the user may see: agents and the city all; a department only those behind orders it
+    handles (lead, co-handler or whistled). Access follows the order: a street or district sees a
+    call behind an order only while it sees that order (an order returned and re-routed elsewhere
+    takes the caller's details with it), and the calls of its own area that became no order
+    (answered directly, duplicates)."""
     qs = Call.objects.all() if queryset is None else queryset
     role = role_of(user)
     if role in (Role.AGENT, Role.CITY):
@@ -188,13 +190,14 @@ def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
     unit = getattr(user, "unit", None)
     if unit is None or role is None:
         return qs.none()
-    if role == Role.DISTRICT:
-        return qs.filter(district_id=unit.division_id)
     behind_my_orders = Exists(visible_orders(user).filter(call_id=OuterRef("pk")))
     if section_of(user) is not None:
         return qs.filter(behind_my_orders)
+    without_order = ~Exists(WorkOrder.objects.filter(call_id=OuterRef("pk")))
+    if role == Role.DISTRICT:
+        return qs.filter(Q(district_id=unit.division_id) & (without_order | behind_my_orders))
     if role == Role.STREET:
-        return qs.filter(Q(street_id=unit.division_id) | behind_my_orders)
+        return qs.filter((Q(street_id=unit.division_id) & without_order) | behind_my_orders)
     return qs.filter(behind_my_orders)
 
 

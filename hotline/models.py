@@ -470,3 +470,21 @@ class SmsMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Open311Request(models.Model):
+    """What an Open311 app was given for a request it submitted: an unguessable public id (never the
+    sequential order number, so nobody can enumerate the city's requests) and the coordinates it
+    sent, if any. Reads without a key find a request only by this id."""
+
+    call = models.OneToOneField(Call, verbose_name=_("来电记录"), on_delete=models.PROTECT, related_name="open311")
+    public_id = models.CharField(_("公开编号"), max_length=40, unique=True)
+    lat = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    long = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 诉求")
+        verbose_name_plural = _("Open311 诉求")
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -40,6 +40,14 @@ def reference_data(transactional_db):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_throttle_counters():
+    """API/Open311 rate counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hotline.access import can_use_admin
 from hotline.accounts import twofactor
-from hotline.accounts.login import client_ip
+from hotline.accounts.login import ThrottledAdminLoginForm, client_ip
 from hotline.errors import DomainError
 
 
@@ -25,6 +25,7 @@ class SecondFactorForm(forms.Form):
 class HotlineAdminSite(admin.AdminSite):
     site_header = _("12345 接诉即办 · 系统管理")
     site_title = _("12345 系统管理")
+    login_form = ThrottledAdminLoginForm  # the one login throttle (hotline.accounts.login)
 
     def has_permission(self, request) -> bool:
         # The admin edits city-wide reference data (categories, rules, aliases, accounts, API keys):
@@ -48,7 +49,7 @@ class HotlineAdminSite(admin.AdminSite):
     def second_factor(self, request):
         """Enter the authenticator app's current code; the first time, enrol it (secret shown)."""
 
-        if not can_use_admin(request.user):
+        if not (can_use_admin(request.user) or twofactor.needed_for(request.user)):
             return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
         next_url = request.POST.get("next") or request.GET.get("next") or ""
         if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):

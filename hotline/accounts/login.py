@@ -1,62 +1,108 @@
+"""Logging in, and the one throttle every way of logging in shares.
+
+`/login/`, `/admin/login/`, the admin's second-factor step and API token issuance all ask
+`login_is_throttled` before checking a credential and call `login_failure_record` when it is wrong.
+Failures are rows (LoginFailure), counted over LOGIN_FAILURE_WINDOW_MINUTES:
+
+- one user name from one address: LOGIN_FAILURE_LIMIT failures lock that pair;
+- one address, whatever the names: 4 × the limit lock the address;
+- one user name from everywhere: 10 × the limit lock the name (a spread-out guessing attack).
+
+A flood from one address is stopped by the first two long before it reaches the third, so it never
+locks the user out of other addresses. The address is the real client's (`client_ip`): behind a
+proxy listed in TRUSTED_PROXIES, the right-most X-Forwarded-For entry that is not itself a trusted
+proxy; a header sent straight to us is ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
 from datetime import timedelta
+from functools import cache
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
-from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from hotline.accounts import login as services
 from hotline.models import LoginFailure
+
+ADDRESS_FACTOR = 4
+USER_FACTOR = 10
+
+
+# --- the real client address --------------------------------------------------------------------
+@cache
+def _trusted_networks(spec: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in spec)
+
+
+def _parse_ip(value: str):
+    value = (value or "").strip()
+    if value.startswith("[") and "]" in value:  # [::1]:443
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # 1.2.3.4:5678
+        value = value.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def _is_trusted(addr, networks) -> bool:
+    return any(addr in net for net in networks)
 
 
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a trusted proxy rewrites it.
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address. REMOTE_ADDR, unless it is a trusted proxy (settings.TRUSTED_PROXIES,
+    addresses or networks): then X-Forwarded-For read from the right, skipping trusted proxies; the
+    first other entry is the client (entries left of it were written by the client and prove
+    nothing). A malformed entry ends the walk at the last trusted hop."""
+    remote = _parse_ip(request.META.get("REMOTE_ADDR", ""))
+    if remote is None:
+        return None
+    networks = _trusted_networks(tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ()))
+    if not networks or not _is_trusted(remote, networks):
+        return str(remote)
+    client = remote
+    for entry in reversed(request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")):
+        addr = _parse_ip(entry)
+        if addr is None:
+            break
+        client = addr
+        if not _is_trusted(addr, networks):
+            break
+    return str(client)
 
 
-class ThrottledLoginForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "throttled": _("登录失败次数过多，请 %(minutes)s 分钟后再试。"),
-    }
-
-    def clean(self):
-
-        username = self.cleaned_data.get("username") or ""
-        ip = client_ip(self.request) if self.request else None
-        if username and services.login_is_throttled(username=username, ip_address=ip):
-            raise forms.ValidationError(
-                self.error_messages["throttled"],
-                code="throttled",
-                params={"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
-            )
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError:
-            if username:
-                services.login_failure_record(username=username, ip_address=ip)
-            raise
-        services.login_failures_clear(username=username)
-        return cleaned
-
-
+# --- the throttle -------------------------------------------------------------------------------
 def login_is_throttled(*, username: str, ip_address: str | None) -> bool:
     since = timezone.now() - timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
     limit = settings.LOGIN_FAILURE_LIMIT
-    by_user = LoginFailure.objects.filter(username__iexact=username, at__gte=since).count() >= limit
-    by_ip = bool(ip_address) and LoginFailure.objects.filter(ip_address=ip_address, at__gte=since).count() >= limit * 4
-    return by_user or by_ip
+    recent = LoginFailure.objects.filter(at__gte=since)
+    by_name = recent.filter(username__iexact=username)
+    if by_name.filter(ip_address=ip_address).count() >= limit:
+        return True
+    if ip_address and recent.filter(ip_address=ip_address).count() >= limit * ADDRESS_FACTOR:
+        return True
+    return by_name.count() >= limit * USER_FACTOR
 
 
 def login_failure_record(*, username: str, ip_address: str | None) -> None:
     LoginFailure.objects.create(username=username[:150], ip_address=ip_address)
 
 
-def login_failures_clear(*, username: str) -> None:
-    """A successful login forgives that user's earlier failures (not the address's)."""
-    LoginFailure.objects.filter(Q(username__iexact=username)).delete()
+def login_failures_clear(*, username: str, ip_address: str | None = None) -> None:
+    """A successful login forgives that user's earlier failures from the same address (not other
+    addresses' failures: a guesser elsewhere keeps his count)."""
+    LoginFailure.objects.filter(username__iexact=username, ip_address=ip_address).delete()
+
+
+def throttled_message() -> str:
+    return gettext("登录失败次数过多，请 %(minutes)s 分钟后再试。") % {"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES}
 
 
 def login_failures_prune(*, older_than_days: int = 7, batch: int = 5000) -> int:
@@ -68,3 +114,35 @@ def login_failures_prune(*, older_than_days: int = 7, batch: int = 5000) -> int:
         if not ids:
             return deleted
         deleted += LoginFailure.objects.filter(id__in=ids).delete()[0]
+
+
+# --- the login forms: the app's and the admin's ------------------------------------------------
+class ThrottleMixin:
+    """For AuthenticationForm and its subclasses: refuse while throttled, count failures."""
+
+    def clean(self):
+        username = self.cleaned_data.get("username") or ""
+        ip = client_ip(self.request) if self.request else None
+        if username and login_is_throttled(username=username, ip_address=ip):
+            raise forms.ValidationError(
+                _("登录失败次数过多，请 %(minutes)s 分钟后再试。"),
+                code="throttled",
+                params={"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
+            )
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            # a wrong password counts; "this account may not use the admin" after a right one does not
+            if username and self.get_user() is None:
+                login_failure_record(username=username, ip_address=ip)
+            raise
+        login_failures_clear(username=username, ip_address=ip)
+        return cleaned
+
+
+class ThrottledLoginForm(ThrottleMixin, AuthenticationForm):
+    pass
+
+
+class ThrottledAdminLoginForm(ThrottleMixin, AdminAuthenticationForm):
+    pass

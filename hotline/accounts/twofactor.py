@@ -17,12 +17,16 @@ import urllib.parse
 
 from django.conf import settings
 from django.db import transaction
+from django.http import HttpResponseRedirect, JsonResponse
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from hotline import access
 from hotline.accounts import login as services
 from hotline.errors import DomainError
-from hotline.models import AdminSecondFactor, User
+from hotline.models import AdminSecondFactor, Role, User
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -89,7 +93,7 @@ def verify(*, user: User, code: str, ip_address: str | None = None, now: float |
             factor.confirmed_at = timezone.now()
             fields.append("confirmed_at")
         factor.save(update_fields=fields)
-    services.login_failures_clear(username=throttle_key)
+    services.login_failures_clear(username=throttle_key, ip_address=ip_address)
     return True
 
 
@@ -100,3 +104,49 @@ def required() -> bool:
 def passed(request) -> bool:
     """Has this session passed the second factor (for the user now logged in)?"""
     return not required() or request.session.get(SESSION_KEY) == request.user.pk
+
+
+def needed_for(user) -> bool:
+    """City administrators see and rule on the whole city's data, phones included: once one has
+    enrolled an authenticator (the admin enrols it on first entry), every session of theirs passes the
+    second factor before using any page of the app, not only the admin. Other roles, and a city
+    account not yet enrolled, log in with the password alone."""
+    return (
+        required()
+        and access.role_of(user) == Role.CITY
+        and AdminSecondFactor.objects.filter(user=user, confirmed_at__isnull=False).exists()
+    )
+
+
+# Paths a session that still owes the second factor may use: the step itself (under /admin/),
+# logging in and out, the language switch, static files, health.
+_OPEN_PREFIXES = ("/admin/", "/login/", "/logout/", "/i18n/", "/static/", "/healthz")
+
+
+class SecondFactorMiddleware:
+    """Sends a city administrator's session that has not passed the second factor to the code step
+    (pages) or answers 403 (the API over a session cookie; token requests carry no session)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and not request.path_info.startswith(_OPEN_PREFIXES)
+            and request.session.get(SESSION_KEY) != user.pk
+            and needed_for(user)
+        ):
+            if request.path_info.startswith(("/api/", "/open311/")) or request.headers.get("Accept", "").startswith(
+                "application/json"
+            ):
+                return JsonResponse(
+                    {"detail": _("请先完成二次验证（验证器应用中的 6 位数字）。"), "code": "second_factor_required"},
+                    status=403,
+                    json_dumps_params={"ensure_ascii": False},
+                )
+            target = reverse("admin:second_factor")
+            return HttpResponseRedirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from assessment import api_urls as assessment_api_urls
@@ -11,6 +11,7 @@ from assessment import urls as assessment_urls
 from districts import api as districts_api
 from districts import urls as districts_urls
 from districts.routing_api import RouteView
+from hotline.accounts import tokens as accounts_tokens
 from hotline.accounts import views as accounts_views
 from hotline.intake import api as intake_api
 from hotline.intake import api_urls as intake_api_urls
@@ -37,9 +38,11 @@ api_urls = [
     *assessment_api_urls.urlpatterns,
     path("", include(router.urls)),
     path("me/", web_api.me, name="api-me"),
+    path("me/token/", accounts_tokens.token_revoke_api, name="api-token-revoke"),
+    path("auth/token/", accounts_tokens.token_obtain, name="api-token"),
     path("route/", RouteView.as_view(), name="api-route"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),  # no inline script (CSP)
 ]
 
 # A database outage answers 503 (JSON under /api/ and /open311/), never an HTML 500 page.
@@ -53,6 +56,7 @@ urlpatterns = [
     path("healthz/ready", health.ready, name="healthz-ready"),
     path("healthz/live", health.live, name="healthz-live"),
     path("live/stream", live_views.stream, name="live-stream"),
+    path("account/token/", accounts_tokens.token_page, name="account-token"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     *intake_urls.urlpatterns,

@@ -26,11 +26,11 @@ from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied
 from hotline.intake import selectors
 from hotline.intake.dispatch import dispatch_resolve
-from hotline.intake.services import Action, IntakeInvalid, call_intake, normalize_phone
+from hotline.intake.services import Action, IntakeForm, IntakeInvalid, call_intake, normalize_phone
 from hotline.intake.suggest import suggest_categories
 from hotline.models import Call, Category, DispatchRule, KnowledgeArticle
 from hotline.privacy import mask_phone
-from hotline.web.api import gate
+from hotline.web.api import form_data, gate
 
 
 class CallSerializer(serializers.ModelSerializer):
@@ -300,7 +300,7 @@ class IntakeView(APIView):
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": [gettext("请求体应为 JSON 对象或表单。")]})
         try:
-            result = call_intake(acting_user=request.user, data=request.data)
+            result = call_intake(acting_user=request.user, data=form_data(request, IntakeForm))
         except IntakeInvalid as exc:
             raise ValidationError(exc.errors) from None
         return Response(intake_result_data(result), status=status.HTTP_201_CREATED)

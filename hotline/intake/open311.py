@@ -2,21 +2,30 @@
 
 Third-party 311 apps list our services (service_code = a leaf category's code), submit requests
 (POST, form-encoded, with an api_key issued in the admin) that go through the same intake function
-as the agent's form (address_string → routing → dispatch catalogue), and track them by the order
-number. Reading requests needs the app's api_key too and shows only the requests that app
-submitted: a citizen's description and address are personal data (北京市接诉即办工作条例 protects
-the caller's privacy), so they are never published to anyone who asks. GET answers never carry
-the caller's phone or name either.
+as the agent's form (address_string → routing → dispatch catalogue; lat/long stored when sent), and
+track them by the service_request_id they were given: a random public id (Open311Request), never the
+sequential order number, so nobody can enumerate the city's requests.
+
+Reads: with the submitting app's key, the fuller view of its own requests (description, address,
+coordinates); without a key (the spec's clients send one only when creating), or with another app's,
+a request asked for by its id shows only public-safe fields — service, status and status notes, the
+agency responsible, requested/updated/expected times and the place at street level — never the
+description, address, name or phone (北京市接诉即办工作条例 protects the caller's privacy). Listing
+without ids needs a key and lists that app's own requests. Every endpoint is rate-limited per key
+(per address without one): 429 with Retry-After.
 JSON and XML; errors in the spec's format: [{"code": 400, "description": "..."}].
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import datetime, timedelta
+from decimal import Decimal
 from xml.etree import ElementTree as ET
 
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
@@ -25,9 +34,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from hotline.accounts.throttles import open311_wait
 from hotline.errors import AccessDenied, DomainError
 from hotline.intake.services import Action, IntakeInvalid, call_intake
-from hotline.models import ApiClient, Call, Category
+from hotline.models import ApiClient, Call, Category, Open311Request
 from workorders.models import OPEN_STATES, OrderEvent, WorkOrder
 
 JURISDICTION = "beijing.12345"
@@ -51,6 +61,11 @@ def hash_key(key: str) -> str:
 
 def new_key() -> str:
     return "o311_" + secrets.token_urlsafe(24)
+
+
+def new_public_id() -> str:
+    """A request's id for Open311 apps: 128 random bits, not derivable from the order number."""
+    return secrets.token_urlsafe(16)
 
 
 def client_for_key(key: str) -> ApiClient | None:
@@ -135,6 +150,15 @@ def _leaves():
     return Category.objects.filter(level=3, is_active=True).select_related("parent__parent").order_by("sort", "code")
 
 
+def _ancestors(category) -> list[str]:
+    """Names above a leaf, top first; a leaf whose tree is incomplete has fewer (never an error)."""
+    names, node = [], category.parent
+    while node is not None and len(names) < 5:
+        names.insert(0, node.name)
+        node = node.parent
+    return names
+
+
 @require_http_methods(["GET"])
 def services(request, fmt: str):
     if bad := _bad_format(fmt):
@@ -143,13 +167,14 @@ def services(request, fmt: str):
         {
             "service_code": c.code,
             "service_name": c.name,
-            "description": c.path,
+            "description": " › ".join([*ancestors, c.name]),
             "metadata": False,
             "type": "realtime",
-            "keywords": f"{c.parent.parent.name},{c.parent.name}",
-            "group": c.parent.parent.name,
+            "keywords": ",".join(ancestors),
+            "group": ancestors[0] if ancestors else c.name,
         }
         for c in _leaves()
+        for ancestors in [_ancestors(c)]
     ]
     return _respond(fmt, rows, root="services", item="service")
 
@@ -173,32 +198,53 @@ def service_definition(request, code: str, fmt: str):
 def _orders():
 
     last_event = OrderEvent.objects.filter(order_id=OuterRef("pk")).order_by("-at", "-id").values("at")[:1]
-    return WorkOrder.objects.select_related("category", "lead_unit", "call").annotate(updated=Subquery(last_event))
+    return (
+        WorkOrder.objects.filter(call__open311__isnull=False)
+        .select_related("category", "lead_unit", "call__open311", "street", "district")
+        .annotate(updated=Subquery(last_event))
+    )
 
 
-def _request_row(order) -> dict:
+def _request_row(order, *, full: bool) -> dict:
+    """One request as Open311 shows it: `full` for the app that submitted it, public-safe otherwise."""
     is_open = order.state in OPEN_STATES
+    o311 = order.call.open311
+    place = "".join(d.name for d in (order.district, order.street) if d is not None) or None
     return {
-        "service_request_id": order.number,
+        "service_request_id": o311.public_id,
         "status": "open" if is_open else "closed",
         "status_notes": order.get_state_display()
         if is_open
         else (order.get_result_display() or order.get_state_display()),
         "service_name": order.category.name,
         "service_code": order.category.code,
-        "description": order.call.description,
+        "description": order.call.description if full else None,
         "agency_responsible": order.lead_unit.name,
         "service_notice": None,
         "requested_datetime": _iso(order.call.received_at),
         "updated_datetime": _iso(order.updated or order.dispatched_at),
         "expected_datetime": _iso(order.resolution_deadline),
-        "address": order.address,
+        # without the app's key: the street (街乡镇) at most, never the house
+        "address": order.address if full else place,
         "address_id": None,
         "zipcode": None,
-        "lat": None,
-        "long": None,
+        "lat": float(o311.lat) if full and o311.lat is not None else None,
+        "long": float(o311.long) if full and o311.long is not None else None,
         "media_url": None,
     }
+
+
+def _key_and_limit(request, fmt: str, key: str):
+    """(client or None, error response or None): an unknown key is refused; every caller is
+    rate-limited (per key, or per address without one)."""
+    client = client_for_key(key) if key else None
+    if key and client is None:
+        return None, _error(fmt, 403, _("api_key 无效或已停用。"))
+    if (wait := open311_wait(request, client)) is not None:
+        response = _error(fmt, 429, _("请求过于频繁，请 %(s)s 秒后再试。") % {"s": wait})
+        response["Retry-After"] = str(wait)
+        return None, response
+    return client, None
 
 
 def _parse_when(value: str, *, end: bool = False) -> datetime | None:
@@ -222,14 +268,17 @@ def requests_view(request, fmt: str):
     if request.method == "POST":
         return _create(request, fmt)
     params = request.GET
-    client = client_for_key(params.get("api_key", ""))
-    if client is None:
-        return _error(fmt, 403, _("查询诉求需要有效的 api_key。"))
-    qs = _orders().filter(call__api_client=client)
+    client, refused = _key_and_limit(request, fmt, params.get("api_key", ""))
+    if refused:
+        return refused
     ids = [i.strip() for i in params.get("service_request_id", "").split(",") if i.strip()][:MAX_RESULTS]
     if ids:
-        qs = qs.filter(number__in=ids)
+        qs = _orders().filter(call__open311__public_id__in=[i[:40] for i in ids])
+    elif client is None:
+        message = _("不带 api_key 时请用 service_request_id 查询诉求；列出诉求需要提交它们的应用的 api_key。")
+        return _error(fmt, 403, message)
     else:
+        qs = _orders().filter(call__api_client=client)
         codes = [c.strip() for c in params.get("service_code", "").split(",") if c.strip()]
         if codes:
             qs = qs.filter(category__code__in=codes)
@@ -256,7 +305,10 @@ def requests_view(request, fmt: str):
     if not page.isdigit() or not 1 <= int(page) <= 1000:
         return _error(fmt, 400, _("page 应为 1 到 1000 之间的整数。"))
     offset = (int(page) - 1) * MAX_RESULTS
-    rows = [_request_row(o) for o in qs.order_by("-dispatched_at", "-id")[offset : offset + MAX_RESULTS]]
+    rows = [
+        _request_row(o, full=client is not None and o.call.api_client_id == client.pk)
+        for o in qs.order_by("-dispatched_at", "-id")[offset : offset + MAX_RESULTS]
+    ]
     return _respond(fmt, rows, root="service_requests", item="request")
 
 
@@ -264,13 +316,24 @@ def requests_view(request, fmt: str):
 def request_detail(request, request_id: str, fmt: str):
     if bad := _bad_format(fmt):
         return bad
-    client = client_for_key(request.GET.get("api_key", ""))
-    if client is None:
-        return _error(fmt, 403, _("查询诉求需要有效的 api_key。"))
-    order = _orders().filter(number=request_id[:30], call__api_client=client).first()
+    client, refused = _key_and_limit(request, fmt, request.GET.get("api_key", ""))
+    if refused:
+        return refused
+    order = _orders().filter(call__open311__public_id=request_id[:40]).first()
     if order is None:
-        return _error(fmt, 404, _("没有编号为“%(id)s”的诉求。") % {"id": request_id[:30]})
-    return _respond(fmt, [_request_row(order)], root="service_requests", item="request")
+        return _error(fmt, 404, _("没有编号为“%(id)s”的诉求。") % {"id": request_id[:40]})
+    full = client is not None and order.call.api_client_id == client.pk
+    return _respond(fmt, [_request_row(order, full=full)], root="service_requests", item="request")
+
+
+def _coordinate(value: str, limit: int) -> Decimal | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    number = float(value)  # ValueError for text
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        raise ValueError(value)
+    return Decimal(str(round(number, 6)))
 
 
 def _create(request, fmt: str) -> HttpResponse:
@@ -278,6 +341,16 @@ def _create(request, fmt: str) -> HttpResponse:
     client = client_for_key(data.get("api_key") or request.GET.get("api_key", ""))
     if client is None:
         return _error(fmt, 403, _("api_key 无效或未提供。"))
+    if (wait := open311_wait(request, client)) is not None:
+        response = _error(fmt, 429, _("请求过于频繁，请 %(s)s 秒后再试。") % {"s": wait})
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        lat, long = _coordinate(data.get("lat", ""), 90), _coordinate(data.get("long", ""), 180)
+    except ValueError:
+        return _error(fmt, 400, _("lat / long 应为十进制度数：纬度 -90 到 90，经度 -180 到 180。"))
+    if (lat is None) != (long is None):
+        return _error(fmt, 400, _("lat 和 long 须同时提供。"))
     if not data.get("address_string", "").strip():
         if data.get("lat") or data.get("long") or data.get("address_id"):
             return _error(fmt, 400, _("暂不支持按坐标定位，请提供 address_string。"))
@@ -298,7 +371,11 @@ def _create(request, fmt: str) -> HttpResponse:
     if not intake["category"]:
         return _error(fmt, 400, _("service_code：请提供服务编码。"))
     try:
-        result = call_intake(acting_user=client.acting_user, data=intake, api_client=client)
+        with transaction.atomic():
+            result = call_intake(acting_user=client.acting_user, data=intake, api_client=client)
+            o311 = Open311Request.objects.create(
+                call_id=result.order.call_id, public_id=new_public_id(), lat=lat, long=long
+            )
     except IntakeInvalid as exc:
         parts = [f"{FIELD_NAMES.get(field, field)}：{'；'.join(messages)}" for field, messages in exc.errors.items()]
         return _error(fmt, 400, " ".join(parts))
@@ -309,7 +386,7 @@ def _create(request, fmt: str) -> HttpResponse:
     order = result.order
     rows = [
         {
-            "service_request_id": order.number,
+            "service_request_id": o311.public_id,
             "service_notice": _("已派至%(unit)s，办结时限 %(deadline)s")
             % {
                 "unit": order.lead_unit.name,

@@ -25,7 +25,7 @@ from districts.alias_proposals import alias_propose
 from districts.communities import community_for
 from districts.models import Division
 from districts.routing import route_address
-from hotline import access, refcache, sqlinsert
+from hotline import access, refcache, sqlinsert, textrules
 from hotline.errors import DomainError
 from hotline.intake.dispatch import Dispatch, dispatch_resolve
 from hotline.live.signals import publish
@@ -45,7 +45,6 @@ PHONE_JUNK_RE = re.compile(r"[\s\-()（）]")
 # Markup in a short field is never a real name or address: refuse it. Descriptions and answers are
 # free text (a citizen may quote anything) and are escaped wherever they are shown.
 MARKUP_RE = re.compile(r"<\s*[a-zA-Z/!?]|&#|javascript:", re.IGNORECASE)
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Action:
@@ -80,7 +79,7 @@ def normalize_phone(raw: str) -> str:
 
 
 def _clean_text(value: str) -> str:
-    return CONTROL_RE.sub("", value or "").strip()
+    return textrules.strip_controls(value)
 
 
 class IntakeForm(forms.Form):
@@ -141,19 +140,23 @@ class IntakeForm(forms.Form):
 
     def clean_caller_name(self):
         value = _clean_text(self.cleaned_data.get("caller_name", ""))
+        if textrules.has_bidi(value):
+            raise forms.ValidationError(textrules.bidi_message(_("来电人")), code="bidi")
         if MARKUP_RE.search(value):
             raise forms.ValidationError(self.error_messages["markup"], code="markup")
         return value
 
     def clean_address(self):
         value = _clean_text(self.cleaned_data.get("address", ""))
+        if textrules.has_bidi(value):
+            raise forms.ValidationError(textrules.bidi_message(_("诉求地址")), code="bidi")
         if MARKUP_RE.search(value):
             raise forms.ValidationError(self.error_messages["markup"], code="markup")
         return value
 
     def clean_description(self):
         value = _clean_text(self.cleaned_data.get("description", ""))
-        if len(value) < 5:
+        if textrules.visible_length(value) < 5:
             raise forms.ValidationError(self.error_messages["description_short"], code="description_short")
         return value
 

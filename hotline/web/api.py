@@ -1,7 +1,13 @@
+from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import QueryDict
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,7 +23,80 @@ def exception_handler(exc, context):
         return Response({"detail": str(exc.message), "code": exc.code}, status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, DomainError):
         return Response({"detail": str(exc.message), "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DjangoValidationError):
+        # a model or form validator reached from an API view: the client's input, not a server fault
+        return Response({"detail": " ".join(str(m) for m in exc.messages), "code": "invalid"}, status=400)
     return drf_exception_handler(exc, context)
+
+
+# --- JSON bodies handed to Django forms ----------------------------------------------------------
+# A Django form turns whatever it is given into text: `["a", "b"]` would be stored as "['a', 'b']",
+# a JSON number as a date string. Every API view that hands request.data to a form passes it through
+# form_data() first, which refuses the wrong JSON types with a 400 and changes nothing else.
+_NUMBER_FIELDS = (forms.IntegerField, forms.FloatField, forms.DecimalField, forms.ModelChoiceField)
+_MULTI_FIELDS = (forms.MultipleChoiceField, forms.ModelMultipleChoiceField)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _type_error(field, value) -> str | None:
+    if isinstance(field, forms.FileField):
+        return gettext("文件请以 multipart/form-data 上传。")
+    if isinstance(field, _MULTI_FIELDS):
+        if not isinstance(value, list) or not all(isinstance(v, str) or _is_number(v) for v in value):
+            return gettext("应为由编号或文本组成的列表。")
+        return None
+    if isinstance(field, forms.BooleanField | forms.NullBooleanField):
+        return None if isinstance(value, bool | str) else gettext("应为 true 或 false。")
+    if isinstance(field, _NUMBER_FIELDS) or (isinstance(field, forms.TypedChoiceField) and field.coerce is int):
+        return None if isinstance(value, str) or _is_number(value) else gettext("应为数字。")
+    if field is None:
+        return None if isinstance(value, str | bool) or _is_number(value) else gettext("应为文本。")
+    return None if isinstance(value, str) else gettext("应为文本。")
+
+
+def form_data(request, form_class: type[forms.BaseForm]):
+    """request.data checked for the JSON types `form_class` can take; form-encoded data (all text)
+    passes unchanged. Raises DRF's ValidationError (400, one message per field)."""
+    data = request.data
+    if isinstance(data, QueryDict):
+        return data
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": [gettext("请求体应为 JSON 对象或表单。")]})
+    errors, cleaned = {}, {}
+    for name, value in data.items():
+        if value is None:
+            continue  # null: as if not sent
+        if problem := _type_error(form_class.base_fields.get(name), value):
+            errors[name] = [problem]
+        else:
+            cleaned[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def id_list(value, *, field: str = "ids") -> list[int] | None:
+    """An optional JSON list of positive integer ids (None when absent); anything else is a 400."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(_is_number(v) and int(v) == v and v > 0 for v in value):
+        raise ValidationError({field: [gettext("应为由正整数编号组成的列表。")]})
+    return [int(v) for v in value]
+
+
+class HotlineAutoSchema(AutoSchema):
+    """The OpenAPI schema as the answers really are: a field declared with `default=None` (a related
+    object's name through a nullable foreign key, say) answers null when there is none, so the
+    schema says it is nullable."""
+
+    def _get_serializer_field_meta(self, field, direction):
+        meta = super()._get_serializer_field_meta(field, direction)
+        if isinstance(field, serializers.Field) and field.default is None:
+            meta["nullable"] = True
+        return meta
 
 
 def gate(capability: str) -> type[BasePermission]:

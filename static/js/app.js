@@ -82,4 +82,9 @@
     if (target) target.textContent = data.phone;
     btn.remove();
   });
+
+  // <select data-autosubmit>: submit the form on change (no inline handlers under the CSP).
+  document.addEventListener("change", function (ev) {
+    if (ev.target.matches && ev.target.matches("[data-autosubmit]") && ev.target.form) ev.target.form.submit();
+  });
 })();

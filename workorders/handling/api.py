@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from hotline import access
 from hotline.privacy import mask_phone
-from hotline.web.api import gate
+from hotline.web.api import form_data, gate
 from workorders.handling import selectors, services
 from workorders.handling.forms import InboxFilterForm
 from workorders.lifecycle.machinery import EVENT_LABELS
@@ -243,6 +243,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     permission_classes = [gate(access.Cap.ORDERS)]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     filter_backends = []
+    lookup_value_regex = r"[0-9]+"  # /orders/abc/sign/ is a 404, not a lookup
 
     def get_serializer_class(self):
         return OrderDetailSerializer if self.action == "retrieve" else OrderListSerializer
@@ -300,7 +301,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = selectors.order_for(request.user, pk)
         if order is None:
             raise Http404
-        form = services.action_form(name, order, request.data, prefix=None)
+        form = services.action_form(name, order, form_data(request, services.ACTIONS[name][1]), prefix=None)
         if not form.is_valid():
             return Response(
                 {"detail": str(_("请检查填写的内容。")), "code": "invalid", "errors": form.errors},

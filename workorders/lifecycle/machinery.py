@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from districts.models import Division, Unit
-from hotline import refcache, sqlinsert
+from hotline import refcache, sqlinsert, textrules
 from hotline.errors import DomainError
 from hotline.live.signals import publish
 from hotline.models import User
@@ -224,12 +224,8 @@ def require_routable(order: WorkOrder, unit: Unit) -> None:
 
 
 def clean_text(value: str, *, label: str, required: bool = True, limit: int = 2000) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise DomainError(_("请填写%(field)s。") % {"field": label}, code="required")
-    if len(value) > limit:
-        raise DomainError(_("%(field)s不能超过 %(n)s 字。") % {"field": label, "n": limit}, code="too_long")
-    return value
+    # The character rules live in hotline.textrules (invisible-only text is not "filled in").
+    return textrules.clean_text(value, label=label, required=required, limit=limit)
 
 
 def set_deadlines(order: WorkOrder, start: datetime) -> list[str]:

@@ -5,6 +5,7 @@ from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from hotline.web.api import id_list
 from workorders.models import Notification
 from workorders.notifications import selectors, services
 
@@ -39,6 +40,6 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     )
     @action(detail=False, methods=["post"], url_path="mark-read")
     def mark_read(self, request):
-        ids = request.data.get("ids") if hasattr(request.data, "get") else None
+        ids = id_list(request.data.get("ids")) if hasattr(request.data, "get") else None
         marked = services.notifications_mark_read(acting_user=request.user, ids=ids)
         return Response({"marked": marked})

@@ -1,5 +1,6 @@
 """Django and the product's own settings, read from the environment; Celery's are in `worker`."""
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -53,12 +54,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "hotline.web.edge.ContentSecurityPolicyMiddleware",  # every HTML page, error pages included
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # NUL bytes, lone surrogates, impossible time-zone offsets: a clear 400 before any view
+    "hotline.web.edge.EdgeValidationMiddleware",
+    # city administrators with an authenticator pass it before any page (hotline.accounts.twofactor)
+    "hotline.accounts.twofactor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -137,6 +143,15 @@ LOGOUT_REDIRECT_URL = "login"
 # locks further attempts until the window has passed.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
+# Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated): the client's
+# address for the login throttle, API throttles and the reveal log is then the right-most entry that
+# is not one of them. Empty: REMOTE_ADDR, headers ignored.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ConfigError(f"TRUSTED_PROXIES: {_proxy!r} is not an IP address or network") from None
 # The admin asks city administrators for an authenticator app's code once per session.
 ADMIN_2FA_REQUIRED = env_bool("ADMIN_2FA_REQUIRED", True)
 
@@ -197,8 +212,33 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hotline.web.api.HotlineAutoSchema",
     "EXCEPTION_HANDLER": "hotline.web.api.exception_handler",
+    # 429 + Retry-After over these rates (hotline.accounts.throttles)
+    "DEFAULT_THROTTLE_CLASSES": [
+        "hotline.accounts.throttles.UserThrottle",
+        "hotline.accounts.throttles.AnonThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env_str("API_THROTTLE_USER", "6000/min"),
+        "anon": env_str("API_THROTTLE_ANON", "120/min"),
+        "open311": env_str("OPEN311_THROTTLE", "600/min"),
+    },
+}
+for _name, _rate in (
+    ("API_THROTTLE_USER", REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["user"]),
+    ("API_THROTTLE_ANON", REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["anon"]),
+    ("OPEN311_THROTTLE", REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["open311"]),
+):
+    _num, _, _period = _rate.partition("/")
+    if not _num.isdigit() or not _period or _period[0] not in "smhd":
+        raise ConfigError(f"{_name}={_rate!r} is not a rate like 600/min")
+# Throttle counters: in Redis when CACHE_URL names one (shared by all web processes), else per process.
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "12345 接诉即办 API",
