@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -137,5 +138,14 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if "Content-Security-Policy" not in response and response.get("Content-Type", "").startswith("text/html"):
-            response["Content-Security-Policy"] = CSP
+            response["Content-Security-Policy"] = csp_for(request)
         return response
+
+
+def csp_for(request) -> str:
+    """The page policy; when the live-update server listens on its own port (`make run`: PORT+1)
+    the pages' EventSource connects there, so that origin (same host, that port) may be connected to."""
+    if not settings.LIVE_PORT:
+        return CSP
+    host = request.get_host().rsplit(":", 1)[0] if not request.get_host().endswith("]") else request.get_host()
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {host}:{settings.LIVE_PORT}")

@@ -62,7 +62,8 @@ def live_process(reference_data, settings, tmp_path):
 
 
 def _open_inbox(browser, live_server, user):
-    context = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    # (bypass_csp: Playwright's wait_for_function evaluates script; tests/browser/test_csp.py checks the policy)
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(15000)
     login(page, user.username, "pw-123456")

@@ -1,5 +1,7 @@
 """The global search: what it finds, per role, and bad input."""
 
+import json
+
 import pytest
 from django.urls import reverse
 
@@ -75,7 +77,7 @@ def test_the_district_sees_its_district_only(fengtai_manager, haidian_manager, o
 
 
 @pytest.mark.parametrize("role", ["agent", "city_admin", "xiluoyuan_handler", "fengtai_manager", "water_dept_handler"])
-@pytest.mark.parametrize("q", ["", "洋", "\x00\x00", "洋\x00桥", "x" * 5000, "   ", "%", "_%_"])
+@pytest.mark.parametrize("q", ["", "洋", "x" * 5000, "   ", "%", "_%_"])
 def test_bad_queries_answer_200(client, request, role, q, orders):
     user = request.getfixturevalue(role)
     assert client.login(username=user.username, password=PASSWORD)
@@ -106,3 +108,17 @@ def test_the_page_lists_results_with_links_and_says_when_cut_off(client, agent, 
 def test_every_page_has_the_search_box(client, xiluoyuan_handler):
     assert client.login(username=xiluoyuan_handler.username, password=PASSWORD)
     assert 'data-testid="topsearch"' in client.get(reverse("order-inbox")).content.decode()
+
+
+@pytest.mark.parametrize("role", ["agent", "xiluoyuan_handler"])
+@pytest.mark.parametrize("q", ["\x00\x00", "洋\x00桥"])
+def test_a_nul_byte_is_refused_at_the_edge_with_a_clear_message(client, request, role, q, orders):
+    # NUL bytes are refused for every endpoint by the one edge layer (hotline/web/edge.py): a 400
+    # that says why, never a 5xx, and nothing searched or logged.
+    user = request.getfixturevalue(role)
+    assert client.login(username=user.username, password=PASSWORD)
+    resp = client.post(reverse("search"), {"q": q})
+    assert resp.status_code == 400 and "不允许的字符" in resp.content.decode()
+    api = client_for(user).post("/api/v1/search/", {"q": q}, format="json")
+    assert api.status_code == 400 and "不允许的字符" in json.dumps(api.json(), ensure_ascii=False)
+    assert not PersonalDataAccess.objects.exists()

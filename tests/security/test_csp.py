@@ -27,3 +27,13 @@ def test_every_html_page_carries_the_policy(client, agent, db):
 def test_json_answers_carry_no_page_policy(client, agent):
     client.force_login(agent)
     assert "Content-Security-Policy" not in client.get("/api/v1/me/")
+
+
+def test_with_a_live_port_the_pages_may_connect_to_it_and_nowhere_else(client, agent, settings):
+    # make run serves live updates on the next port: the pages' EventSource must be allowed there
+    settings.LIVE_PORT = 8001
+    client.force_login(agent)
+    policy = client.get("/orders/", HTTP_HOST="127.0.0.1:8000")["Content-Security-Policy"]
+    connect = next(p for p in policy.split(";") if p.strip().startswith("connect-src"))
+    assert connect.split() == ["connect-src", "'self'", "127.0.0.1:8001"]
+    assert _script_src(policy) == _script_src(CSP)
