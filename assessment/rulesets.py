@@ -91,6 +91,8 @@ def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
             values["scope_rules"] = json.loads(values["scope_rules"] or "[]")
         except ValueError:
             raise DomainError(_("分级考评范围必须是列表。"), code="invalid_scope_rules") from None
+    if values["scope_rules"] in (None, ""):  # "null" from a form: no graded entries
+        values["scope_rules"] = []
     if "counted_request_types" in changes and isinstance(values["counted_request_types"], (list, tuple)):
         values["counted_request_types"] = sorted(set(values["counted_request_types"]))
     for key in ("period_start_day", "min_valid_callbacks", "bottom_n", "bottom_min_ranked", "freeze_after_days"):

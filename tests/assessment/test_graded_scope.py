@@ -206,3 +206,15 @@ def test_the_api_publishes_graded_scopes_as_a_new_version(graded, city_admin):
     assert resp.status_code in (200, 201), resp.content
     active = rulesets.active_ruleset()
     assert (active.scope_rules, active.counting) == (body["scope_rules"], "first_valid")
+
+
+def test_a_form_posting_null_scope_rules_publishes_no_graded_entries(graded, city_admin):
+    # given: a multipart form (as Swagger sends it) with the text "null" for the list
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(city_admin)
+    resp = client.post("/api/v1/assessment/rulesets/", {"scope_rules": "null", "period_start_day": 1})
+    # then: a new version without graded entries, never a 500
+    assert resp.status_code == 201, resp.content
+    assert rulesets.active_ruleset().scope_rules == []
