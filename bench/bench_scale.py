@@ -7,12 +7,17 @@ from 2 client processes (one request at a time each, so the figures are response
 queue), with real sessions:
 
 - the busiest street's inbox, every tab (GET /orders/?tab=…): p50/p95 per tab, and the worst p95;
+  the closed tab's page 40 (rows 976–1,000) and the API list of the closed tab;
+- its district manager's inbox, every tab (the whole district's orders); an agent's inbox (all);
 - the order page (GET /orders/<id>/) of random orders of that street;
 - the district supervision page (GET /orders/supervision/) of that street's district;
 
 then in-process: the deadline sweep in steady state (`sweep.run()` when a minute's worth of orders
 at Beijing's volume, ~50, has just become due; rolled back) and the database size per order.
 The machine load (os.getloadavg) is printed with every figure: the machine is shared.
+
+`--root DIR` serves the same database from another checkout (e.g. a worktree of an older commit), so
+a before/after runs on the same data in the same minute; `--pages-only` skips the sweep and sizes.
 """
 
 import argparse
@@ -89,7 +94,7 @@ def timed(port, cookie, paths, procs=2):
     }
 
 
-def start_web(port):
+def start_web(port, root=ROOT):
     env = dict(os.environ, LOG_LEVEL="WARNING", ALLOWED_HOSTS="127.0.0.1,localhost", DEBUG="0")
     web = subprocess.Popen(
         [
@@ -106,7 +111,7 @@ def start_web(port):
             "5",
         ],
         env=env,
-        cwd=ROOT,
+        cwd=root,
         start_new_session=True,
         stderr=subprocess.DEVNULL,
     )
@@ -126,7 +131,11 @@ def main():
     parser.add_argument("--n", type=int, default=100, help="requests per page")
     parser.add_argument("--port", type=int, default=18160)
     parser.add_argument("--due", type=int, default=50, help="orders newly due for the steady-state sweep")
+    parser.add_argument("--root", default=str(ROOT), help="serve from this checkout (same database)")
+    parser.add_argument("--pages-only", action="store_true", help="only the HTTP figures")
     args = parser.parse_args()
+    # one key for the sessions made here and the server (which may be another checkout)
+    os.environ.setdefault("SECRET_KEY", "bench-scale-" + "k" * 50)
     import django
 
     django.setup()
@@ -165,12 +174,15 @@ def main():
     cookie_name = settings.SESSION_COOKIE_NAME
     street_cookie = f"{cookie_name}={session_for(user('bench-street', 'street', street))}"
     district_cookie = f"{cookie_name}={session_for(user('bench-district', 'district', district))}"
+    center = Unit.objects.filter(kind="center").first()
+    agent_cookie = f"{cookie_name}={session_for(user('bench-agent', 'agent', center))}" if center else None
     ids = list(WorkOrder.objects.filter(lead_unit=street).values_list("pk", flat=True)[:5000])
     random.Random(1).shuffle(ids)
     print(f"street {street.name}: {busiest['n']:,} orders; district {district.name}")
     connection.close()
 
-    web = start_web(args.port)
+    print(f"serving from {args.root}")
+    web = start_web(args.port, Path(args.root))
     results = {}
     try:
         for warm in ("/orders/", "/orders/supervision/"):
@@ -183,6 +195,26 @@ def main():
             print(f"inbox tab {tab:12s} {json.dumps(r, ensure_ascii=False)}", flush=True)
         results["inbox worst tab p95"] = worst
         print(f"→ inbox worst tab p95 {worst} ms (target < 100 ms)")
+        for label, path in (
+            ("closed page 40", "/orders/?tab=closed&page=40"),
+            ("API closed tab", "/api/v1/orders/?tab=closed"),
+            ("poll.json", "/orders/poll.json"),
+        ):
+            r = timed(args.port, street_cookie, [path] * max(20, args.n // 2))
+            results[label] = r
+            print(f"street {label:15s} {json.dumps(r, ensure_ascii=False)}", flush=True)
+        worst_d = 0.0
+        for tab in selectors.TAB_NAMES:
+            r = timed(args.port, district_cookie, [f"/orders/?tab={tab}"] * max(20, args.n // 2))
+            worst_d = max(worst_d, r["p95"])
+            results[f"district inbox {tab}"] = r
+            print(f"district inbox {tab:12s} {json.dumps(r, ensure_ascii=False)}", flush=True)
+        print(f"→ district inbox worst tab p95 {worst_d} ms")
+        if agent_cookie:  # an agent's inbox covers every order of the city
+            for tab in ("to_sign", "overdue", "closed"):
+                r = timed(args.port, agent_cookie, [f"/orders/?tab={tab}"] * max(20, args.n // 2))
+                results[f"agent inbox {tab}"] = r
+                print(f"agent inbox {tab:12s} {json.dumps(r, ensure_ascii=False)}", flush=True)
         r = timed(args.port, street_cookie, [f"/orders/{pk}/" for pk in (ids * 2)[: args.n]])
         results["order page"] = r
         print(f"order page           {json.dumps(r, ensure_ascii=False)} (target p95 < 150 ms)", flush=True)
@@ -192,6 +224,8 @@ def main():
     finally:
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=20)
+    if args.pages_only:
+        return
 
     # the sweep, steady state: a minute's worth newly due, then nothing
     sys.path.insert(0, str(ROOT / "bench"))

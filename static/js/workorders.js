@@ -6,7 +6,7 @@
   function body() { return document.getElementById("inbox-body"); }
   function counts() {
     const out = {};
-    document.querySelectorAll("[data-count]").forEach(function (el) { out[el.dataset.count] = el.textContent.trim(); });
+    document.querySelectorAll("[data-count]").forEach(function (el) { out[el.dataset.count] = el.dataset.value; });
     return out;
   }
   async function refresh() {

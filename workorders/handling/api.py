@@ -15,6 +15,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from hotline import access
+from hotline.pagination import CappedPageNumberPagination
 from hotline.privacy import mask_phone
 from hotline.web.api import form_data, gate
 from workorders.handling import selectors, services
@@ -240,6 +241,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     queryset = WorkOrder.objects.none()
     serializer_class = OrderListSerializer
+    pagination_class = CappedPageNumberPagination  # a street's closed tab grows every year: count to the cap
     permission_classes = [gate(access.Cap.ORDERS)]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     filter_backends = []
@@ -291,7 +293,16 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return response
 
     @extend_schema(
-        responses=inline_serializer("InboxCounts", {t: serializers.IntegerField() for t in selectors.TAB_NAMES})
+        responses=inline_serializer(
+            "InboxCounts",
+            {
+                **{t: serializers.IntegerField() for t in selectors.TAB_NAMES},
+                "capped": serializers.ListField(
+                    child=serializers.ChoiceField(choices=selectors.TAB_NAMES),
+                    help_text="tabs whose count stopped at the list cap (there are more)",
+                ),
+            },
+        )
     )
     @action(detail=False, methods=["get"], url_path="counts")
     def counts(self, request):

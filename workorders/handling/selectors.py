@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Section
-from hotline import access, refcache
+from hotline import access, pagination, refcache
 from hotline.models import User
 from workorders.lifecycle import guards
 from workorders.models import (
@@ -104,14 +104,29 @@ SORTS = {
 }
 
 
-def inbox_counts(user: User, *, filters: dict | None = None, now: datetime | None = None) -> dict[str, int]:
-    """Counts for every tab in one aggregate query (plus one for the assisting tab)."""
+OPEN_TABS = [t for t in TAB_NAMES if t not in ("closed", "assisting")]
+
+
+def inbox_counts(user: User, *, filters: dict | None = None, now: datetime | None = None) -> dict:
+    """Counts for every tab. The open tabs come from one aggregate over the unit's open orders only
+    (a range of the (unit/district, state, deadline) index per open state), so their cost follows
+    the work in hand, not the years behind it; the closed tab is counted up to the list cap
+    (hotline.pagination) and `capped` names the tabs whose count was cut off there."""
     now = now or timezone.now()
     filters = filters or {}
     qs = apply_filters(inbox_scope(user), filters)
     # Count a column of the covering (unit/district, state, deadline) index: an index-only scan.
-    counts = qs.aggregate(**{tab: Count("state", filter=tab_q(tab, now)) for tab in TAB_NAMES if tab != "assisting"})
-    counts["assisting"] = apply_filters(assisting_scope(user), filters).filter(state__in=OPEN_STATES).count()
+    counts = qs.filter(state__in=OPEN_STATES).aggregate(
+        **{tab: Count("state", filter=tab_q(tab, now)) for tab in OPEN_TABS}
+    )
+    closed = pagination.capped_count(qs.filter(tab_q("closed", now)))
+    cap = pagination.count_cap()
+    counts["closed"] = min(closed, cap)
+    counts["assisting"] = pagination.capped_count(
+        apply_filters(assisting_scope(user), filters).filter(state__in=OPEN_STATES)
+    )
+    counts["assisting"], assisting_cut = min(counts["assisting"], cap), counts["assisting"] > cap
+    counts["capped"] = [tab for tab, cut in (("closed", closed > cap), ("assisting", assisting_cut)) if cut]
     return counts
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +21,7 @@ from districts.models import Division, Section, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
+from hotline.pagination import CappedPaginator
 from hotline.privacy import mask_phone
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
@@ -48,8 +48,9 @@ def _inbox_context(request):
     orders = handling_selectors.inbox_orders(
         request.user, tab=tab, filters=filters, sort=filters.get("sort") or "deadline", now=now
     )
-    paginator = Paginator(orders, PAGE_SIZE)
-    paginator.count = counts.get(tab, 0)  # already counted with the tabs: no second COUNT(*)
+    # already counted with the tabs (capped for the closed tab): no second COUNT(*)
+    counted = counts.get(tab, 0) + (1 if tab in counts["capped"] else 0)
+    paginator = CappedPaginator(orders, PAGE_SIZE, known_count=counted)
     page = paginator.get_page(request.GET.get("page"))
     rows = [(o, handling_selectors.clock_of(o, now, user=request.user)) for o in page.object_list]
     query = request.GET.copy()
@@ -60,7 +61,9 @@ def _inbox_context(request):
     return {
         "form": form,
         "tab": tab,
-        "tabs": [(name, label, counts.get(name, 0)) for name, label in handling_selectors.TABS],
+        "tabs": [
+            (name, label, counts.get(name, 0), name in counts["capped"]) for name, label in handling_selectors.TABS
+        ],
         "page": page,
         "rows": rows,
         "query": query.urlencode(),
@@ -89,11 +92,14 @@ def inbox(request):
 @login_required
 @require_GET
 def poll(request):
-    """A small JSON the inbox polls every ~15 s: tab counts and unread notifications."""
+    """A small JSON the inbox asks on a live update (or every ~15 s while the live stream is down):
+    the tab counts under the same filters as the list on screen, and unread notifications."""
     _require(request.user, access.Cap.ORDERS)
+    form = InboxFilterForm(request.GET or None, user=request.user)
+    filters = form.cleaned_data if form.is_valid() else {}
     return JsonResponse(
         {
-            "counts": handling_selectors.inbox_counts(request.user),
+            "counts": handling_selectors.inbox_counts(request.user, filters=filters),
             "unread": notifications_selectors.unread_count(request.user),
         }
     )

@@ -189,6 +189,9 @@ NOTIFY_EMAIL_ENABLED = env_bool("NOTIFY_EMAIL_ENABLED", True)
 # Minutes after an order goes overdue before the sweep escalates it to the district manager.
 ESCALATE_AFTER_MINUTES = env_int("ESCALATE_AFTER_MINUTES", 30, minimum=0)
 ORDER_ATTACHMENT_MAX_BYTES = env_int("ORDER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+# Lists count at most this many rows and say when they were cut off (hotline/pagination.py): a
+# street's closed orders grow every year, the inbox must not.
+LIST_COUNT_CAP = env_int("LIST_COUNT_CAP", 10_000, minimum=100)
 # E-mail notifications: printed to the worker's log unless an SMTP server is configured.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
 EMAIL_BACKEND = (
