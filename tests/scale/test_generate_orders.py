@@ -82,3 +82,26 @@ def test_season_rules():
     assert not gen.heating_season(date(2026, 3, 16)) and not gen.heating_season(date(2026, 7, 1))
     assert gen.day_volume(date(2026, 12, 7)) > gen.day_volume(date(2026, 10, 4))
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_a_run_stopped_in_its_steady_state_finishes_it_and_adds_no_orders(reference_data, monkeypatch):
+    from assessment import facts
+    from assessment.models import CallbackFact
+    from workorders.lifecycle import sweep
+
+    real = facts.backfill
+
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(facts, "backfill", stop)
+    with pytest.raises(KeyboardInterrupt):
+        _run(orders=300, months=1, chunk=100)
+    assert WorkOrder.objects.count() == 300 and CallbackFact.objects.count() == 0
+    monkeypatch.setattr(facts, "backfill", real)
+    _run(orders=300, months=1, chunk=100)  # the same command: only the steady state is left
+    assert WorkOrder.objects.count() == 300
+    assert CallbackFact.objects.count() > 0
+    assert sum(sweep.run().values()) == 0
+    _run(orders=300, months=1, chunk=100)  # once finished, the same command adds another run
+    assert WorkOrder.objects.count() == 600

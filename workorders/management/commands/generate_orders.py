@@ -14,8 +14,9 @@ assessment outcome; `assessment_fact_rows` is where derived assessment facts are
 Before writing it estimates the disk the rows need and refuses a size the database's disk cannot
 hold. Each chunk of days commits with its progress row (table generate_orders_progress), so a
 run that stops (Ctrl-C, a crash) continues where it stopped when started again with the same
-arguments (`--restart` forgets the progress). It ends in a steady state: the deadline sweep has
-marked what is due, and the tables are VACUUM ANALYZEd.
+arguments (`--restart` forgets the progress), also when it stopped in the closing steady state. It
+ends in a steady state: the deadline sweep has marked what is due, and the tables are VACUUM
+ANALYZEd.
 
 Spread over the real streets (weighted, so some are busy and some quiet), categories, urgency
 tiers and states; the oldest orders are closed or completed with the assessment outcome columns
@@ -209,6 +210,8 @@ class Command(BaseCommand):
                 rows = self.empty_chunk(rows["events_total"])
         self.stdout.write("")
         self.steady_state(now)
+        with transaction.atomic():
+            self.save_progress(params, len(days), len(days), steady=True)
         self.stdout.write(
             self.style.SUCCESS(
                 f"generated {made:,} orders ({index:,} in all, "
@@ -285,7 +288,10 @@ class Command(BaseCommand):
             cur.execute(f"SELECT state FROM {PROGRESS_TABLE} WHERE id = 1")
             row = cur.fetchone()
         state = json.loads(row[0]) if row else None
-        if state and not restart and state["days_done"] < state.get("days", 10**9):
+        # an earlier run resumes until its steady state is done too (a run stopped in the steady
+        # state goes on with it, rather than starting another year)
+        unfinished = state and (state["days_done"] < state.get("days", 10**9) or state.get("steady") is False)
+        if unfinished and not restart:
             if state["params"] != params:
                 raise CommandError(
                     f"an earlier run with other arguments stopped part-way ({state['params']}); "
@@ -294,8 +300,10 @@ class Command(BaseCommand):
             return state
         return {"params": params, "now": timezone.now().isoformat(), "days_done": 0}
 
-    def save_progress(self, params: dict, days_done: int, days: int) -> None:
-        state = json.dumps({"params": params, "now": self.now_iso, "days_done": days_done, "days": days})
+    def save_progress(self, params: dict, days_done: int, days: int, *, steady: bool = False) -> None:
+        state = json.dumps(
+            {"params": params, "now": self.now_iso, "days_done": days_done, "days": days, "steady": steady}
+        )
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {PROGRESS_TABLE} WHERE id = 1")
             cur.execute(f"INSERT INTO {PROGRESS_TABLE} (id, state) VALUES (1, %s)", [state])
@@ -358,6 +366,15 @@ class Command(BaseCommand):
         from assessment import facts
         from workorders.lifecycle import sweep
 
+        tables = (Call, WorkOrder, OrderEvent, OrderParticipant, Callback, CallbackAttempt, OrderAttachment)
+        if connection.vendor == "postgresql":
+            # Planner statistics first: on tables just filled by COPY the planner has none and picks
+            # plans (a bitmap of every valid callback per order) that make the backfill quadratic.
+            t = time.monotonic()
+            with connection.cursor() as cur:
+                for model in tables:
+                    cur.execute(f"ANALYZE {model._meta.db_table}")
+            self.stdout.write(f"ANALYZE done ({time.monotonic() - t:.0f} s)")
         t = time.monotonic()
         facts.backfill()  # the assessment facts the callback / exclusion transitions would have written
         self.stdout.write(f"assessment facts: ({time.monotonic() - t:.1f} s)")
@@ -367,15 +384,7 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             t = time.monotonic()
             with connection.cursor() as cur:
-                for model in (
-                    Call,
-                    WorkOrder,
-                    OrderEvent,
-                    OrderParticipant,
-                    Callback,
-                    CallbackAttempt,
-                    OrderAttachment,
-                ):
+                for model in tables:
                     cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
             self.stdout.write(f"VACUUM ANALYZE done ({time.monotonic() - t:.0f} s)")
 
