@@ -149,9 +149,11 @@ def main():
 
     if connection.vendor != "postgresql":
         raise SystemExit("Run it on PostgreSQL (DATABASE_URL).")
-    from django.core.management import call_command
 
-    call_command("collectstatic", interactive=False, verbosity=0)  # pages render with DEBUG off
+    # pages render with DEBUG off: the served checkout's static manifest must exist
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"], cwd=args.root, check=True
+    )
     total = WorkOrder.objects.count()
     with connection.cursor() as cur:
         cur.execute("SELECT pg_database_size(current_database())")
