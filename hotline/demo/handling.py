@@ -141,8 +141,24 @@ def _ensure_tiers() -> None:
     UrgencyTier.objects.get_or_create(code=DEMO_TIER["code"], defaults=DEMO_TIER)
 
 
-def _category() -> Category:
-    cat = Category.objects.filter(is_active=True, level=3).order_by("sort", "code").first()
+# The category each demo order is filed under (names from the seeded catalogue).
+CATEGORY_OF = {
+    "short": "消防通道占用",
+    "to_sign": "垃圾清运",
+    "whistle": "水管爆裂",
+    "extension": "房屋漏雨",
+    "parked": "改造施工",
+    "closed": "公共设施维修",
+    "return": "夜间施工扰民",
+    "section": "占道经营",
+    "community": "消防安全隐患",
+    "water": "水压不足",
+}
+
+
+def _category(name: str | None = None) -> Category:
+    cat = Category.objects.filter(is_active=True, level=3, name=name).first() if name else None
+    cat = cat or Category.objects.filter(is_active=True, level=3).order_by("sort", "code").first()
     if cat is None:
         cat, _ = Category.objects.get_or_create(code="DEMO-CITY", defaults={"name": "城市管理", "level": 3})
     return cat
@@ -165,7 +181,6 @@ def setup(*, now=None) -> dict[str, int]:
         users["fengtai"],
         users["fengtai-water"],
     )
-    category = _category()
     tiers = {t.code: t for t in UrgencyTier.objects.all()}
     for key, street_code, lead_code, tier_code, stage, phone, address, description in ORDERS:
         if Call.objects.filter(description=description).exists():
@@ -186,7 +201,7 @@ def setup(*, now=None) -> dict[str, int]:
             )
             order = creation.order_create(
                 call=call,
-                category=category,
+                category=_category(CATEGORY_OF.get(key)),
                 tier=tiers[tier_code],
                 lead_unit=Unit.objects.get(code=lead_code),
                 actor=agent,

@@ -66,3 +66,14 @@ def test_the_city_center_unit_exists_without_any_demo_data():
     from districts.models import CENTER_UNIT_CODE, Unit
 
     assert Unit.objects.filter(code=CENTER_UNIT_CODE, kind=Unit.Kind.CENTER).exists()
+
+
+def test_each_handling_demo_order_is_filed_under_a_category_that_fits_its_text():
+    from hotline.demo import handling as demo_handling
+    from workorders.models import WorkOrder
+
+    setup_demo(not_production=True)
+    for key, *_rest, description in demo_handling.ORDERS:
+        order = WorkOrder.objects.select_related("category").get(call__description=description)
+        assert order.category.name == demo_handling.CATEGORY_OF[key], description
+    assert len({name for name in demo_handling.CATEGORY_OF.values()}) == len(demo_handling.ORDERS)
