@@ -264,6 +264,12 @@ class WorkOrder(models.Model):
                 condition=models.Q(state__in=OPEN_STATES),
             ),
             models.Index(fields=["-dispatched_at"], name="order_recent"),
+            # governance "repeated requests": the few orders with linked repeat calls, most first
+            models.Index(
+                fields=["-duplicate_count", "-dispatched_at"],
+                name="order_repeated",
+                condition=models.Q(duplicate_count__gte=2),
+            ),
             # assessment: valid callbacks per unit and period
             models.Index(fields=["callback_at", "assessed_unit"], name="order_assessment"),
             # The callback queue, oldest waiting first (closed: since closing; still open: since the

@@ -189,6 +189,8 @@ def hot_topics(
 
 
 def repeat_orders(*, user: User, min_duplicates: int = 2, limit: int = 50) -> QuerySet:
+    """Orders with at least `min_duplicates` linked repeat calls (the partial index `order_repeated`
+    serves any value of 2 or more)."""
     return (
         access.visible_orders(user)
         .filter(duplicate_count__gte=min_duplicates)
