@@ -367,26 +367,26 @@ class Command(BaseCommand):
         from workorders.lifecycle import sweep
 
         tables = (Call, WorkOrder, OrderEvent, OrderParticipant, Callback, CallbackAttempt, OrderAttachment)
-        if connection.vendor == "postgresql":
-            # Planner statistics first: on tables just filled by COPY the planner has none and picks
-            # plans (a bitmap of every valid callback per order) that make the backfill quadratic.
-            t = time.monotonic()
-            with connection.cursor() as cur:
-                for model in tables:
-                    cur.execute(f"ANALYZE {model._meta.db_table}")
-            self.stdout.write(f"ANALYZE done ({time.monotonic() - t:.0f} s)")
+        # Planner statistics first: on tables just filled by COPY the planner has none and picks
+        # plans (a bitmap of every valid callback per order) that make the backfill quadratic.
+        self.maintain("ANALYZE", tables)
         t = time.monotonic()
         facts.backfill()  # the assessment facts the callback / exclusion transitions would have written
         self.stdout.write(f"assessment facts: ({time.monotonic() - t:.1f} s)")
         t = time.monotonic()
         marked = sweep.run()
         self.stdout.write(f"sweep: {marked} ({time.monotonic() - t:.1f} s)")
-        if connection.vendor == "postgresql":
-            t = time.monotonic()
-            with connection.cursor() as cur:
-                for model in tables:
-                    cur.execute(f"VACUUM ANALYZE {model._meta.db_table}")
-            self.stdout.write(f"VACUUM ANALYZE done ({time.monotonic() - t:.0f} s)")
+        self.maintain("VACUUM ANALYZE", tables)
+
+    def maintain(self, command: str, models) -> None:
+        """ANALYZE / VACUUM ANALYZE the tables (PostgreSQL; nothing to do elsewhere)."""
+        if connection.vendor != "postgresql":
+            return
+        t = time.monotonic()
+        with connection.cursor() as cur:
+            for model in models:
+                cur.execute(f"{command} {model._meta.db_table}")
+        self.stdout.write(f"{command} done ({time.monotonic() - t:.0f} s)")
 
     # --- reference data --------------------------------------------------------------------------
     def setup(self, rng):
