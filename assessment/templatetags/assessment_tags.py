@@ -53,9 +53,20 @@ def assessment_home_panel(context):
     request = context["request"]
     user = request.user
     role = access.role_of(user)
+    if not access.may(user, access.Cap.ASSESSMENT):
+        # e.g. a member of a street's section: the unit's figures are the center's (no dead links)
+        return {"allowed": False}
     period = rulesets.current_period()
     snapshot = selectors.published_snapshot(period, with_stats=False)
-    data = {"role": role, "period": period, "snapshot": snapshot, "rows": [], "row": None, "unit": user.unit}
+    data = {
+        "allowed": True,
+        "role": role,
+        "period": period,
+        "snapshot": snapshot,
+        "rows": [],
+        "row": None,
+        "unit": user.unit,
+    }
     if snapshot is None:
         return data
     if role == Role.DISTRICT:

@@ -324,3 +324,29 @@ def test_the_dashboard_names_categories_in_english(client, city_admin, category)
     c.cookies["django_language"] = "en"
     names = [name for name, _n in c.get("/assessment/dashboard/data/").json()["by_category"]]
     assert "Noise nuisance" in names and "噪声扰民" not in names
+
+
+def test_a_section_members_home_has_no_assessment_links_it_could_not_open(client):
+    """A member of a street's section (科室) may not open the unit's assessment: the home page shows
+    no panel with links that would answer 403, and the center still gets its panel."""
+    from django.utils import timezone
+
+    from districts.models import Section
+    from tests.factories import unit
+
+    make_orders(XILUOYUAN, at=timezone.now(), contacted=2, resolved=2, satisfied=2, basic=0, unsatisfied=0)
+    services.snapshot_compute_provisional(period=rulesets.current_period())
+    section = Section.objects.create(unit=unit(XILUOYUAN), name="城管办")
+    member = UserFactory(role="street", unit=unit(XILUOYUAN), section=section)
+    center = UserFactory(role="street", unit=unit(XILUOYUAN))
+    c = login(client, member)
+    html = c.get("/").content.decode()
+    assert 'data-testid="assessment-panel"' not in html
+    assert "/assessment/" not in html
+    assert c.get("/assessment/").status_code == 403
+    c = login(client, center)
+    html = c.get("/").content.decode()
+    assert 'data-testid="assessment-panel"' in html
+    panel = re.search(r'data-testid="assessment-panel".*?</section>', html, re.S).group(0)
+    links = [unescape(h) for h in re.findall(r'href="([^"]+)"', panel)]
+    assert links and {c.get(h).status_code for h in links} <= {200, 302}
