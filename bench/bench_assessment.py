@@ -48,15 +48,24 @@ def rss_kb() -> int:
 
 
 def export_child(fmt: str, rows: int) -> None:
-    """Export `rows` orders as the city would (no phone in full) and report memory."""
+    """Export `rows` counted callbacks as the city would (no phone in full) and report memory: the
+    export's own table (exports.order_table over callback facts, as the drill-down's export reads
+    them) for the newest callbacks, `counted_bits` 0 for all (the bench measures the streaming)."""
     setup_django()
+    from django.db.models import Value
+
     from assessment import exports
+    from assessment.models import CallbackFact
     from hotline.models import User
-    from workorders.models import WorkOrder
 
     user = User.objects.filter(role="city").first() or User(role="city")
     baseline = rss_kb()
-    qs = WorkOrder.objects.order_by("id")[:rows]
+    related = ("order", "order__call", "order__street", "category", "assessed_unit")
+    qs = (
+        CallbackFact.objects.select_related(*related)
+        .annotate(counted_bits=Value(0))
+        .order_by("-callback_at", "-id")[:rows]
+    )
     started = time.perf_counter()
     n = 0
     if fmt == "csv":

@@ -264,6 +264,13 @@ class WorkOrder(models.Model):
                 condition=models.Q(state__in=OPEN_STATES),
             ),
             models.Index(fields=["-dispatched_at"], name="order_recent"),
+            # the tab counts of a city-wide inbox (agents, the city): an index-only scan of the open
+            # orders alone, whatever the history
+            models.Index(
+                fields=["state", "resolution_deadline", "resolution_warn_at"],
+                name="order_open_state_due",
+                condition=models.Q(state__in=OPEN_STATES),
+            ),
             # governance "repeated requests": the few orders with linked repeat calls, most first
             models.Index(
                 fields=["-duplicate_count", "-dispatched_at"],
