@@ -307,6 +307,28 @@ class MonthlyTopic(models.Model):
         return f"{self.period} {self.title}"
 
 
+class GovernanceList(models.Model):
+    """One list of the governance page (hot topics, repeat callers, hot spots) for one scope — the
+    city or one district — as the selectors computed it at `computed_at`. Refreshed by the beat task
+    (assessment.tasks.refresh_governance_lists) so the page does not group a month of calls on every
+    view. A cache of a computation, not a fact: each refresh replaces it. Holds no phone numbers
+    (a repeat caller is stored by one of their calls' id; the page masks per viewer)."""
+
+    scope_key = models.CharField(_("范围"), max_length=20)  # "city" or the district's division code
+    kind = models.CharField(_("列表"), max_length=20)
+    computed_at = models.DateTimeField(_("统计时间"))
+    seconds = models.FloatField(_("用时（秒）"), default=0)
+    rows = models.JSONField(_("内容"), default=list)
+
+    class Meta:
+        verbose_name = _("主动治理统计")
+        verbose_name_plural = _("主动治理统计")
+        constraints = [models.UniqueConstraint(fields=["scope_key", "kind"], name="governance_list_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope_key} {self.kind} {self.computed_at:%Y-%m-%d %H:%M}"
+
+
 # --- Assessment facts ------------------------------------------------------------------------------
 class FactImmutable(Exception):
     """Assessment facts are written once; a correction is a new fact that supersedes."""

@@ -29,6 +29,11 @@ def detect_surges() -> int:
     return len(governance.surge_detect())
 
 
+@shared_task(name="assessment.tasks.refresh_governance_lists")
+def refresh_governance_lists() -> int:
+    return governance.governance_lists_refresh()
+
+
 REPORT_CATCH_UP_DAYS = 31
 
 

@@ -7,7 +7,7 @@ visible to the user (else 404)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
@@ -17,11 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from assessment import periods
-from assessment.models import Alert, MonthlyTopic
+from assessment.models import Alert, GovernanceList, MonthlyTopic
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import DomainError
-from hotline.models import Category, User
+from hotline.models import Call, Category, User
 from hotline.privacy import mask_phone
 from workorders.models import OPEN_STATES, OrderState
 
@@ -187,3 +187,34 @@ def orders_behind(user: User, data) -> Behind:
         raise DomainError(_("请指定要查看的工单范围。"), code="no_criteria")
     orders = qs.select_related("category", "street", "lead_unit").order_by("-dispatched_at", "-id")
     return Behind(orders=orders, criteria=[(str(k), str(v)) for k, v in criteria])
+
+
+# --- The governance page's stored lists ------------------------------------------------------------
+CITY_SCOPE = "city"  # the scope key of the city's lists (services.governance_lists_refresh)
+STALE_AFTER = timedelta(minutes=30)
+
+
+def stored_lists(user: User) -> dict[str, tuple[list[dict], datetime]]:
+    """The stored lists (kind → (rows, computed at)) of the user's scope — the city's for the city, the
+    district's for its manager — revived for this viewer: category names in the viewer's language,
+    the repeat caller's phone from their call, masked unless the viewer sees phones in full. Kinds
+    not stored yet are missing (the page then computes them live)."""
+    district = access.supervised_district(user)
+    key = CITY_SCOPE if district is None else district.code
+    stored = {g.kind: g for g in GovernanceList.objects.filter(scope_key=key)}
+    out = {}
+    for kind, item in stored.items():
+        rows = [{**r, "since": datetime.fromisoformat(r["since"])} for r in item.rows]
+        if kind == "hot_topics":
+            names = Category.objects.in_bulk({r["category_id"] for r in rows})
+            for r in rows:
+                category = names.get(r["category_id"])
+                r["category"] = category.display_name if category else ""
+        elif kind == "repeat_callers":
+            phones = dict(Call.objects.filter(pk__in=[r["call_id"] for r in rows]).values_list("pk", "caller_phone"))
+            full = access.sees_phone_in_full(user)
+            for r in rows:
+                phone = phones.get(r["call_id"], "")
+                r["phone"] = phone if full else mask_phone(phone)
+        out[kind] = (rows, item.computed_at)
+    return out

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from assessment import exports, periods, rates
 from assessment.governance import selectors as governance_selectors
-from assessment.models import Alert, MonthlyTopic, Report
+from assessment.models import Alert, GovernanceList, MonthlyTopic, Report
 from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
 from hotline import access
@@ -252,6 +252,60 @@ def hot_spots(*, user: User, now: datetime | None = None, days: int = 30, limit:
 def recent_alerts(*, user: User, limit: int = 30) -> QuerySet:
     alerts = Alert.objects.select_related("category", "street", "community").order_by("-raised_at")
     return access.visible_alerts(user, alerts)[:limit]
+
+
+# --- Stored lists: the page's month-of-calls groupings, refreshed by beat -----------------------------
+STORED_LISTS = ("hot_topics", "repeat_callers", "hot_spots")
+CITY_SCOPE = governance_selectors.CITY_SCOPE
+
+
+def _scope_user(district: Division | None) -> User | None:
+    """An unsaved supervisor of the scope, so each stored list is computed through the one scoping
+    place (access.visible_calls) exactly as the page computes it for that supervisor."""
+    if district is None:
+        return User(role=Role.CITY)
+    unit = Unit.objects.filter(kind=Unit.Kind.DISTRICT, division=district).first()
+    return User(role=Role.DISTRICT, unit=unit) if unit else None
+
+
+def _stored_rows(kind: str, user: User, now: datetime) -> list[dict]:
+    """The list as the page shows it, in a JSON-safe form: ids instead of names that depend on the
+    viewer's language, one call id instead of a phone number."""
+    if kind == "hot_topics":
+        rows = hot_topics(user=user, now=now, limit=30)
+        keep = ("category_id", "street", "street_id", "recent", "baseline")
+    elif kind == "repeat_callers":
+        rows = repeat_callers(user=user, now=now)
+        keep = ("call_id", "calls")
+    else:
+        rows = hot_spots(user=user, now=now, limit=15)
+        keep = ("community", "community_id", "street", "calls")
+    return [{**{k: r[k] for k in keep}, "since": r["since"].isoformat()} for r in rows]
+
+
+def governance_lists_refresh(*, now: datetime | None = None) -> int:
+    """Recompute the stored lists for the city and every district (one transaction per list)."""
+    import time
+
+    now = now or timezone.now()
+    scopes = [(CITY_SCOPE, None)] + [
+        (d.code, d) for d in Division.objects.filter(kind=Division.Kind.DISTRICT).order_by("code")
+    ]
+    refreshed = 0
+    for key, district in scopes:
+        user = _scope_user(district)
+        if user is None:
+            continue  # a district without a unit has no supervisor to show the lists to
+        for kind in STORED_LISTS:
+            started = time.monotonic()
+            rows = _stored_rows(kind, user, now)
+            GovernanceList.objects.update_or_create(
+                scope_key=key,
+                kind=kind,
+                defaults={"computed_at": now, "seconds": time.monotonic() - started, "rows": rows},
+            )
+            refreshed += 1
+    return refreshed
 
 
 # --- Reports (日报/周报/月报) -----------------------------------------------------------------------

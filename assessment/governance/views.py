@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment import periods, rulesets
@@ -26,14 +27,24 @@ def _require_manager(user):
 def governance(request):
     _require_manager(request.user)
     user = request.user
+    # The lists that group a month of calls come from the last refresh (every 10 minutes); until
+    # there is one (a new installation) they are computed now.
+    stored = governance_selectors.stored_lists(user)
+
+    def rows_of(kind, live):
+        return stored[kind][0] if kind in stored else live()
+
     lists = {
-        "hot_topics": (gov.hot_topics(user=user, limit=30), 30),
+        "hot_topics": (rows_of("hot_topics", lambda: gov.hot_topics(user=user, limit=30)), 30),
         "alerts": (list(gov.recent_alerts(user=user, limit=30)), 30),
         "repeat_orders": (list(gov.repeat_orders(user=user, limit=50)), 50),
-        "repeat_callers": (gov.repeat_callers(user=user), gov.REPEAT_CALLERS_SHOWN),
-        "hot_spots": (gov.hot_spots(user=user, limit=15), 15),
+        "repeat_callers": (rows_of("repeat_callers", lambda: gov.repeat_callers(user=user)), gov.REPEAT_CALLERS_SHOWN),
+        "hot_spots": (rows_of("hot_spots", lambda: gov.hot_spots(user=user, limit=15)), 15),
     }
     context = {name: rows for name, (rows, _limit) in lists.items()}
+    computed_at = min((at for _rows, at in stored.values()), default=None)
+    context["computed_at"] = computed_at
+    context["stale"] = computed_at is not None and computed_at < timezone.now() - governance_selectors.STALE_AFTER
     # A list that reached its limit says so (it shows the first N, not all)
     context["cut"] = {name: limit for name, (rows, limit) in lists.items() if len(rows) >= limit}
     context["role"] = access.role_of(user)

@@ -327,3 +327,93 @@ def test_topic_progress_is_one_query_however_many_topics(city_admin, category, d
     with django_assert_num_queries(2):
         many = governance.topics_progress(user=city_admin)
     assert len(one) == 1 and len(many) == 5
+
+
+# --- stored lists (refreshed by beat) -------------------------------------------------------------
+def _governance_page(client, user):
+    assert client.login(username=user.username, password=PASSWORD)
+    return client.get("/assessment/governance/")
+
+
+def test_stored_lists_are_what_each_supervisor_would_see_live(
+    client, category, other_category, city_admin, fengtai_manager
+):
+    from assessment.models import GovernanceList
+
+    now = bj(2026, 11, 20, 10, 0)
+    for week in range(1, 5):
+        calls(2, category=category, start=now - timedelta(days=7 * week + 1), every=timedelta(hours=1))
+    calls(8, category=category, start=now - timedelta(hours=1), every=timedelta(hours=3))
+    calls(6, category=other_category, street="110108010", start=now - timedelta(hours=1), every=timedelta(hours=1))
+    Call.objects.filter(street__code="110108010").update(caller_phone="13912345678")
+    # when: the beat task's refresh
+    refreshed = governance.governance_lists_refresh(now=now)
+    # then: the city and each of the 16 districts, three lists each
+    assert refreshed == 17 * 3 and GovernanceList.objects.count() == 51
+    for user in (city_admin, fengtai_manager):
+        stored = governance.governance_selectors.stored_lists(user)
+        live = {
+            "hot_topics": governance.hot_topics(user=user, now=now, limit=30),
+            "repeat_callers": governance.repeat_callers(user=user, now=now),
+            "hot_spots": governance.hot_spots(user=user, now=now, limit=15),
+        }
+        for kind, rows in live.items():
+            assert stored[kind][0] == rows, (user.username, kind)
+            assert stored[kind][1] == now
+    # 海淀's repeat caller is in the city's list and not in 丰台's; no phone number is stored
+    haidian = set(Call.objects.filter(street__code="110108010").values_list("pk", flat=True))
+    city_rows = governance.governance_selectors.stored_lists(city_admin)["repeat_callers"][0]
+    fengtai_rows = governance.governance_selectors.stored_lists(fengtai_manager)["repeat_callers"][0]
+    assert any(r["call_id"] in haidian and r["phone"].endswith("5678") for r in city_rows)
+    assert fengtai_rows and not any(r["call_id"] in haidian for r in fengtai_rows)
+    assert "13912345678" not in str(list(GovernanceList.objects.values_list("rows", flat=True)))
+
+
+def test_the_page_shows_the_stored_lists_with_their_time_until_the_next_refresh(
+    client, category, fengtai_manager, settings
+):
+    from django.utils import timezone
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    now = timezone.now()
+    community = calls(3, category=category, start=now - timedelta(hours=1))
+    governance.governance_lists_refresh(now=now)
+    calls(4, category=category, community=community, start=now - timedelta(minutes=30))  # after the refresh
+    html = _governance_page(client, fengtai_manager).content.decode()
+    assert 'data-testid="lists-computed"' in html and timezone.localtime(now).strftime("%Y-%m-%d %H:%M") in html
+    spots = html.split('data-testid="hot-spots"', 1)[1].split("</table>", 1)[0]
+    assert ">3</a>" in spots and ">7</a>" not in spots  # the stored figure, not a live recount
+    assert "超过 30 分钟未更新" not in html
+    # a refresh picks the new calls up
+    governance.governance_lists_refresh(now=timezone.now())
+    spots = _governance_page(client, fengtai_manager).content.decode().split('data-testid="hot-spots"', 1)[1]
+    assert ">7</a>" in spots.split("</table>", 1)[0]
+
+
+def test_the_page_says_when_the_stored_lists_are_stale_and_computes_live_without_them(
+    client, category, fengtai_manager
+):
+    from django.utils import timezone
+
+    from assessment.models import GovernanceList
+
+    now = timezone.now()
+    calls(3, category=category, start=now - timedelta(hours=1))
+    html = _governance_page(client, fengtai_manager).content.decode()
+    assert 'data-testid="lists-computed"' not in html  # nothing stored yet: computed now
+    assert ">3</a>" in html.split('data-testid="hot-spots"', 1)[1].split("</table>", 1)[0]
+    governance.governance_lists_refresh(now=now - timedelta(hours=2))
+    assert GovernanceList.objects.filter(scope_key="110106").count() == 3
+    html = _governance_page(client, fengtai_manager).content.decode()
+    assert "超过 30 分钟未更新" in html
+
+
+def test_the_refresh_is_a_beat_task():
+    from django.conf import settings
+
+    from assessment import tasks
+
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    entry = next(e for e in schedule.values() if e["task"] == "assessment.tasks.refresh_governance_lists")
+    assert entry["schedule"] <= 900
+    assert tasks.refresh_governance_lists() == 17 * 3

@@ -74,6 +74,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "assessment-provisional": {"task": "assessment.tasks.compute_provisional", "schedule": crontab(hour=1, minute=10)},
     "assessment-freeze": {"task": "assessment.tasks.freeze_due", "schedule": crontab(hour=2, minute=10)},
     "assessment-surges": {"task": "assessment.tasks.detect_surges", "schedule": 300.0},
+    # The governance page's month-of-calls lists (hot topics, repeat callers, hot spots) per scope.
+    "assessment-governance-lists": {
+        "task": "assessment.tasks.refresh_governance_lists",
+        "schedule": 600.0,
+        "options": {"expires": 540},
+    },
     # Reports hourly from 06:00: each run also makes the reports of days missed while no worker ran.
     "assessment-reports": {"task": "assessment.tasks.generate_reports", "schedule": crontab(hour="6-23", minute=0)},
 }
