@@ -9,6 +9,7 @@ queue), with real sessions:
 - the busiest street's inbox, every tab (GET /orders/?tab=…): p50/p95 per tab, and the worst p95;
   the closed tab's page 40 (rows 976–1,000) and the API list of the closed tab;
 - its district manager's inbox, every tab (the whole district's orders); an agent's inbox (all);
+- the governance page of that district's manager and of the city (10 requests each);
 - the order page (GET /orders/<id>/) of random orders of that street;
 - the district supervision page (GET /orders/supervision/) of that street's district;
 
@@ -178,6 +179,14 @@ def main():
     district_cookie = f"{cookie_name}={session_for(user('bench-district', 'district', district))}"
     center = Unit.objects.filter(kind="center").first()
     agent_cookie = f"{cookie_name}={session_for(user('bench-agent', 'agent', center))}" if center else None
+    city_cookie = f"{cookie_name}={session_for(user('bench-city', 'city', center))}"
+    if Path(args.root).resolve() == ROOT:
+        # the governance page reads the lists the beat task stores every 10 minutes: refresh them once
+        from assessment.governance import services as governance
+
+        t = time.perf_counter()
+        n = governance.governance_lists_refresh()
+        print(f"governance lists refreshed: {n} lists in {time.perf_counter() - t:.1f} s ({load()})", flush=True)
     ids = list(WorkOrder.objects.filter(lead_unit=street).values_list("pk", flat=True)[:5000])
     random.Random(1).shuffle(ids)
     print(f"street {street.name}: {busiest['n']:,} orders; district {district.name}")
@@ -217,6 +226,10 @@ def main():
                 r = timed(args.port, agent_cookie, [f"/orders/?tab={tab}"] * max(20, args.n // 2))
                 results[f"agent inbox {tab}"] = r
                 print(f"agent inbox {tab:12s} {json.dumps(r, ensure_ascii=False)}", flush=True)
+        for label, cookie in (("district", district_cookie), ("city", city_cookie)):
+            r = timed(args.port, cookie, ["/assessment/governance/"] * 10)
+            results[f"governance {label}"] = r
+            print(f"governance page {label:9s} {json.dumps(r, ensure_ascii=False)}", flush=True)
         r = timed(args.port, street_cookie, [f"/orders/{pk}/" for pk in (ids * 2)[: args.n]])
         results["order page"] = r
         print(f"order page           {json.dumps(r, ensure_ascii=False)} (target p95 < 150 ms)", flush=True)
