@@ -140,17 +140,18 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
     # walk of the dispatched_at index); only a rarer one needs the whole history (its matches are
     # few, which is what the trigram indexes find fast). Either way the page is the newest matches.
     # Digits (a number, a phone) are rare enough to go to the indexes straight away.
-    # A street or department sees a few thousand orders: walking them newest first beats any
-    # trigram index (whose matches are city-wide).
+    # A street or department: words by walking its orders newest first (that beats any trigram
+    # index, whose matches are city-wide); digits by walking its recent window only, then the
+    # indexes for older history — a phone the unit never had must not walk a year of a busy street.
     found: dict[int, object] = {}
     older = sides
-    if small_scope:
+    if small_scope and not digits.isdigit():
         with _plan("walk"):
             for side in sides:
                 for at, pk in _newest(side, LIMIT + 1):
                     found[pk] = at
         older = []
-    elif not digits.isdigit():
+    elif small_scope or not digits.isdigit():
         since = (now or timezone.now()) - timedelta(days=RECENT_DAYS)
         with _plan("walk"):
             for side in sides:
