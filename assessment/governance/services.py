@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import operator
+import time
 from datetime import datetime, timedelta
 from functools import reduce
 
@@ -285,8 +286,6 @@ def _stored_rows(kind: str, user: User, now: datetime) -> list[dict]:
 
 def governance_lists_refresh(*, now: datetime | None = None) -> int:
     """Recompute the stored lists for the city and every district (one transaction per list)."""
-    import time
-
     now = now or timezone.now()
     scopes = [(CITY_SCOPE, None)] + [
         (d.code, d) for d in Division.objects.filter(kind=Division.Kind.DISTRICT).order_by("code")

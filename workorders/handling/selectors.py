@@ -120,13 +120,10 @@ def inbox_counts(user: User, *, filters: dict | None = None, now: datetime | Non
         **{tab: Count("state", filter=tab_q(tab, now)) for tab in OPEN_TABS}
     )
     closed = pagination.capped_count(qs.filter(tab_q("closed", now)))
+    assisting = pagination.capped_count(apply_filters(assisting_scope(user), filters).filter(state__in=OPEN_STATES))
     cap = pagination.count_cap()
-    counts["closed"] = min(closed, cap)
-    counts["assisting"] = pagination.capped_count(
-        apply_filters(assisting_scope(user), filters).filter(state__in=OPEN_STATES)
-    )
-    counts["assisting"], assisting_cut = min(counts["assisting"], cap), counts["assisting"] > cap
-    counts["capped"] = [tab for tab, cut in (("closed", closed > cap), ("assisting", assisting_cut)) if cut]
+    counts["closed"], counts["assisting"] = min(closed, cap), min(assisting, cap)
+    counts["capped"] = [tab for tab, n in (("closed", closed), ("assisting", assisting)) if n > cap]
     return counts
 
 

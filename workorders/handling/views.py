@@ -39,9 +39,14 @@ def _require(user, capability: str):
         raise PermissionDenied
 
 
-def _inbox_context(request):
+def _inbox_filters(request):
+    """The inbox form and its valid filters (the page and its refresh counts read the same)."""
     form = InboxFilterForm(request.GET or None, user=request.user)
-    filters = form.cleaned_data if form.is_valid() else {}
+    return form, (form.cleaned_data if form.is_valid() else {})
+
+
+def _inbox_context(request):
+    form, filters = _inbox_filters(request)
     tab = handling_selectors.inbox_tab(request.GET.get("tab"))
     now = timezone.now()
     counts = handling_selectors.inbox_counts(request.user, filters=filters, now=now)
@@ -95,8 +100,7 @@ def poll(request):
     """A small JSON the inbox asks on a live update (or every ~15 s while the live stream is down):
     the tab counts under the same filters as the list on screen, and unread notifications."""
     _require(request.user, access.Cap.ORDERS)
-    form = InboxFilterForm(request.GET or None, user=request.user)
-    filters = form.cleaned_data if form.is_valid() else {}
+    _form, filters = _inbox_filters(request)
     return JsonResponse(
         {
             "counts": handling_selectors.inbox_counts(request.user, filters=filters),
