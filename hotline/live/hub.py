@@ -112,10 +112,10 @@ class Hub:
 
     async def poll_once(self) -> set[str]:
         since = time.time() - WINDOW_SECONDS
-        changes = await sync_to_async(_read_changes)(since)
+        changes = await in_db_thread(_read_changes, since)
         if self.city_due or (CITY in changes and changes[CITY] > self.seen.get(CITY, float("-inf"))):
             if time.monotonic() - self.city_sent >= CITY_MIN_INTERVAL and self.subscribers.get(CITY):
-                self.city_payload = await sync_to_async(city_figures)()
+                self.city_payload = await in_db_thread(city_figures)
         return self.dispatch(changes)
 
     async def run(self) -> None:

@@ -105,6 +105,17 @@ def test_notification_ids_must_be_a_list_of_ids(agent_client, agent):
     assert not Notification.objects.filter(read_at__isnull=False).exists()
 
 
+def test_notification_ids_out_of_range_or_too_many_are_refused_not_a_500(agent_client):
+    raw_bodies = ['{"ids": [1e400]}', '{"ids": [1e30]}', '{"ids": [1.0]}', '{"ids": [9223372036854775808]}']
+    for raw in raw_bodies:
+        response = agent_client.post("/api/v1/notifications/mark-read/", raw, content_type="application/json")
+        assert response.status_code == 400, (raw, response.content)
+    many = {"ids": list(range(1, 1002))}
+    response = agent_client.post("/api/v1/notifications/mark-read/", many, content_type="application/json")
+    assert response.status_code == 400
+    assert not Notification.objects.filter(read_at__isnull=False).exists()
+
+
 def test_json_lists_and_objects_are_not_text_for_the_intake_form(intake_reference, agent_client):
     before = Call.objects.count()
     for field, value in (("caller_name", ["a", "b"]), ("address", {"x": 1}), ("description", 12345678)):
