@@ -20,7 +20,7 @@ from assessment import periods
 from assessment.models import Alert, GovernanceList, MonthlyTopic
 from districts.models import Division, Unit
 from hotline import access
-from hotline.errors import DomainError
+from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category, User
 from hotline.privacy import mask_phone
 from workorders.models import OPEN_STATES, OrderState
@@ -199,7 +199,10 @@ def stored_lists(user: User) -> dict[str, tuple[list[dict], datetime]]:
     district's for its manager — revived for this viewer: category names in the viewer's language,
     the repeat caller's phone from their call, masked unless the viewer sees phones in full. Kinds
     not stored yet are missing (the page then computes them live)."""
-    district = access.supervised_district(user)
+    try:
+        district = access.supervised_district(user)
+    except AccessDenied:
+        return {}  # e.g. a district account without a district: no stored scope (the live lists are empty)
     key = CITY_SCOPE if district is None else district.code
     stored = {g.kind: g for g in GovernanceList.objects.filter(scope_key=key)}
     out = {}

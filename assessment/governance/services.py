@@ -201,6 +201,8 @@ def repeat_orders(*, user: User, min_duplicates: int = 2, limit: int = 50) -> Qu
 
 
 REPEAT_CALLERS_SHOWN = 30
+HOT_TOPICS_SHOWN = 30
+HOT_SPOTS_SHOWN = 15
 
 
 def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, min_calls: int = 3) -> list[dict]:
@@ -260,26 +262,28 @@ STORED_LISTS = ("hot_topics", "repeat_callers", "hot_spots")
 CITY_SCOPE = governance_selectors.CITY_SCOPE
 
 
-def _scope_user(district: Division | None) -> User | None:
-    """An unsaved supervisor of the scope, so each stored list is computed through the one scoping
-    place (access.visible_calls) exactly as the page computes it for that supervisor."""
-    if district is None:
-        return User(role=Role.CITY)
-    unit = Unit.objects.filter(kind=Unit.Kind.DISTRICT, division=district).first()
-    return User(role=Role.DISTRICT, unit=unit) if unit else None
+def _scope_users() -> list[tuple[str, User]]:
+    """(scope key, an unsaved supervisor of the scope) for the city and each district with a unit, so
+    each stored list is computed through the one scoping place (access.visible_calls) exactly as the
+    page computes it for that supervisor."""
+    units = {u.division_id: u for u in Unit.objects.filter(kind=Unit.Kind.DISTRICT).select_related("division")}
+    districts = Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")
+    return [(CITY_SCOPE, User(role=Role.CITY))] + [
+        (d.code, User(role=Role.DISTRICT, unit=units[d.pk])) for d in districts if d.pk in units
+    ]
 
 
 def _stored_rows(kind: str, user: User, now: datetime) -> list[dict]:
     """The list as the page shows it, in a JSON-safe form: ids instead of names that depend on the
     viewer's language, one call id instead of a phone number."""
     if kind == "hot_topics":
-        rows = hot_topics(user=user, now=now, limit=30)
+        rows = hot_topics(user=user, now=now, limit=HOT_TOPICS_SHOWN)
         keep = ("category_id", "street", "street_id", "recent", "baseline")
     elif kind == "repeat_callers":
         rows = repeat_callers(user=user, now=now)
         keep = ("call_id", "calls")
     else:
-        rows = hot_spots(user=user, now=now, limit=15)
+        rows = hot_spots(user=user, now=now, limit=HOT_SPOTS_SHOWN)
         keep = ("community", "community_id", "street", "calls")
     return [{**{k: r[k] for k in keep}, "since": r["since"].isoformat()} for r in rows]
 
@@ -287,14 +291,8 @@ def _stored_rows(kind: str, user: User, now: datetime) -> list[dict]:
 def governance_lists_refresh(*, now: datetime | None = None) -> int:
     """Recompute the stored lists for the city and every district (one transaction per list)."""
     now = now or timezone.now()
-    scopes = [(CITY_SCOPE, None)] + [
-        (d.code, d) for d in Division.objects.filter(kind=Division.Kind.DISTRICT).order_by("code")
-    ]
     refreshed = 0
-    for key, district in scopes:
-        user = _scope_user(district)
-        if user is None:
-            continue  # a district without a unit has no supervisor to show the lists to
+    for key, user in _scope_users():
         for kind in STORED_LISTS:
             started = time.monotonic()
             rows = _stored_rows(kind, user, now)
@@ -381,7 +379,7 @@ def _report_xlsx(report: Report) -> bytes:
 
 def report_generate(*, kind: str, start: datetime, end: datetime, district: Division | None = None) -> Report:
     """Generate (once) the report of one kind, period and scope; a second call returns the first."""
-    scope_key = district.code if district else "city"
+    scope_key = district.code if district else CITY_SCOPE
     existing = Report.objects.filter(kind=kind, scope_key=scope_key, period_start=start).first()
     if existing is not None:
         return existing

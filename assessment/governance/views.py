@@ -35,11 +35,17 @@ def governance(request):
         return stored[kind][0] if kind in stored else live()
 
     lists = {
-        "hot_topics": (rows_of("hot_topics", lambda: gov.hot_topics(user=user, limit=30)), 30),
+        "hot_topics": (
+            rows_of("hot_topics", lambda: gov.hot_topics(user=user, limit=gov.HOT_TOPICS_SHOWN)),
+            gov.HOT_TOPICS_SHOWN,
+        ),
         "alerts": (list(gov.recent_alerts(user=user, limit=30)), 30),
         "repeat_orders": (list(gov.repeat_orders(user=user, limit=50)), 50),
         "repeat_callers": (rows_of("repeat_callers", lambda: gov.repeat_callers(user=user)), gov.REPEAT_CALLERS_SHOWN),
-        "hot_spots": (rows_of("hot_spots", lambda: gov.hot_spots(user=user, limit=15)), 15),
+        "hot_spots": (
+            rows_of("hot_spots", lambda: gov.hot_spots(user=user, limit=gov.HOT_SPOTS_SHOWN)),
+            gov.HOT_SPOTS_SHOWN,
+        ),
     }
     context = {name: rows for name, (rows, _limit) in lists.items()}
     computed_at = min((at for _rows, at in stored.values()), default=None)

@@ -417,3 +417,13 @@ def test_the_refresh_is_a_beat_task():
     entry = next(e for e in schedule.values() if e["task"] == "assessment.tasks.refresh_governance_lists")
     assert entry["schedule"] <= 900
     assert tasks.refresh_governance_lists() == 17 * 3
+
+
+def test_a_district_account_without_a_district_gets_empty_lists_not_an_error(client):
+    from tests.factories import UserFactory
+
+    user = UserFactory(role="district", unit=None)
+    governance.governance_lists_refresh()
+    response = _governance_page(client, user)
+    assert response.status_code == 200
+    assert 'data-testid="lists-computed"' not in response.content.decode()
