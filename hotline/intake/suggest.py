@@ -63,8 +63,6 @@ class Model:
         self.totals: Counter = Counter()
         self.vocabulary = 1
         self.types: dict[int, Counter] = defaultdict(Counter)  # category → request type counts
-        self.type_grams: dict[str, Counter] = defaultdict(Counter)
-        self.type_totals: Counter = Counter()
         self.keywords: list[tuple[str, int, float]] = []  # (word, category id, bonus)
 
     def add(self, category_id: int, text: str, request_type: str = "", *, weight: int = 1, prior: bool = True) -> None:
@@ -74,11 +72,8 @@ class Model:
             counts = self.gram_counts[g]
             counts[category_id] = counts.get(category_id, 0) + weight
             self.totals[category_id] += weight
-            if request_type:
-                self.type_grams[g][request_type] += 1
         if request_type:
             self.types[category_id][request_type] += 1
-            self.type_totals[request_type] += 1
 
     def finish(self, categories) -> Model:
         leaves = [c for c in categories if c.level == 3 and c.is_active]
@@ -130,7 +125,7 @@ class Model:
         scores = self.scores(text)
         if not scores:
             return [], ""
-        top = sorted(scores, key=lambda c: (-scores[c], c))[:k]
+        top = sorted(scores, key=lambda c: (-scores[c], c))[:k]  # as rank(), with the scores kept
         best = scores[top[0]]
         weights = {c: math.exp(scores[c] - best) for c in top}
         total = sum(weights.values())
@@ -138,9 +133,9 @@ class Model:
             Suggestion(self.leaves[c].code, self.leaves[c].name, self.leaves[c].path, round(weights[c] / total, 3))
             for c in top
         ]
-        return suggestions, self._request_type(text, top[0])
+        return suggestions, self._request_type(top[0])
 
-    def _request_type(self, text: str, category_id: int) -> str:
+    def _request_type(self, category_id: int) -> str:
         counts = self.types.get(category_id)
         if not counts:
             return ""
@@ -172,16 +167,26 @@ class _Cache:
         self.built_at = 0.0
 
     def get(self) -> Model:
-        if self.model is None or time.monotonic() - self.built_at > TTL_SECONDS:
-            with self.lock:
-                if self.model is None or time.monotonic() - self.built_at > TTL_SECONDS:
-                    categories = list(Category.objects.select_related("parent__parent"))
-                    self.model = train(history_rows(), categories)
-                    self.built_at = time.monotonic()
-        return self.model
+        """The model; a stale one is rebuilt by the one request that finds it stale while the others
+        keep answering from the old model (only the very first build makes requests wait)."""
+        model = self.model
+        if model is not None and time.monotonic() - self.built_at <= TTL_SECONDS:
+            return model
+        if model is not None and not self.lock.acquire(blocking=False):
+            return model  # another request is rebuilding it
+        if model is None:
+            self.lock.acquire()
+        try:
+            if self.model is None or time.monotonic() - self.built_at > TTL_SECONDS:
+                categories = list(Category.objects.select_related("parent__parent"))
+                self.model = train(history_rows(), categories)
+                self.built_at = time.monotonic()
+            return self.model
+        finally:
+            self.lock.release()
 
     def clear(self, **_kwargs) -> None:
-        self.model = None
+        self.built_at = float("-inf")  # stale: rebuilt on next use, without dropping the old model
 
 
 _cache = _Cache()
