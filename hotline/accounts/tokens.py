@@ -32,6 +32,7 @@ from hotline.accounts.login import (
     login_failure_record,
     login_failures_clear,
     login_is_throttled,
+    throttled_message,
 )
 from hotline.errors import DomainError
 from hotline.models import User
@@ -122,7 +123,7 @@ def token_obtain(request):
         minutes = settings.LOGIN_FAILURE_WINDOW_MINUTES
         return Response(
             {
-                "detail": gettext("登录失败次数过多，请 %(minutes)s 分钟后再试。") % {"minutes": minutes},
+                "detail": throttled_message(),
                 "code": "throttled",
             },
             status=status.HTTP_429_TOO_MANY_REQUESTS,

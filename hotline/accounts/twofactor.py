@@ -27,6 +27,7 @@ from hotline import access
 from hotline.accounts import login as services
 from hotline.errors import DomainError
 from hotline.models import AdminSecondFactor, Role, User
+from hotline.web import outage
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -139,9 +140,7 @@ class SecondFactorMiddleware:
             and request.session.get(SESSION_KEY) != user.pk
             and needed_for(user)
         ):
-            if request.path_info.startswith(("/api/", "/open311/")) or request.headers.get("Accept", "").startswith(
-                "application/json"
-            ):
+            if outage.wants_json(request):
                 return JsonResponse(
                     {"detail": _("请先完成二次验证（验证器应用中的 6 位数字）。"), "code": "second_factor_required"},
                     status=403,

@@ -159,13 +159,13 @@ def answered_by_another(callback: Callback, actor) -> str | None:
     if callback.status == Callback.Status.VALID:
         answer = _("%(contacted)s，%(solved)s，%(satisfaction)s") % {
             "contacted": _("已联系") if callback.contacted else _("未联系"),
-            "solved": Result(callback.solved).label if callback.solved else "—",
-            "satisfaction": Satisfaction(callback.satisfaction).label if callback.satisfaction else "—",
+            "solved": callback.get_solved_display() if callback.solved else "—",
+            "satisfaction": callback.get_satisfaction_display() if callback.satisfaction else "—",
         }
     else:
         answer = callback.get_status_display()
     return _("本轮回访已由%(agent)s于 %(at)s 记录（%(answer)s），您的答复未保存。") % {
-        "agent": (callback.agent.get_full_name() or callback.agent.username) if callback.agent else _("他人"),
+        "agent": callback.agent.display_name if callback.agent else _("他人"),
         "at": timezone.localtime(callback.completed_at).strftime("%Y-%m-%d %H:%M") if callback.completed_at else "—",
         "answer": answer,
     }
