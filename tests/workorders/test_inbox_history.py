@@ -7,6 +7,7 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.callbacks.conftest import close
 from workorders.handling import selectors
@@ -65,11 +66,13 @@ def test_a_date_filter_reaches_what_the_cap_cut_off(client, history, xiluoyuan_h
     from workorders.models import WorkOrder
 
     oldest = history["closed"][0]
-    day = oldest.dispatched_at.date()
+    # the list filters by the Beijing date, so the test reads dates in Beijing time too (a UTC
+    # date is the previous Beijing day between 16:00 and 24:00 UTC)
+    day = timezone.localdate(oldest.dispatched_at)
     # move the two oldest a month back, so a date filter can single them out
     for order in history["closed"][:2]:
-        WorkOrder.objects.filter(pk=order.pk).update(dispatched_at=order.dispatched_at.replace(day=1) - _month())
-    moved = WorkOrder.objects.get(pk=oldest.pk).dispatched_at.date()
+        WorkOrder.objects.filter(pk=order.pk).update(dispatched_at=order.dispatched_at - _month())
+    moved = timezone.localdate(WorkOrder.objects.get(pk=oldest.pk).dispatched_at)
     assert moved < day
     client.force_login(xiluoyuan_handler)
     html = client.get(f"/orders/?tab=closed&date_from={moved.isoformat()}&date_to={moved.isoformat()}").content.decode()
