@@ -35,4 +35,11 @@ def navigation(request):
             items.append({"label": label, "url": url, "active": request.path == url})
     if access.can_use_admin(user):
         items.append({"label": _("系统管理"), "url": reverse("admin:index"), "active": False})
-    return {"nav_items": items, "user_role": role}
+    # Templates decide what to show from the viewer's capabilities (`{% if caps.supervise %}`),
+    # never from a role string: the rule stays in access.GATES.
+    return {"nav_items": items, "caps": capabilities(user)}
+
+
+def capabilities(user) -> dict[str, bool]:
+    """Every capability of access.Cap → whether this user has it (no queries: roles and sections)."""
+    return {cap: access.may(user, cap) for cap in access.GATES}
