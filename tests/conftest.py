@@ -3,6 +3,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,59 @@ from django.core.management import call_command
 from tests.factories import UserFactory, unit
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- a fixed clock: HOTLINE_TEST_CLOCK=2026-11-30T23:30:00+08:00 make test ------------------------
+# Deadlines, "today" and report periods are Beijing days and months; a test that mixes up UTC and
+# Beijing passes by day and fails every evening. This runs the whole session from the given moment
+# (the clock keeps ticking), so CI tries the evening and the month boundary on every push.
+_clock_travel = None
+
+
+def _test_clock() -> datetime | None:
+    value = os.environ.get("HOTLINE_TEST_CLOCK")
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise pytest.UsageError(f"HOTLINE_TEST_CLOCK={value!r}: expected an ISO datetime with offset")
+    return moment
+
+
+def pytest_configure(config):
+    # Started here, before pytest-django creates the test database, so that session fixtures and
+    # reference data are made at the travelled moment too.
+    global _clock_travel
+    moment = _test_clock()
+    if moment is not None:
+        import time_machine
+
+        _clock_travel = time_machine.travel(moment, tick=True)
+        _clock_travel.start()
+
+
+def pytest_unconfigure(config):
+    if _clock_travel is not None:
+        _clock_travel.stop()
+
+
+def pytest_report_header(config):
+    if _clock_travel is not None:
+        return f"clock: HOTLINE_TEST_CLOCK={os.environ['HOTLINE_TEST_CLOCK']}"
+
+
+def pytest_collection_modifyitems(config, items):
+    # A fake clock moves only this process: a browser's clock, a celery worker and a live process in
+    # a subprocess keep the real time, so the tests that drive them cannot run under it.
+    if _clock_travel is None:
+        return
+    skip = pytest.mark.skip(reason="HOTLINE_TEST_CLOCK: drives a browser or worker process on the real clock")
+    for item in items:
+        if "browser" in item.keywords or "live_worker" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
 
 
 def ensure_reference_data() -> None:
