@@ -269,6 +269,28 @@ COUNT_COLUMNS = {
 }
 
 
+# A measure's count read from a row's stored counts (COUNT_COLUMNS), so that a table's figure and
+# the list behind its link are one set: a stored column; the rest of the measure's own set (that
+# set's count minus a stored measure over the same set: "not resolved" is taken from the facts
+# assessed on three rates, never from all valid ones); or a sum of stored measures.
+SET_COUNT = {"total": "total", "valid": "valid", "full": "valid_full", "excluded": "excluded"}
+REST_OF = {"not_contacted": "contacted", "not_resolved": "resolved"}
+SUM_OF = {"not_satisfied": ("basic", "unsatisfied")}
+STORED = {measure: column for column, measure in COUNT_COLUMNS.items()}
+
+
+def measure_counts(counts) -> dict[str, int]:
+    """Every measure's count from a row's stored counts (a SnapshotRow, or a mapping column → count)."""
+    get = counts.get if isinstance(counts, Mapping) else lambda column: getattr(counts, column)
+    stored = {measure: get(column) or 0 for measure, column in STORED.items()}
+    out = dict(stored)
+    for measure, part in REST_OF.items():
+        out[measure] = stored[SET_COUNT[MEASURES[measure][1]]] - stored[part]
+    for measure, parts in SUM_OF.items():
+        out[measure] = sum(stored[p] for p in parts)
+    return out
+
+
 def _measure(measure: str):
     if measure not in MEASURES:
         raise DomainError(_("未知的统计口径。"), code="invalid_measure")
@@ -460,3 +482,58 @@ def figures_sql(columns: Mapping[str, str], weights: Weights) -> dict[str, Sql]:
         guard = " AND ".join(f"{c[k].text} > 0" for k in needs)
         out[name] = Sql(f"CASE WHEN {guard} THEN {term.text} END", term.params)
     return out
+
+
+# --- The ranking rules --------------------------------------------------------------------------
+# Written beside the formulas and rendered as SQL for the ranking's INSERT … SELECT (the ranks are
+# window functions over all units of a table, so the database computes them in the same statement).
+
+
+def flagged_sql(columns: Mapping[str, str], ruleset: RuleSet) -> Sql:
+    """The sample-size flag (样本不足), 1 or 0: fewer valid callbacks than the rule set's
+    `min_valid_callbacks`, or none at all, or none assessed on three rates (no composite to rank).
+    A flagged unit is listed but never ranked nor marked."""
+    valid, full = (f"COALESCE({columns[c]}, 0)" for c in ("valid", "valid_full"))
+    return Sql(
+        f"CASE WHEN {valid} >= %s AND {valid} > 0 AND {full} > 0 THEN 0 ELSE 1 END",
+        (ruleset.min_valid_callbacks,),
+    )
+
+
+def ranking_sql(row: str, ruleset: RuleSet, *, per_district: bool) -> dict[str, Sql]:
+    """The ranks and 末位 marks of the units of a table, as SQL over a scored row `row` with the
+    columns flagged (flagged_sql), composite and district_id:
+
+    - rank: by the published (rounded) composite, equal scores share a rank (1, 2, 2, 4); flagged
+      units sit in their own partition and get no rank. rank_in_district only when `per_district`
+      (districts themselves are ranked citywide only);
+    - 末位 (the rule set's explicit rule): only ranked units, only in a table of at least
+      `bottom_min_ranked` ranked units, the leader never, and at most `bottom_n` units: a unit is
+      marked when the units scoring at most its score are no more than `bottom_n` (a tie that would
+      cross bottom_n is not marked)."""
+
+    def within(district: bool) -> str:
+        return f"PARTITION BY {row}.flagged, {row}.district_id" if district else f"PARTITION BY {row}.flagged"
+
+    ranked = f"{row}.flagged = 0"
+
+    def rank(district: bool) -> str:
+        return f"RANK() OVER ({within(district)} ORDER BY {row}.composite DESC)"
+
+    def bottom(district: bool, enabled: bool) -> Sql:
+        return Sql(
+            f"""CASE WHEN {ranked} AND %s
+                    AND COUNT(*) OVER ({within(district)}) >= %s
+                    AND COUNT(*) OVER ({within(district)} ORDER BY {row}.composite ASC) <= %s
+                    AND {rank(district)} > 1
+                    THEN TRUE ELSE FALSE END""",
+            (enabled, ruleset.bottom_min_ranked, ruleset.bottom_n),
+        )
+
+    return {
+        "flagged": Sql(f"CASE WHEN {row}.flagged = 1 THEN TRUE ELSE FALSE END"),
+        "rank_in_district": Sql(f"CASE WHEN {ranked} AND %s THEN {rank(True)} END", (per_district,)),
+        "rank_citywide": Sql(f"CASE WHEN {ranked} THEN {rank(False)} END"),
+        "bottom_in_district": bottom(True, per_district),
+        "bottom_citywide": bottom(False, True),
+    }

@@ -65,8 +65,8 @@ def _decorate(rows, user, *, within_district: bool) -> list:
         r.rank = getattr(r, f"rank_{field}")
         r.move = getattr(r, f"movement_{field}")
         r.is_bottom = getattr(r, f"bottom_{field}")
-        r.not_contacted = r.valid - r.contacted
-        r.not_resolved = r.valid - r.resolved
+        measures = rates.measure_counts(r)
+        r.not_contacted, r.not_resolved = measures["not_contacted"], measures["not_resolved"]
         if r.rank is not None:
             counts[r.rank] = counts.get(r.rank, 0) + 1
     # Links and formatted figures are made here once, not by template tags per cell: the citywide

@@ -218,3 +218,31 @@ def test_a_form_posting_null_scope_rules_publishes_no_graded_entries(graded, cit
     # then: a new version without graded entries, never a 500
     assert resp.status_code == 201, resp.content
     assert rulesets.active_ruleset().scope_rules == []
+
+
+def test_the_ranking_table_counts_behind_each_link_the_orders_that_link_lists(graded, city_admin, client):
+    """The ranking's "not contacted" / "not resolved" / "unsatisfied" / "excluded" cells, with 咨询类
+    counted for the response rate only: the count shown is the number of facts its link lists.
+    Failed before: the table showed not resolved = valid − resolved = 6 − 3 = 3, its link listed 1
+    (the not-resolved fact among the 4 assessed on three rates)."""
+    import re
+
+    from assessment.snapshots import selectors
+    from tests.factories import unit
+
+    # given: 咨询类 for the response rate only, October frozen
+    parent, _child = graded
+    figures(city_admin, scope_rules=[{"category": parent.code, "scope": "response"}])
+    snap = services.snapshot_freeze(period="2026-10", now=bj(2026, 11, 6))
+    # when: the district's streets table
+    client.force_login(city_admin)
+    html = client.get("/assessment/rankings/streets/", {"snapshot": snap.pk, "district": "110106"}).content.decode()
+    row = re.search(rf'data-testid="row-{XILUOYUAN}".*?</tr>', html, re.S).group(0)
+    shown = {m: int(n) for m, n in re.findall(r"measure=(\w+)\">(\d+)</a>", row)}
+    # then: each count is the length of the list behind its link
+    listed = {
+        m: selectors.orders_behind(city_admin, snapshot=snap, unit=unit(XILUOYUAN), scope="street", measure=m).count()
+        for m in shown
+    }
+    assert shown == listed
+    assert (shown["valid"], shown["not_contacted"], shown["not_resolved"], shown["unsatisfied"]) == (6, 3, 1, 1)
