@@ -1,7 +1,8 @@
 """Writes of the assessment: rule versions, snapshots (compute, freeze, recompute).
 
-The figures are computed by the database: one GROUP BY with conditional aggregates over the work
-orders per scope, ranked with RANK() window functions, inserted straight into SnapshotRow by one
+The figures are computed by the database: one GROUP BY with conditional aggregates over the
+callback facts per unit, the figures, the sample-size flag, the ranks and the 末位 marks of
+rates.py (RANK() window functions), inserted straight into SnapshotRow by one
 INSERT … SELECT. Python only passes the period bounds and the rule parameters.
 """
 
@@ -80,56 +81,34 @@ def _insert_rows(snapshot: Snapshot, ruleset: RuleSet, scope: str) -> int:
                     WHERE u.kind = 'department'"""
         district_col = "u.district_id"
     counts = ",\n               ".join(f"COALESCE(a.{c}, 0) AS {c}" for c in rates.COUNT_COLUMNS)
-    figures = rates.figures_sql({c: f"a.{c}" for c in rates.COUNT_COLUMNS}, rates.Weights.of(ruleset))
-    figure_columns = ",\n               ".join(f"{term.text} AS {name}" for name, term in figures.items())
+    columns = {c: f"a.{c}" for c in rates.COUNT_COLUMNS}
+    scored_terms = {
+        **rates.figures_sql(columns, rates.Weights.of(ruleset)),
+        "flagged": rates.flagged_sql(columns, ruleset),
+    }
     scored = f"""
         SELECT u.id AS unit_id, {district_col} AS district_id,
                {counts},
-               {figure_columns},
-               CASE WHEN COALESCE(a.valid, 0) >= %s AND COALESCE(a.valid, 0) > 0
-                         AND COALESCE(a.valid_full, 0) > 0 THEN 0 ELSE 1 END AS flagged
+               {", ".join(f"{term.text} AS {name}" for name, term in scored_terms.items())}
         {units}
     """
-    scored_params = [p for term in figures.values() for p in term.params] + [ruleset.min_valid_callbacks]
-    # Ranks compare the published (rounded) composite: equal scores share a rank (1, 2, 2, 4).
-    # Flagged units sit in their own partition and get no rank. 末位 (the rule set's explicit rule):
-    # only ranked units, only in a table of at least `bottom_min_ranked` ranked units, the leader
-    # never, and at most `bottom_n` units: a unit is marked when the units scoring at most its score
-    # are no more than bottom_n (a tie that would cross bottom_n is not marked).
+    # The figures, the flag, the ranks and the 末位 marks: rates.py's rules.
+    figures = [name for name in scored_terms if name != "flagged"]
+    ranks = rates.ranking_sql("s", ruleset, per_district=scope != Scope.DISTRICT)  # districts: citywide only
     sql = f"""
         INSERT INTO {row_t} (snapshot_id, scope, unit_id, district_id, {_AGG_COLUMNS},
-                             {", ".join(figures)}, flagged,
-                             rank_in_district, rank_citywide, bottom_in_district, bottom_citywide)
+                             {", ".join(figures)}, {", ".join(ranks)})
         SELECT %s, %s, s.unit_id, s.district_id, {", ".join(f"s.{c}" for c in rates.COUNT_COLUMNS)},
                {", ".join(f"s.{name}" for name in figures)},
-               CASE WHEN s.flagged = 1 THEN TRUE ELSE FALSE END,
-               CASE WHEN s.flagged = 0 AND %s THEN
-                    RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) END,
-               CASE WHEN s.flagged = 0 THEN RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) END,
-               CASE WHEN s.flagged = 0 AND %s
-                    AND COUNT(*) OVER (PARTITION BY s.flagged, s.district_id) >= %s
-                    AND COUNT(*) OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite ASC) <= %s
-                    AND RANK() OVER (PARTITION BY s.flagged, s.district_id ORDER BY s.composite DESC) > 1
-                    THEN TRUE ELSE FALSE END,
-               CASE WHEN s.flagged = 0
-                    AND COUNT(*) OVER (PARTITION BY s.flagged) >= %s
-                    AND COUNT(*) OVER (PARTITION BY s.flagged ORDER BY s.composite ASC) <= %s
-                    AND RANK() OVER (PARTITION BY s.flagged ORDER BY s.composite DESC) > 1
-                    THEN TRUE ELSE FALSE END
+               {", ".join(term.text for term in ranks.values())}
           FROM ({scored}) s
     """
-    per_district = scope != Scope.DISTRICT  # districts are only ranked citywide
     # Parameters in textual order: the outer SELECT, then the scored SELECT.
     params = [
         snapshot.pk,
         scope,
-        per_district,
-        per_district,
-        ruleset.bottom_min_ranked,
-        ruleset.bottom_n,
-        ruleset.bottom_min_ranked,
-        ruleset.bottom_n,
-        *scored_params,
+        *(p for term in ranks.values() for p in term.params),
+        *(p for term in scored_terms.values() for p in term.params),
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
