@@ -45,8 +45,11 @@ api_urls = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),  # no inline script (CSP)
 ]
 
-# A database outage answers 503 (JSON under /api/ and /open311/), never an HTML 500 page.
-handler500 = "hotline.web.outage.server_error"
+# The application's own error answers (hotline.web.errors): a translated page with a way back for
+# people, JSON under /api/ and /open311/; a database outage answers 503, never a 500 page.
+handler403 = "hotline.web.errors.permission_denied"
+handler404 = "hotline.web.errors.page_not_found"
+handler500 = "hotline.web.errors.server_error"
 
 urlpatterns = [
     path("", web_views.home, name="home"),

@@ -4,18 +4,15 @@ Django calls `server_error` (handler500) for any exception no view or middleware
 exception still current. A database error (OperationalError/InterfaceError: unreachable,
 restarting, connections exhausted) is an outage, not a bug: it answers 503 with Retry-After — JSON
 for API clients, a plain page (no template, no database) for people. Any other error keeps the
-500, as JSON for API clients.
+500 (hotline.web.errors: JSON for API clients, the application's own page for people).
 """
 
 from __future__ import annotations
-
-import sys
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
-from django.views import defaults
 
 API_PREFIXES = ("/api/", "/open311/")
 RETRY_AFTER_SECONDS = 30
@@ -47,9 +44,6 @@ def outage_response(request) -> HttpResponse:
 
 
 def server_error(request, *args, **kwargs):
-    exc = sys.exc_info()[1]
-    if is_outage(exc):
-        return outage_response(request)
-    if wants_json(request):
-        return JsonResponse({"detail": _("服务器内部错误。"), "code": "server_error"}, status=500)
-    return defaults.server_error(request, *args, **kwargs)
+    from hotline.web import errors  # errors builds on this module
+
+    return errors.server_error(request, *args, **kwargs)

@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # a POST-only page URL opened by GET: the application's 405 page with a link to where it is done
+    "hotline.web.errors.MethodNotAllowedPageMiddleware",
     # NUL bytes, lone surrogates, impossible time-zone offsets: a clear 400 before any view
     "hotline.web.edge.EdgeValidationMiddleware",
     # city administrators with an authenticator pass it before any page (hotline.accounts.twofactor)
@@ -276,6 +278,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+# A refused CSRF check (a form left open across a log-out): the application's page, not Django's.
+CSRF_FAILURE_VIEW = "hotline.web.errors.csrf_failure"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
