@@ -119,3 +119,9 @@ class AdminSecondFactorAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Personal API tokens: revoke only, never read or mint (hotline.accounts.token_admin) ----------
+from hotline.accounts import token_admin  # noqa: E402
+
+token_admin.register(admin.site)

@@ -1,13 +1,17 @@
 """Personal API tokens: one per user (`Authorization: Token <key>`), created and revoked by the user
 on the account page (/account/token/) or with user name + password at POST /api/v1/auth/token/.
 
-The key is shown once, when it is made; afterwards only its first characters. Making a new one
-replaces the old one; revoking deletes it (requests with it then get 401). The token endpoint goes
+The key is shown once, when it is made: only its SHA-256 digest is stored (DRF's Token row holds the
+digest in its `key` column), so neither the database nor the admin can show it again, and the
+admin can revoke a key but not mint one for someone else (hotline.accounts.token_admin). Making a
+new one replaces the old one; revoking deletes it (requests with it then get 401). The token endpoint goes
 through the one login throttle (hotline.accounts.login), and a city administrator with an enrolled
 authenticator must add the current code (`otp`), as for any of their sessions.
 """
 
 from __future__ import annotations
+
+import secrets
 
 from django.conf import settings
 from django.contrib import messages
@@ -27,6 +31,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from hotline.accounts import twofactor
+from hotline.accounts.api_auth import token_digest
 from hotline.accounts.login import (
     client_ip,
     login_failure_record,
@@ -37,14 +42,14 @@ from hotline.accounts.login import (
 from hotline.errors import DomainError
 from hotline.models import User
 
-PREFIX_SHOWN = 6
-
 
 def token_create(*, user: User) -> str:
     """A new key for the user (the old one, if any, stops working). Returns the key: show it once."""
+    key = secrets.token_hex(20)
     with transaction.atomic():
         Token.objects.filter(user=user).delete()
-        return Token.objects.create(user=user).key
+        Token.objects.create(user=user, key=token_digest(key))
+    return key
 
 
 def token_revoke(*, user: User) -> bool:
@@ -73,16 +78,7 @@ def token_page(request):
         else:
             messages.error(request, _("未知的操作。"))
             return redirect("account-token")
-    token = token_of(request.user)
-    return render(
-        request,
-        "hotline/account_token.html",
-        {
-            "token": token,
-            "new_key": new_key,
-            "prefix": token.key[:PREFIX_SHOWN] if token is not None and new_key is None else None,
-        },
-    )
+    return render(request, "hotline/account_token.html", {"token": token_of(request.user), "new_key": new_key})
 
 
 # --- the API endpoint ---------------------------------------------------------------------------

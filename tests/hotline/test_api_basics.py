@@ -1,6 +1,7 @@
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
+
+from hotline.accounts.tokens import token_create
 
 pytestmark = pytest.mark.django_db
 
@@ -10,16 +11,16 @@ def test_the_api_root_needs_authentication():
 
 
 def test_token_authentication_works(agent):
-    token = Token.objects.create(user=agent)
+    key = token_create(user=agent)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     resp = client.get("/api/v1/me/")
     assert resp.status_code == 200
     assert resp.json()["role"] == "agent" and resp.json()["username"] == agent.username
 
 
 def test_an_unknown_or_inactive_token_is_refused(agent):
-    token = Token.objects.create(user=agent)
+    key = token_create(user=agent)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     unknown = client.get("/api/v1/me/")
@@ -28,16 +29,16 @@ def test_an_unknown_or_inactive_token_is_refused(agent):
     assert unknown.json()["detail"] == "认证令牌无效。"
     agent.is_active = False
     agent.save(update_fields=["is_active"])
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     inactive = client.get("/api/v1/me/")
     assert inactive.status_code == 403 and inactive.json()["detail"] == "用户未激活或者已删除。"
 
 
 def test_a_token_acts_as_its_own_user_only(agent, xiluoyuan_handler):
-    mine = Token.objects.create(user=xiluoyuan_handler)
-    Token.objects.create(user=agent)
+    mine = token_create(user=xiluoyuan_handler)
+    token_create(user=agent)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {mine.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {mine}")
     assert client.get("/api/v1/me/").json()["username"] == xiluoyuan_handler.username
     # a street handler's token cannot take calls
     assert client.post("/api/v1/intake/", {}, format="json").status_code == 403

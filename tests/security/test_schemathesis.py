@@ -13,10 +13,10 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from hotline.accounts.tokens import token_create
 from tests.factories import UserFactory, unit
 
 ROLES = {
@@ -45,7 +45,7 @@ def tokens(db, make_order):
     request_finished.disconnect(close_old_connections)
     make_order()  # something to find behind the ids
     yield {
-        name: Token.objects.create(user=UserFactory(role=role, unit=unit(code), is_staff=role == "city")).key
+        name: token_create(user=UserFactory(role=role, unit=unit(code), is_staff=role == "city"))
         for name, (role, code) in ROLES.items()
     }
     request_started.connect(close_old_connections)
