@@ -226,14 +226,19 @@ def bits_expr():
     return expr
 
 
-def window_facts(ruleset: RuleSet, start: datetime, end: datetime) -> QuerySet:
-    """The current valid callback facts of [start, end) that the counting rule takes, annotated with
-    their scope (a_scope) and exclusion (a_excluded) under `ruleset`."""
-    qs = current_facts().filter(valid=True, callback_at__gte=start, callback_at__lt=end)
+def counting_facts(ruleset: RuleSet) -> QuerySet:
+    """The current valid callback facts that the counting rule takes, at any callback time,
+    annotated with their scope (a_scope) and exclusion (a_excluded) under `ruleset`."""
+    qs = current_facts().filter(valid=True)
     if ruleset.counting == Counting.FIRST_VALID:
         earlier = current_facts().filter(order_id=OuterRef("order_id"), round__lt=OuterRef("round"), valid=True)
         qs = qs.filter(~Exists(earlier))
     return qs.annotate(a_scope=scope_expr(ruleset), a_excluded=excluded_now())
+
+
+def window_facts(ruleset: RuleSet, start: datetime, end: datetime) -> QuerySet:
+    """The counting facts (counting_facts) of [start, end) by their callback time."""
+    return counting_facts(ruleset).filter(callback_at__gte=start, callback_at__lt=end)
 
 
 # --- The facts behind a figure ------------------------------------------------------------------
@@ -335,6 +340,12 @@ def member_measure(qs: QuerySet, measure: str, path: str = "bits") -> QuerySet:
 def count_aggregates(ruleset: RuleSet, columns: Mapping[str, str] = COUNT_COLUMNS) -> dict[str, Count]:
     """Conditional counts (name → aggregate) over a window's facts, for .aggregate() / .annotate()."""
     return {name: Count("pk", filter=measure_q(ruleset, measure)) for name, measure in columns.items()}
+
+
+def has_counted_fact(ruleset: RuleSet, measure: str, order: str = "pk") -> Exists:
+    """Whether an order (the outer query's `order` column) has a fact that `measure` takes, at any
+    callback time: lists of orders rather than facts (每月一题) count and list through it."""
+    return Exists(counting_facts(ruleset).filter(measure_q(ruleset, measure), order_id=OuterRef(order)))
 
 
 def unit_filter(scope: str, unit: Unit, prefix: str = "") -> Q:
@@ -453,6 +464,12 @@ FORMULAS = {
     ),
 }
 COMPOSITE_DECIMALS = 2  # the composite is published (and ranked) rounded to two decimals
+
+
+def rate(name: str, counts: Mapping, weights: Weights | None = None) -> float | None:
+    """One figure of FORMULAS from the counts it reads; None where a divisor is 0."""
+    formula, needs = FORMULAS[name]
+    return formula(counts, weights) if all(counts.get(k) for k in needs) else None
 
 
 def figures(sums: Mapping, weights: Weights) -> dict[str, float | None]:

@@ -16,8 +16,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from assessment import periods
-from assessment.models import Alert, GovernanceList, MonthlyTopic
+from assessment import periods, rates
+from assessment.models import Alert, GovernanceList, MonthlyTopic, RuleSet
+from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
@@ -25,14 +26,35 @@ from hotline.models import Call, Category, User
 from hotline.privacy import mask_phone
 from workorders.models import OPEN_STATES, OrderState
 
-# What a 每月一题 figure counts among the topic's orders (topics_progress counts the same).
+# What a 每月一题 figure counts among the topic's orders (topics_progress counts the same): a
+# condition on the order's handling state, or a measure of rates.py that one of the order's callback
+# facts must meet (counted as the ranking counts them: scope, exclusion, counting rule).
 TOPIC_MEASURES = {
     "total": (_("工单"), Q()),
     "open": (_("在办"), ~Q(state=OrderState.COMPLETED)),
     "completed": (_("已完成"), Q(state=OrderState.COMPLETED)),
-    "called_back": (_("有效回访"), Q(callback_valid=True, excluded=False)),
-    "resolved": (_("已解决"), Q(callback_valid=True, excluded=False, solved="resolved")),
+    "called_back": (rates.MEASURES["valid_full"][0], "valid_full"),
+    "resolved": (rates.MEASURES["resolved"][0], "resolved"),
 }
+
+
+def topic_fact_aliases(ruleset: RuleSet) -> dict:
+    """has_<measure> → whether the order has a fact the measure takes, for the fact measures of
+    TOPIC_MEASURES (to be aliased once on a queryset of orders and then read by topic_measure_q)."""
+    return {
+        f"has_{m}": rates.has_counted_fact(ruleset, what)
+        for m, (_l, what) in TOPIC_MEASURES.items()
+        if isinstance(what, str)
+    }
+
+
+def topic_measure_q(measure: str, ruleset: RuleSet, *, alias: str = "") -> Q:
+    """Which of a topic's orders a 每月一题 figure counts (reading topic_fact_aliases when `alias`)."""
+    _label, what = TOPIC_MEASURES[measure]
+    if isinstance(what, Q):
+        return what
+    return Q(**{alias: True}) if alias else Q(rates.has_counted_fact(ruleset, what))
+
 
 STATES = {
     "open": _("在办"),
@@ -144,7 +166,7 @@ def orders_behind(user: User, data) -> Behind:
         if topic is None:
             raise Http404
         measure = f["measure"] or "total"
-        qs = qs.filter(topic_q(topic) & TOPIC_MEASURES[measure][1])
+        qs = qs.filter(topic_q(topic) & topic_measure_q(measure, ruleset_active()))
         criteria.append((_("每月一题"), f"{topic.period} {topic.title}"))
         criteria.append((_("口径"), str(TOPIC_MEASURES[measure][0])))
 

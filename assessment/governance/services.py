@@ -485,7 +485,9 @@ def topic_create(
 
 def topics_progress(*, user: User, period: str | None = None) -> list[dict]:
     """Each topic with its orders (dispatched in the topic's month, visible to the viewer): total,
-    open, completed, and the resolution rate of those called back."""
+    open, completed; those with a callback fact assessed on three rates (called back) and with a
+    resolved one, counted through rates.py as the ranking counts (scope, exclusion, counting rule,
+    corrections), and the resolution rate of rates.FORMULAS over them."""
     topics = access.visible_topics(user, MonthlyTopic.objects.select_related("category", "district")).order_by(
         "-period", "id"
     )
@@ -494,21 +496,27 @@ def topics_progress(*, user: User, period: str | None = None) -> list[dict]:
     topics = list(topics[:50])
     if not topics:
         return []
+    ruleset = ruleset_active()
     # One query for every topic: each topic's orders are a condition, each figure a FILTER on it
-    # (the same conditions the list of the orders behind a figure filters by).
+    # (the same conditions the list of the orders behind a figure filters by). Each fact measure is
+    # one EXISTS per order, shared by all topics.
     of_topic = {t.pk: governance_selectors.topic_q(t) for t in topics}
-    measures = {m: q for m, (_label, q) in governance_selectors.TOPIC_MEASURES.items() if m != "open"}
-    counted = (
-        access.visible_orders(user)
-        .filter(reduce(operator.or_, of_topic.values()))
-        .aggregate(
-            **{f"{m}_{pk}": Count("id", filter=q & mq) for pk, q in of_topic.items() for m, mq in measures.items()}
-        )
+    measures = {
+        m: governance_selectors.topic_measure_q(m, ruleset, alias=f"has_{m}")
+        for m in governance_selectors.TOPIC_MEASURES
+        if m != "open"
+    }
+    orders = access.visible_orders(user).filter(reduce(operator.or_, of_topic.values()))
+    orders = orders.alias(**governance_selectors.topic_fact_aliases(ruleset))
+    counted = orders.aggregate(
+        **{f"{m}_{pk}": Count("id", filter=q & mq) for pk, q in of_topic.items() for m, mq in measures.items()}
     )
     out = []
     for t in topics:
         figures = {m: counted[f"{m}_{t.pk}"] for m in measures}
         figures["open"] = figures["total"] - figures["completed"]
-        figures["resolution_rate"] = figures["resolved"] / figures["called_back"] if figures["called_back"] else None
+        figures["resolution_rate"] = rates.rate(
+            "resolution_rate", {"resolved": figures["resolved"], "valid_full": figures["called_back"]}
+        )
         out.append({"topic": t, **figures})
     return out
