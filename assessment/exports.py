@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from assessment.rates import BIT_EXCLUDED
+from assessment.rates import BIT_EXCLUDED, measure_counts
 from hotline import access
 from hotline.localnames import localized_field
 from hotline.models import Call
@@ -72,8 +72,11 @@ def ranking_table(rows, *, within_district: bool) -> Iterator[list]:
         _("单位编码"),
         _("回访工单数"),
         _("有效回访"),
+        _("有效回访（三率）"),
         _("已联系"),
+        _("未联系"),
         _("已解决"),
+        _("未解决或部分解决"),
         _("满意"),
         _("基本满意"),
         _("不满意"),
@@ -89,19 +92,28 @@ def ranking_table(rows, *, within_district: bool) -> Iterator[list]:
         movement = r.movement_in_district if within_district else r.movement_citywide
         bottom = r.bottom_in_district if within_district else r.bottom_citywide
         mark = _("样本不足") if r.flagged else (_("末位") if bottom else "")
+        counts = measure_counts(r)  # the counts the ranking page shows, each the set its drill-down lists
         yield [
             rank if rank is not None else "",
             movement if movement is not None else "",
             r.unit.name,
             r.unit.code,
-            r.total_orders,
-            r.valid,
-            r.contacted,
-            r.resolved,
-            r.satisfied,
-            r.basic,
-            r.unsatisfied,
-            r.excluded,
+            *(
+                counts[m]
+                for m in (
+                    "total",
+                    "valid",
+                    "valid_full",
+                    "contacted",
+                    "not_contacted",
+                    "resolved",
+                    "not_resolved",
+                    "satisfied",
+                    "basic",
+                    "unsatisfied",
+                    "excluded",
+                )
+            ),
             _rate(r.response_rate),
             _rate(r.resolution_rate),
             _rate(r.satisfaction_rate),

@@ -19,7 +19,7 @@ from assessment.governance import services as governance
 from assessment.models import Report, RuleSet, Scope, Snapshot, SnapshotRow
 from assessment.snapshots import selectors, services
 from districts.models import Unit
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import AccessDenied
 from hotline.web.api import gate
 
@@ -134,6 +134,7 @@ class RowSerializer(serializers.ModelSerializer):
             "district_code",
             "total_orders",
             "valid",
+            "valid_full",
             "contacted",
             "resolved",
             "satisfied",
@@ -157,7 +158,7 @@ class RowSerializer(serializers.ModelSerializer):
 def _snapshot_from(request) -> Snapshot:
     snapshot_id = request.query_params.get("snapshot")
     if snapshot_id:
-        if not snapshot_id.isdigit():
+        if numbers.parse_id(snapshot_id) is None:
             raise NotFound()
         return get_object_or_404(selectors.snapshots(with_stats=False), pk=snapshot_id)
     period = request.query_params.get("period") or rulesets.current_period()
@@ -233,7 +234,7 @@ class RatesView(APIView):
     def get(self, request):
         snapshot = _snapshot_from(request)
         unit_id = request.query_params.get("unit") or request.user.unit_id
-        if not str(unit_id).isdigit():
+        if numbers.parse_id(unit_id) is None:
             raise NotFound()
         unit = get_object_or_404(Unit, pk=unit_id)
         if not access.may_view_unit_figures(request.user, unit):
@@ -290,7 +291,7 @@ class OrdersBehindView(APIView):
 
         snapshot = _snapshot_from(request)
         unit_id = request.query_params.get("unit", "")
-        if not unit_id.isdigit():
+        if numbers.parse_id(unit_id) is None:
             raise ValidationError({"unit": _("请指定单位。")})
         unit = get_object_or_404(Unit, pk=unit_id)
         scope = request.query_params.get("scope") or selectors.scope_of_unit(unit)
