@@ -15,7 +15,7 @@ from hotline.errors import DomainError
 class SecondFactorForm(forms.Form):
     code = forms.CharField(
         label=_("验证码"),
-        max_length=12,
+        max_length=100,  # longer input is still a wrong code, counted by twofactor.verify
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True, "size": 8}
         ),

@@ -6,12 +6,19 @@ Failures are rows (LoginFailure), counted over LOGIN_FAILURE_WINDOW_MINUTES:
 
 - one user name from one address: LOGIN_FAILURE_LIMIT failures lock that pair;
 - one address, whatever the names: 4 × the limit lock the address;
-- one user name from everywhere: 10 × the limit lock the name (a spread-out guessing attack).
+- one user name from everywhere: beyond 10 × the limit (a spread-out guessing attack) the name is
+  slowed down, never locked: each address that has already failed for it waits out the window, so
+  every attacking address gets one guess instead of the limit, while an address that has not
+  failed for the name — the official at their own desk — still logs in with the right password.
 
-A flood from one address is stopped by the first two long before it reaches the third, so it never
-locks the user out of other addresses. The address is the real client's (`client_ip`): behind a
-proxy listed in TRUSTED_PROXIES, the right-most X-Forwarded-For entry that is not itself a trusted
-proxy; a header sent straight to us is ignored.
+Nothing an attacker sends from addresses of their own locks a named official out of theirs. The
+second-factor step (hotline.accounts.twofactor) is stricter: only someone who already has the
+password reaches it, so its wrong codes also count per user from everywhere
+(`second_factor_is_throttled`: 2 × the limit lock the step).
+
+The address is the real client's (`client_ip`): behind a proxy listed in TRUSTED_PROXIES, the
+right-most X-Forwarded-For entry that is not itself a trusted proxy; a header sent straight to us is
+ignored.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from hotline.models import LoginFailure
 
 ADDRESS_FACTOR = 4
 USER_FACTOR = 10
+SECOND_FACTOR_FACTOR = 2
 
 
 # --- the real client address --------------------------------------------------------------------
@@ -79,16 +87,31 @@ def client_ip(request) -> str | None:
 
 
 # --- the throttle -------------------------------------------------------------------------------
-def login_is_throttled(*, username: str, ip_address: str | None) -> bool:
+def _recent_failures():
     since = timezone.now() - timedelta(minutes=settings.LOGIN_FAILURE_WINDOW_MINUTES)
+    return LoginFailure.objects.filter(at__gte=since)
+
+
+def login_is_throttled(*, username: str, ip_address: str | None) -> bool:
     limit = settings.LOGIN_FAILURE_LIMIT
-    recent = LoginFailure.objects.filter(at__gte=since)
+    recent = _recent_failures()
     by_name = recent.filter(username__iexact=username)
-    if by_name.filter(ip_address=ip_address).count() >= limit:
+    from_here = by_name.filter(ip_address=ip_address).count()
+    if from_here >= limit:
         return True
     if ip_address and recent.filter(ip_address=ip_address).count() >= limit * ADDRESS_FACTOR:
         return True
-    return by_name.count() >= limit * USER_FACTOR
+    # the name is under attack from many addresses: slow those down, not the name
+    return from_here > 0 and by_name.count() >= limit * USER_FACTOR
+
+
+def second_factor_is_throttled(*, username: str, ip_address: str | None) -> bool:
+    """The code step: the login rules, and SECOND_FACTOR_FACTOR × the limit wrong codes for the user
+    from anywhere lock the step (a six-digit code must not be guessed from many addresses)."""
+    if login_is_throttled(username=username, ip_address=ip_address):
+        return True
+    limit = settings.LOGIN_FAILURE_LIMIT * SECOND_FACTOR_FACTOR
+    return _recent_failures().filter(username__iexact=username).count() >= limit
 
 
 def login_failure_record(*, username: str, ip_address: str | None) -> None:

@@ -132,10 +132,16 @@ def token_obtain(request):
             {"detail": gettext("用户名或密码不正确。"), "code": "invalid_login"}, status=status.HTTP_400_BAD_REQUEST
         )
     if twofactor.needed_for(user):
+        otp = serializer.validated_data.get("otp", "")
         try:
-            ok = twofactor.verify(user=user, code=serializer.validated_data.get("otp", ""), ip_address=ip)
+            # no code is no guess: the first try of a client that did not know it needs one
+            ok = bool(otp) and twofactor.verify(user=user, code=otp, ip_address=ip)
         except DomainError as exc:
-            return Response({"detail": str(exc.message), "code": exc.code}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            throttled = exc.code == "throttled"
+            return Response(
+                {"detail": str(exc.message), "code": exc.code},
+                status=status.HTTP_429_TOO_MANY_REQUESTS if throttled else status.HTTP_400_BAD_REQUEST,
+            )
         if not ok:
             return Response(
                 {"detail": gettext("请提供验证器应用中当前的 6 位验证码（otp）。"), "code": "otp_required"},

@@ -68,19 +68,24 @@ def factor_for(user: User) -> AdminSecondFactor:
 
 def verify(*, user: User, code: str, ip_address: str | None = None, now: float | None = None) -> bool:
     """Check a six-digit code; a good one is used up (its step and all before it) and confirms the
-    enrolment. Failures count like failed logins and are throttled the same way."""
+    enrolment. Every wrong code counts (hotline.accounts.login.second_factor_is_throttled); one that
+    is not six ASCII digits ("²²²²²²", "１２３４５６") is wrong too, and says so (DomainError
+    `invalid_code`)."""
     throttle_key = f"2fa:{user.get_username()}"
-    if services.login_is_throttled(username=throttle_key, ip_address=ip_address):
+    if services.second_factor_is_throttled(username=throttle_key, ip_address=ip_address):
         raise DomainError(
             _("验证码错误次数过多，请 %(minutes)s 分钟后再试。") % {"minutes": settings.LOGIN_FAILURE_WINDOW_MINUTES},
             code="throttled",
         )
-    code = "".join(ch for ch in (code or "") if ch.isdigit())
+    code = "".join((code or "").split()).replace("-", "")  # "123 456" as some apps show it
+    if not (len(code) == DIGITS and code.isascii() and code.isdigit()):
+        services.login_failure_record(username=throttle_key, ip_address=ip_address)
+        raise DomainError(_("验证码是 6 位数字（0–9），请输入验证器应用中当前显示的数字。"), code="invalid_code")
     step = current_step(now)
     with transaction.atomic():
         factor = AdminSecondFactor.objects.select_for_update().filter(user=user).first()
         matched = None
-        if factor is not None and len(code) == DIGITS:
+        if factor is not None:
             for candidate in range(step - DRIFT_STEPS, step + DRIFT_STEPS + 1):
                 if candidate > factor.last_step and hmac.compare_digest(code_at(factor.secret, candidate), code):
                     matched = candidate

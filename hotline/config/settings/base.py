@@ -141,8 +141,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-# Failed-login throttle: this many failures for one user name or one address within the window
-# locks further attempts until the window has passed.
+# Failed-login throttle (hotline.accounts.login): this many failures for one user name from one
+# address within the window lock that pair until the window has passed (4× lock the address); a name
+# attacked from many addresses is slowed down, never locked for everyone.
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 LOGIN_FAILURE_WINDOW_MINUTES = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15, minimum=1)
 # Proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated): the client's
@@ -190,6 +191,16 @@ NOTIFY_WEBHOOK_SECRET = env_str("NOTIFY_WEBHOOK_SECRET", "")
 NOTIFY_EMAIL_ENABLED = env_bool("NOTIFY_EMAIL_ENABLED", True)
 # Minutes after an order goes overdue before the sweep escalates it to the district manager.
 ESCALATE_AFTER_MINUTES = env_int("ESCALATE_AFTER_MINUTES", 30, minimum=0)
+# Outbound delivery (workorders/notifications/delivery.py): a webhook's timeout, how often a row is
+# tried, when a claimed batch counts as abandoned, the first retry's delay (doubling after).
+NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 5, minimum=1)
+NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
+NOTIFY_CLAIM_STALE_SECONDS = env_int("NOTIFY_CLAIM_STALE_SECONDS", 300, minimum=10)
+NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30, minimum=1)
+# Surge warning (爆单, assessment/governance): this many calls of one category at one place within
+# the window raise an alert.
+SURGE_WINDOW_MINUTES = env_int("SURGE_WINDOW_MINUTES", 60, minimum=5)
+SURGE_MIN_CALLS = env_int("SURGE_MIN_CALLS", 5, minimum=2)
 ORDER_ATTACHMENT_MAX_BYTES = env_int("ORDER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # Lists count at most this many rows and say when they were cut off (hotline/pagination.py): a
 # street's closed orders grow every year, the inbox must not.
