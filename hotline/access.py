@@ -155,6 +155,11 @@ def live_topics(user) -> list[str]:
     unit = getattr(user, "unit", None)
     if unit is None:
         return []
+    if (section := section_of(user)) is not None:
+        # a section member's lists hold only the section's orders: so do their events
+        from hotline.live.signals import section_topic
+
+        return [*topics, section_topic(section)]
     topics.append(unit_topic(unit.pk))
     if role == Role.DISTRICT and unit.division_id:
         topics.append(district_topic(unit.division_id))
@@ -357,6 +362,14 @@ def visible_alerts(user: User, queryset: QuerySet) -> QuerySet:
 
 # Asks for the whole city's table where a district would otherwise be the default.
 RANKING_CITYWIDE = "city"
+
+
+def supervisor_of(district_unit=None) -> User:
+    """An unsaved supervisor of the whole city (None) or of a district (its district unit), for work
+    done on behalf of that scope (the governance lists refreshed by beat) through the scoping here."""
+    if district_unit is None:
+        return User(role=Role.CITY)
+    return User(role=Role.DISTRICT, unit=district_unit)
 
 
 def supervised_district(user: User):

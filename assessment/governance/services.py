@@ -23,9 +23,9 @@ from assessment.models import Alert, GovernanceList, MonthlyTopic, Report
 from assessment.rulesets import ruleset_active
 from districts.models import Division, Unit
 from hotline import access
-from hotline.errors import DomainError
+from hotline.errors import AccessDenied, DomainError
 from hotline.localnames import localized_field
-from hotline.models import Call, Category, Role, User
+from hotline.models import Call, Category, User
 from hotline.privacy import mask_phone
 from workorders.models import Notification, OrderState, WorkOrder
 from workorders.notifications.outbox import recipients_by_unit
@@ -268,8 +268,8 @@ def _scope_users() -> list[tuple[str, User]]:
     page computes it for that supervisor."""
     units = {u.division_id: u for u in Unit.objects.filter(kind=Unit.Kind.DISTRICT).select_related("division")}
     districts = Division.objects.filter(level=Division.Level.DISTRICT).order_by("code")
-    return [(CITY_SCOPE, User(role=Role.CITY))] + [
-        (d.code, User(role=Role.DISTRICT, unit=units[d.pk])) for d in districts if d.pk in units
+    return [(CITY_SCOPE, access.supervisor_of(None))] + [
+        (d.code, access.supervisor_of(units[d.pk])) for d in districts if d.pk in units
     ]
 
 
@@ -426,14 +426,14 @@ def reports_generate_due(*, now: datetime | None = None) -> list[Report]:
 
 
 def visible_reports(user: User) -> QuerySet:
-    role = access.role_of(user)
+    """Every report for whoever oversees the whole city, a district's own for its manager, none for
+    anyone else (a district account without a district included)."""
     reports = Report.objects.select_related("district")
-    if role == Role.CITY:
-        return reports
-    if role == Role.DISTRICT:
-        district = access.district_of(user)  # a district account without one sees no report
-        return reports.filter(district=district) if district else reports.none()
-    return reports.none()
+    try:
+        district = access.supervised_district(user)
+    except AccessDenied:
+        return reports.none()
+    return reports if district is None else reports.filter(district=district)
 
 
 # --- 每月一题 ----------------------------------------------------------------------------------------

@@ -53,7 +53,6 @@ def governance(request):
     context["stale"] = computed_at is not None and computed_at < timezone.now() - governance_selectors.STALE_AFTER
     # A list that reached its limit says so (it shows the first N, not all)
     context["cut"] = {name: limit for name, (rows, limit) in lists.items() if len(rows) >= limit}
-    context["role"] = access.role_of(user)
     return render(request, "assessment/governance.html", context)
 
 
@@ -76,7 +75,6 @@ def orders(request):
             "page": page,
             "count": page.paginator.count,
             "query": query.urlencode(),
-            "role": access.role_of(request.user),
         },
     )
 
@@ -94,7 +92,6 @@ def reports(request):
         {
             "reports": rows.order_by("-period_start", "kind", "scope_key")[:100],
             "kind": kind,
-            "role": access.role_of(request.user),
         },
     )
 
@@ -145,7 +142,6 @@ def topics(request):
             "districts": Division.objects.filter(level=Division.Level.DISTRICT),
             "current_period": rulesets.current_period(),
             "error": error,
-            "role": access.role_of(request.user),
         },
         status=400 if error else 200,
     )

@@ -114,7 +114,6 @@ def page_context(request, period, snapshot, **extra):
         "snapshot": snapshot,
         "ruleset": ruleset,
         "periods": sorted(set(selectors.available_periods()) | {period}, reverse=True),
-        "role": access.role_of(request.user),
         **extra,
     }
 
@@ -334,7 +333,7 @@ def snapshot_list(request):
     if not access.may(request.user, access.Cap.ASSESSMENT_MANAGE):
         raise AccessDenied()
     snapshots = Snapshot.objects.select_related("ruleset", "base").order_by("-period", "-computed_at")[:60]
-    return render(request, "assessment/snapshots.html", {"snapshots": snapshots, "role": access.role_of(request.user)})
+    return render(request, "assessment/snapshots.html", {"snapshots": snapshots})
 
 
 @login_required
@@ -347,7 +346,7 @@ def snapshot_detail(request, pk: int):
     return render(
         request,
         "assessment/snapshot_detail.html",
-        {"snapshot": snapshot, "differences": differences, "role": access.role_of(request.user)},
+        {"snapshot": snapshot, "differences": differences},
     )
 
 
@@ -398,7 +397,6 @@ def rules(request):
             "period_starts": RuleSet.PeriodStart.choices,
             "error": error,
             "form_values": request.POST if error else None,
-            "role": access.role_of(request.user),
         },
         status=400 if error else 200,
     )

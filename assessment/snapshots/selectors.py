@@ -13,7 +13,7 @@ from assessment.models import CallbackFact, Scope, Snapshot, SnapshotMember, Sna
 from districts.models import Division, Unit
 from hotline import access
 from hotline.errors import AccessDenied
-from hotline.models import Role, User
+from hotline.models import User
 from workorders.models import WorkOrder
 
 # What a period's pages show: the latest recomputation or the frozen result once the month is
@@ -236,8 +236,11 @@ def lost_points(snapshot: Snapshot, unit: Unit) -> dict[str, int]:
 def snapshot_differences(user: User, snapshot: Snapshot) -> list[dict]:
     """A recomputation's differences as this user may see them: the city all; a district its own
     units' and the districts' rows (the districts table is published citywide)."""
-    if access.role_of(user) == Role.CITY:
-        return snapshot.differences
+    try:
+        if access.supervised_district(user) is None:  # whoever oversees the whole city
+            return snapshot.differences
+    except AccessDenied:
+        return []
     own = set(
         Unit.objects.filter(access.visible_units_q(user) | Q(kind=Unit.Kind.DISTRICT)).values_list("pk", flat=True)
     )

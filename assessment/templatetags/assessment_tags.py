@@ -13,7 +13,6 @@ from assessment.models import Scope
 from assessment.snapshots import selectors
 from hotline import access
 from hotline.errors import AccessDenied
-from hotline.models import Role
 
 register = template.Library()
 
@@ -47,12 +46,29 @@ def drill(snapshot, unit_id, scope, measure):
     return f"{reverse('assessment-orders')}?{query}"
 
 
+@register.simple_tag(takes_context=True)
+def street_table(context) -> str:
+    """Which streets table the viewer's ranking tab leads to, as access.ranking_scope decides it:
+    "citywide" (whoever oversees the whole city), "own_district" (a district manager's own), "" (none).
+    Cached on the request: every assessment page's tabs ask."""
+    request = context["request"]
+    if not hasattr(request, "_street_table"):
+        try:
+            _scope, district = access.ranking_scope(request.user, scope=Scope.STREET)
+        except AccessDenied:
+            request._street_table = ""
+        else:
+            request._street_table = "citywide" if district is None else "own_district"
+    return request._street_table
+
+
 @register.inclusion_tag("assessment/_home_panel.html", takes_context=True)
 def assessment_home_panel(context):
-
+    """The home page's panel: one's own figures, and for a supervisor the table it oversees — the
+    districts for whoever oversees the whole city, the top five and the bottom of a district's own
+    streets for its manager (the table its ranking page, export and API serve by default)."""
     request = context["request"]
     user = request.user
-    role = access.role_of(user)
     if not access.may(user, access.Cap.ASSESSMENT):
         # e.g. a member of a street's section: the unit's figures are the center's (no dead links)
         return {"allowed": False}
@@ -60,28 +76,31 @@ def assessment_home_panel(context):
     snapshot = selectors.published_snapshot(period, with_stats=False)
     data = {
         "allowed": True,
-        "role": role,
+        "caps": context.get("caps", {}),
         "period": period,
         "snapshot": snapshot,
         "rows": [],
+        "rows_citywide": False,
         "row": None,
         "unit": user.unit,
     }
     if snapshot is None:
         return data
-    if role == Role.DISTRICT:
-        # the top five and the bottom of the district's own table (the ones summoned for a talk),
-        # the table its ranking page, export and API serve by default
+    if access.may(user, access.Cap.ASSESSMENT_MANAGE):
         try:
-            rows = list(selectors.ranking_for(user, scope=Scope.STREET).rows(snapshot))
+            district = access.supervised_district(user)
         except AccessDenied:
             return data  # a manager's account without a district: no table rather than a broken home page
+        if district is None:
+            data["rows"] = list(selectors.ranking_rows(snapshot, scope=Scope.DISTRICT)[:16])
+            data["rows_citywide"] = True
+            return data
+        rows = list(selectors.ranking_for(user, scope=Scope.STREET).rows(snapshot))
         data["rows"] = rows[:5] + [r for r in rows[5:] if r.bottom_in_district]
-        data["row"] = selectors.unit_row(snapshot, user.unit)
-    elif role == Role.CITY:
-        data["rows"] = list(selectors.ranking_rows(snapshot, scope=Scope.DISTRICT)[:16])
-    elif role in (Role.STREET, Role.DEPARTMENT) and user.unit is not None:
-        data["row"] = selectors.unit_row(snapshot, user.unit)
+    if user.unit is not None:
+        data["row"] = row = selectors.unit_row(snapshot, user.unit)
+        # a district's own row is in the districts table, ranked citywide only
+        data["own_ranked_citywide"] = row is not None and row.scope == Scope.DISTRICT
     return data
 
 
