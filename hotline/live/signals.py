@@ -1,4 +1,10 @@
-"""The one function writers call: `publish(units=…, districts=…, users=…, city=…)`.
+"""The one function writers call: `publish(units=…, sections=…, districts=…, users=…, city=…)`.
+
+A unit's topic is heard by the unit's center (and its own department/street accounts without a
+section); a section's members hear only their section's topic and their own (access.live_topics),
+as their lists show only their section's orders — so a writer that changes an order of a section
+names the section (and the assignee) too: `publish(sections=[order.section_id], users=[order.assignee_id], …)`,
+the section it left as well when it is reassigned.
 
 Called inside the writer's transaction; the topics are collected per transaction and their change
 markers are bumped once, after the commit (a rolled-back transaction tells nobody anything, and no
@@ -44,8 +50,20 @@ def user_topic(pk) -> str:
     return f"p:{pk}"
 
 
-def topics_for(*, units: Iterable = (), districts: Iterable = (), users: Iterable = (), city: bool = False) -> set:
+def section_topic(pk) -> str:
+    return f"s:{pk}"
+
+
+def topics_for(
+    *,
+    units: Iterable = (),
+    sections: Iterable = (),
+    districts: Iterable = (),
+    users: Iterable = (),
+    city: bool = False,
+) -> set:
     keys = {unit_topic(getattr(u, "pk", u)) for u in units if u is not None}
+    keys |= {section_topic(getattr(s, "pk", s)) for s in sections if s is not None}
     keys |= {district_topic(getattr(d, "pk", d)) for d in districts if d is not None}
     keys |= {user_topic(getattr(u, "pk", u)) for u in users if u is not None}
     if city:
@@ -53,10 +71,18 @@ def topics_for(*, units: Iterable = (), districts: Iterable = (), users: Iterabl
     return keys
 
 
-def publish(*, units: Iterable = (), districts: Iterable = (), users: Iterable = (), city: bool = False) -> None:
-    """Tell the open pages of these units, districts (their managers), users and the city-wide
-    pages (agents, the city center) that something changed, once the current transaction commits."""
-    keys = topics_for(units=units, districts=districts, users=users, city=city)
+def publish(
+    *,
+    units: Iterable = (),
+    sections: Iterable = (),
+    districts: Iterable = (),
+    users: Iterable = (),
+    city: bool = False,
+) -> None:
+    """Tell the open pages of these units, sections (their members), districts (their managers), users
+    and the city-wide pages (agents, the city center) that something changed, once the current
+    transaction commits."""
+    keys = topics_for(units=units, sections=sections, districts=districts, users=users, city=city)
     if not keys:
         return
     conn = connections[DEFAULT_DB_ALIAS]
@@ -139,7 +165,7 @@ class RedisStore:
 
 
 def redis_url() -> str:
-    url = getattr(settings, "LIVE_REDIS_URL", "") or ""
+    url = settings.LIVE_REDIS_URL
     if not url:
         broker = getattr(settings, "CELERY_BROKER_URL", "") or ""
         url = broker if broker.startswith(("redis://", "rediss://")) else ""

@@ -21,6 +21,7 @@ from django.contrib.auth import get_user
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
+from django.http.request import split_domain_port
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -30,7 +31,7 @@ from hotline.live.signals import CITY
 
 HEARTBEAT_SECONDS = 25
 RECHECK_SECONDS = 300
-KINDS = {"u": "unit", "d": "district", "c": "city", "p": "user"}
+KINDS = {"u": "unit", "s": "unit", "d": "district", "c": "city", "p": "user"}  # a section's pages are its unit's
 
 
 def _kind(topic: str) -> str:
@@ -56,13 +57,30 @@ def _subscriber(session_key: str | None):
     return getattr(user, "pk", None), frozenset(access.live_topics(user))
 
 
+def site_origin_allowed(request, origin: str) -> bool:
+    """Is `origin` the site's own pages? The live process may run on its own port (`make run`:
+    LIVE_PORT): then the pages are on the same host at the web server's port (SITE_PORT), or one of
+    CSRF_TRUSTED_ORIGINS. Any other port on the host is another program, never let in with the
+    session cookie. Without LIVE_PORT the stream is on the site's own origin and needs no CORS."""
+    if not settings.LIVE_PORT or not origin:
+        return False
+    if origin in settings.CSRF_TRUSTED_ORIGINS:
+        return True
+    try:
+        parts = urlsplit(origin)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False
+    host = split_domain_port(request.get_host())[0].strip("[]")
+    return parts.scheme in ("http", "https") and parts.hostname == host and port == settings.SITE_PORT
+
+
 def _cors(request, response):
-    """The live process may run on its own port (`make run`): allow pages of the same host."""
-    origin = request.headers.get("Origin")
-    if origin and urlsplit(origin).hostname == request.get_host().rsplit(":", 1)[0].strip("[]"):
+    origin = request.headers.get("Origin", "")
+    if site_origin_allowed(request, origin):
         response["Access-Control-Allow-Origin"] = origin
         response["Access-Control-Allow-Credentials"] = "true"
-        response["Vary"] = "Origin"
+    response["Vary"] = "Origin"
     return response
 
 

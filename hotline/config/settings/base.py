@@ -162,6 +162,9 @@ ADMIN_2FA_REQUIRED = env_bool("ADMIN_2FA_REQUIRED", True)
 # The live process's port when it runs beside the web server on the same host (`make run` sets
 # it); empty when a proxy routes /live/ to it on the site's own origin.
 LIVE_PORT = env_int("LIVE_PORT", 0, minimum=0)
+# The web server's port (`make run`: PORT): with LIVE_PORT, the live process lets only pages of the
+# same host on this port (or CSRF_TRUSTED_ORIGINS) read its stream with the session cookie.
+SITE_PORT = env_int("PORT", 8000, minimum=1)
 # Where change markers go; empty: CELERY_BROKER_URL when that is Redis, else the database.
 LIVE_REDIS_URL = env_str("LIVE_REDIS_URL", "")
 
