@@ -4,8 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from workorders.models import Notification
-from workorders.notifications import services
+from workorders.notifications import selectors, services
 
 
 @login_required
@@ -13,13 +12,13 @@ def notification_list(request):
     if request.method == "POST":
         services.notifications_mark_read(acting_user=request.user)
         return redirect("notification-list")
-    items = Notification.objects.filter(user=request.user).select_related("order")[:200]
+    items = selectors.visible_notifications(request.user).select_related("order")[:200]
     return render(request, "workorders/notifications.html", {"items": items})
 
 
 @login_required
 @require_POST
 def notification_open(request, pk: int):
-    note = get_object_or_404(Notification, pk=pk, user=request.user)
+    note = get_object_or_404(selectors.visible_notifications(request.user), pk=pk)
     services.notifications_mark_read(acting_user=request.user, ids=[note.pk])
     return redirect(note.url or "notification-list")
