@@ -13,7 +13,7 @@ from rest_framework.pagination import PageNumberPagination
 
 def count_cap() -> int:
     """The most rows a list counts (settings.LIST_COUNT_CAP, default 10,000)."""
-    return int(getattr(settings, "LIST_COUNT_CAP", 10_000))
+    return settings.LIST_COUNT_CAP
 
 
 def capped_count(queryset, cap: int | None = None) -> int:

@@ -4,8 +4,6 @@ not empty). Idempotent: articles by title, the client by key, calls only while s
 
 from __future__ import annotations
 
-import importlib
-
 from django.apps import apps
 from django.db import transaction
 
@@ -15,6 +13,7 @@ from hotline import refcache
 from hotline.intake.open311 import hash_key
 from hotline.intake.services import call_answer, call_dispatch, call_intake
 from hotline.models import ApiClient, Call, Category, KnowledgeArticle, Role, User
+from hotline.seeds import fill_category_names_en, seed_categories
 from workorders.lifecycle.tiers import ensure_default_tiers
 
 DEMO_API_KEY = "demo-open311-key-hotline12345"
@@ -203,5 +202,5 @@ def _ensure_reference_data() -> None:
     if Category.objects.filter(level=3).exists():
         return
     ensure_default_tiers()
-    importlib.import_module("hotline.migrations.0005_seed_category_tree_and_dispatch_catalogue").seed(apps, None)
-    importlib.import_module("hotline.migrations.0011_category_name_en").fill(apps, None)
+    seed_categories(apps)
+    fill_category_names_en(apps)

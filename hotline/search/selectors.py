@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from hotline import access
-from hotline.models import PersonalDataAccess, Role, User
+from hotline.models import PersonalDataAccess, User
 from workorders.models import WorkOrder
 
 MAX_QUERY = 100
@@ -106,7 +106,7 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
 
     # A street or department sees the orders it leads and those it assists: searched apart, so
     # that each starts from its own index (an OR of both would make PostgreSQL walk every match).
-    small_scope = access.role_of(user) in (Role.STREET, Role.DEPARTMENT)
+    small_scope = access.role_of(user) in access.SUB_UNIT_ROLES
     if small_scope:
         scopes = [access.led_orders(user), access.assisting_orders(user)]
     else:

@@ -1,9 +1,9 @@
-import importlib
-
 import pytest
 from django.apps import apps
 
 from hotline.models import Category
+from hotline.seeds import fill_category_names_en, seed_categories
+from workorders.seeds import seed_tiers
 
 
 def ensure_intake_reference_data() -> None:
@@ -11,9 +11,9 @@ def ensure_intake_reference_data() -> None:
     catalogue back (the same seed functions the migrations run)."""
     if Category.objects.filter(level=3).exists():
         return
-    importlib.import_module("workorders.migrations.0002_seed_urgency_tiers").seed(apps, None)
-    importlib.import_module("hotline.migrations.0005_seed_category_tree_and_dispatch_catalogue").seed(apps, None)
-    importlib.import_module("hotline.migrations.0011_category_name_en").fill(apps, None)
+    seed_tiers(apps)
+    seed_categories(apps)
+    fill_category_names_en(apps)
 
 
 @pytest.fixture(autouse=True)

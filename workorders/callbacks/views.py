@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from districts.models import Division
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import AccessDenied, DomainError
 from workorders.callbacks import selectors
 from workorders.callbacks.forms import (
@@ -27,7 +27,7 @@ from workorders.callbacks.forms import (
     RevokeForm,
     SendBackForm,
 )
-from workorders.lifecycle import attachments, callbacks, exclusions, self_evaluations
+from workorders.lifecycle import actions, attachments, callbacks, exclusions, self_evaluations
 from workorders.models import Callback, ExclusionEvidence, ExclusionRequest, WorkOrder
 
 
@@ -52,10 +52,10 @@ def callback_queue(request):
     kind = request.GET.get("kind", "")
     kind = kind if kind in selectors.QUEUE_KINDS else ""
     district = request.GET.get("district", "")
-    district = int(district) if district.isdigit() else None
+    district = numbers.id_param(district, field="district")
     q = request.GET.get("q", "")[:40]
     orders = selectors.callback_queue(user=request.user, kind=kind, district=district, q=q)
-    page = Paginator(orders, 50).get_page(request.GET.get("page"))
+    page = Paginator(orders, 50).get_page(numbers.page_param(request.GET.get("page")))
     now = timezone.now()
     return render(
         request,
@@ -78,6 +78,7 @@ def _detail_context(request, order: WorkOrder, **forms) -> dict:
     callback_list = list(selectors.callbacks_of(order))
     current = next((c for c in callback_list if c.round == order.round), None)
     done = current is not None and current.status in callbacks.DONE_CALLBACK
+    offered = actions.permitted(order, request.user, desk=actions.CALLBACK_DESK)
     callable_now = not done and callbacks.is_callable(order, now)
     links = [
         {"link": link, "url": request.build_absolute_uri(self_evaluations.self_evaluation_url(link))}
@@ -98,6 +99,7 @@ def _detail_context(request, order: WorkOrder, **forms) -> dict:
         "record_form": forms.get("record_form") or CallbackRecordForm(order=order),
         "attempt_form": forms.get("attempt_form") or AttemptForm(),
         "send_back_form": forms.get("send_back_form") or SendBackForm(),
+        "offered": offered,
     }
 
 
@@ -249,7 +251,9 @@ def exclusion_list(request):
         raise PermissionDenied
     state = request.GET.get("state", "")
     state = state if state in ExclusionRequest.State.values else ""
-    page = Paginator(selectors.exclusion_list(user=request.user, state=state), 50).get_page(request.GET.get("page"))
+    page = Paginator(selectors.exclusion_list(user=request.user, state=state), 50).get_page(
+        numbers.page_param(request.GET.get("page"))
+    )
     return render(
         request,
         "callbacks/exclusion_list.html",
@@ -300,7 +304,7 @@ def _exclusion_or_404(user, pk: int) -> ExclusionRequest:
 def exclusion_detail(request, pk: int):
     exclusion = _exclusion_or_404(request.user, pk)
     order = exclusion.order
-    state = ExclusionRequest.State
+    offered = actions.permitted(order, request.user, desk=actions.EXCLUSION_DESK, subject=exclusion)
     return render(
         request,
         "callbacks/exclusion_detail.html",
@@ -308,11 +312,15 @@ def exclusion_detail(request, pk: int):
             "exclusion": exclusion,
             "order": order,
             "events": [e for e in selectors.history(order) if e.kind.startswith("exclusion_")],
-            "may_decide_district": exclusion.state == state.PENDING_DISTRICT
-            and access.may_decide_exclusion_for_district(request.user, order),
-            "may_decide_city": exclusion.state == state.PENDING_CITY
-            and access.may_decide_exclusion_for_city(request.user),
-            "may_revoke": exclusion.state == state.APPROVED and access.may_decide_exclusion_for_city(request.user),
+            # offered exactly as the transitions accept: the action table's rows for this request
+            **{
+                key: name in offered
+                for key, name in (
+                    ("may_decide_district", "exclusion_decide_district"),
+                    ("may_decide_city", "exclusion_decide_city"),
+                    ("may_revoke", "exclusion_revoke"),
+                )
+            },
             "decision_form": DecisionForm(),
             "revoke_form": RevokeForm(),
         },

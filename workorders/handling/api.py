@@ -20,6 +20,7 @@ from hotline.privacy import mask_phone
 from hotline.web.api import form_data, gate
 from workorders.handling import selectors, services
 from workorders.handling.forms import InboxFilterForm
+from workorders.lifecycle import actions
 from workorders.lifecycle.machinery import EVENT_LABELS
 from workorders.models import OrderEvent, OrderRequest, Whistle, WorkOrder
 
@@ -208,7 +209,7 @@ class OrderDetailSerializer(OrderListSerializer):
 
 def _form_serializer(name: str):
     """An OpenAPI description of an action's form (the form itself validates)."""
-    form_class = services.ACTIONS[name][1]
+    form_class = actions.form_class(name)
     fields = {}
     for fname, f in form_class.base_fields.items():
         kw = {"required": f.required, "help_text": str(f.label or "")}
@@ -312,18 +313,14 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         order = selectors.order_for(request.user, pk)
         if order is None:
             raise Http404
-        form = services.action_form(name, order, form_data(request, services.ACTIONS[name][1]), prefix=None)
+        form = services.action_form(name, order, form_data(request, actions.form_class(name)), prefix=None)
         if not form.is_valid():
             return Response(
                 {"detail": str(_("请检查填写的内容。")), "code": "invalid", "errors": form.errors},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         services.order_perform(
-            order=order,
-            action=name,
-            acting_user=request.user,
-            cleaned=form.cleaned_data,
-            files=request.FILES.getlist("files") if name == "note" else (),
+            order=order, action=name, acting_user=request.user, form=form, files=request.FILES.getlist("files")
         )
         # Read back through the scope, like the page: a return ruling may have moved the order out
         # of the actor's sight.
@@ -338,12 +335,12 @@ def _make_action(name):
         return self._act(request, int(pk), name)
 
     handler.__name__ = f"act_{name}"
-    handler.__doc__ = f"{services.ACTIONS[name][0]}"
+    handler.__doc__ = f"{actions.ACTIONS[name].label}"
     handler = action(detail=True, methods=["post"], url_path=name.replace("_", "-"), url_name=f"act-{name}")(handler)
     return extend_schema(
-        request=_form_serializer(name), responses=ActionResult, summary=str(services.ACTIONS[name][0])
+        request=_form_serializer(name), responses=ActionResult, summary=str(actions.ACTIONS[name].label)
     )(handler)
 
 
-for _name in services.ACTIONS:
+for _name in actions.ORDER_ACTIONS:
     setattr(OrderViewSet, f"act_{_name}", _make_action(_name))

@@ -11,8 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from districts.communities import communities_of
 from districts.models import Division, Section, Unit
-from hotline import access, refcache
+from hotline import access, numbers, refcache
 from hotline.models import Call, Category, User
+from workorders.lifecycle.handling import end_of_day
 from workorders.lifecycle.machinery import ContactMethod, routable_units
 from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
 
@@ -50,21 +51,47 @@ def department_units(order=None):
     return qs.order_by("-district_id", "code")
 
 
-class SignForm(forms.Form):
+class ActionForm(forms.Form):
+    """The input of one action of the action table (workorders/lifecycle/actions.py): its fields are
+    the transition's keyword arguments, unless transition_kwargs() says otherwise."""
+
+    needs_order = False  # the form's choices depend on the order (it is built with order=)
+
+    def transition_kwargs(self, files=()) -> dict:
+        return dict(self.cleaned_data)
+
+
+class DecisionForm(ActionForm):
+    """A ruling: the transition takes a yes/no (named `accept` or `approve`)."""
+
+    decision_kwarg = "accept"
+
+    def transition_kwargs(self, files=()) -> dict:
+        data = dict(self.cleaned_data)
+        data[self.decision_kwarg] = data.pop("decision") == "accept"
+        return data
+
+
+class SignForm(ActionForm):
     pass
 
 
-class RespondForm(forms.Form):
+class RespondForm(ActionForm):
     contacted_at = dt_field(_("联系时间"))
     method = forms.ChoiceField(label=_("联系方式"), choices=ContactMethod.CHOICES)
     summary = forms.CharField(label=_("沟通内容"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class NoteForm(forms.Form):
+class NoteForm(ActionForm):
     note = forms.CharField(label=_("办理记录"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
+    def transition_kwargs(self, files=()) -> dict:
+        return {**self.cleaned_data, "files": files}
 
-class CoForm(forms.Form):
+
+class CoForm(ActionForm):
+    needs_order = True
+
     units = forms.ModelMultipleChoiceField(label=_("协办单位"), queryset=Unit.objects.none())
 
     def __init__(self, *args, order=None, **kwargs):
@@ -72,7 +99,9 @@ class CoForm(forms.Form):
         self.fields["units"].queryset = routable_units(order).exclude(kind=Unit.Kind.DISTRICT)
 
 
-class WhistleForm(forms.Form):
+class WhistleForm(ActionForm):
+    needs_order = True
+
     to_unit = forms.ModelChoiceField(label=_("报到部门"), queryset=Unit.objects.none())
     level = forms.ChoiceField(label=_("吹哨级别"), choices=Whistle.Level.choices)
     reason = forms.CharField(label=_("吹哨事由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
@@ -83,17 +112,19 @@ class WhistleForm(forms.Form):
         self.fields["to_unit"].queryset = department_units(order)
 
 
-class ReportForm(forms.Form):
+class ReportForm(ActionForm):
     whistle = forms.IntegerField(widget=forms.HiddenInput)
     note = forms.CharField(label=_("报到及处置情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(ActionForm):
     reason_code = forms.ChoiceField(label=_("退单原因"), choices=OrderRequest.ReturnReason.choices)
     reason = forms.CharField(label=_("退单理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class ReturnRulingForm(forms.Form):
+class ReturnRulingForm(DecisionForm):
+    needs_order = True
+
     decision = forms.ChoiceField(label=_("审批结果"), choices=DECISIONS, widget=forms.RadioSelect)
     reroute_unit = forms.ModelChoiceField(label=_("改派单位"), queryset=Unit.objects.none(), required=False)
     ruling = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
@@ -106,32 +137,39 @@ class ReturnRulingForm(forms.Form):
         self.fields["reroute_unit"].queryset = qs
 
 
-class ExtensionForm(forms.Form):
+class ExtensionForm(ActionForm):
     new_date = forms.DateField(label=_("延期至"), widget=DateInput())
     reason = forms.CharField(label=_("延期理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
+    def transition_kwargs(self, files=()) -> dict:
+        return {"new_deadline": end_of_day(self.cleaned_data["new_date"]), "reason": self.cleaned_data["reason"]}
 
-class ExtensionRulingForm(forms.Form):
+
+class ExtensionRulingForm(DecisionForm):
+    decision_kwarg = "approve"
+
     decision = forms.ChoiceField(label=_("审批结果"), choices=DECISIONS, widget=forms.RadioSelect)
     ruling = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class ParkForm(forms.Form):
+class ParkForm(ActionForm):
     until = forms.DateField(label=_("计划完成日期"), widget=DateInput())
     reason = forms.CharField(label=_("挂账理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class ClearForm(forms.Form):
+class ClearForm(ActionForm):
     note = forms.CharField(label=_("销账说明"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
-class CloseForm(forms.Form):
+class CloseForm(ActionForm):
     result = forms.ChoiceField(label=_("办理结果"), choices=Result.choices)
     result_note = forms.CharField(label=_("答复市民的说明"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
     action_taken = forms.CharField(label=_("办理情况"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
 
-class WhistleConfirmFields(forms.Form):
+class WhistleConfirmFields(ActionForm):
+    needs_order = True
+
     """Closing while a whistled department has not reported: an explicit confirmation and a reason
     (offered only then; the transition refuses without them)."""
 
@@ -152,7 +190,9 @@ class CloseWithWhistleForm(WhistleConfirmFields, CloseForm):
 
 
 # --- dispatch inside the unit (二次派单) -----------------------------------------------------------
-class AssignForm(forms.Form):
+class AssignForm(ActionForm):
+    needs_order = True
+
     section = forms.ModelChoiceField(label=_("科室/社区"), queryset=Section.objects.none(), required=False)
     assignee = forms.ModelChoiceField(label=_("承办人"), queryset=User.objects.none(), required=False)
     due_at = dt_field(_("内部办理时限（可选）"), required=False)
@@ -177,7 +217,7 @@ class AssignForm(forms.Form):
         ]
 
 
-class TakeBackForm(forms.Form):
+class TakeBackForm(ActionForm):
     reason = forms.CharField(label=_("收回理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
 
@@ -185,7 +225,7 @@ class ProposeCloseForm(CloseForm):
     pass
 
 
-class ReviewProposalForm(WhistleConfirmFields):
+class ReviewProposalForm(WhistleConfirmFields, DecisionForm):
     field_order = ["decision", "reason", "confirm_open_whistles", "whistle_reason"]
     decision = forms.ChoiceField(
         label=_("审核结果"), choices=[("accept", _("同意办结")), ("send_back", _("退回"))], widget=forms.RadioSelect
@@ -234,13 +274,13 @@ class InboxFilterForm(forms.Form):
         ("-deadline", _("时限由远到近")),
         ("-dispatched", _("最新派单")),
     ]
-    category = forms.ModelChoiceField(label=_("分类"), queryset=Category.objects.all(), required=False)
+    category = numbers.IdChoiceField(label=_("分类"), queryset=Category.objects.all(), required=False)
     # Place filters: which of them is a list, and of what, depends on the user's unit (see __init__);
     # otherwise the id can still be passed in the URL.
-    street = forms.IntegerField(label=_("街乡镇"), required=False, widget=forms.HiddenInput)
-    community = forms.IntegerField(label=_("社区/村"), required=False, widget=forms.HiddenInput)
+    street = numbers.IdField(label=_("街乡镇"), required=False, widget=forms.HiddenInput)
+    community = numbers.IdField(label=_("社区/村"), required=False, widget=forms.HiddenInput)
     request_type = forms.ChoiceField(label=_("诉求类型"), required=False)
-    tier = forms.ModelChoiceField(label=_("时限档"), queryset=UrgencyTier.objects.all(), required=False)
+    tier = numbers.IdChoiceField(label=_("时限档"), queryset=UrgencyTier.objects.all(), required=False)
     date_from = forms.DateField(label=_("派单日期从"), required=False, widget=DateInput())
     date_to = forms.DateField(label=_("至"), required=False, widget=DateInput())
     q = forms.CharField(label=_("工单号/标题"), required=False, max_length=50)

@@ -13,9 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Section
-from hotline import access, pagination, refcache
+from hotline import access, numbers, pagination, refcache
 from hotline.models import User
-from workorders.lifecycle import guards
+from workorders.lifecycle import actions
 from workorders.models import (
     CLOCK_STATES,
     OPEN_STATES,
@@ -83,8 +83,8 @@ def apply_filters(qs: QuerySet, filters: dict) -> QuerySet:
     owner = filters.get("owner")
     if owner == "none":
         qs = qs.filter(section__isnull=True, assignee__isnull=True)
-    elif owner and owner.isdigit():
-        qs = qs.filter(section_id=int(owner))
+    elif (section_id := numbers.parse_id(owner)) is not None:
+        qs = qs.filter(section_id=section_id)
     if filters.get("assignee"):
         qs = qs.filter(assignee_id=filters["assignee"])
     if filters.get("q"):
@@ -224,8 +224,8 @@ def order_for(user: User, pk: int) -> WorkOrder | None:
 
 
 def available_actions(order: WorkOrder, user: User) -> list[str]:
-    """The actions this user may take on this order now: derived from the transitions' own guards."""
-    return guards.permitted(order, user)
+    """The actions this user may take on this order now: the action table's rows the transitions check."""
+    return actions.permitted(order, user)
 
 
 # --- district supervision -----------------------------------------------------------------------

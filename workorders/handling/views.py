@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from districts.models import Division, Section, Unit
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 from hotline.pagination import CappedPaginator
@@ -26,6 +26,7 @@ from hotline.privacy import mask_phone
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
 from workorders.handling.forms import InboxFilterForm, SectionForm
+from workorders.lifecycle import actions as order_actions
 from workorders.lifecycle import attachments
 from workorders.lifecycle.machinery import EVENT_LABELS, routable_units
 from workorders.models import OrderAttachment, OrderRequest, SavedFilter, Whistle
@@ -79,7 +80,7 @@ def _inbox_context(request):
         # the panel above the list: not part of the 15-second partial refresh
         "internal_load": [] if request.GET.get("partial") else handling_selectors.internal_load(request.user, now=now),
         "saved_filters": SavedFilter.objects.filter(user=request.user),
-        "bulk_sign": tab == "to_sign" and access.may(request.user, access.Cap.HANDLE),
+        "bulk_sign": tab == "to_sign" and "sign" in order_actions.bulk_actions(request.user),
         "full_path": request.get_full_path(),
     }
 
@@ -130,7 +131,7 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
             "requested_by", "decided_by", "reroute_unit"
         ),
         "assignments": order.assignments.select_related("section", "assignee", "assigned_by").order_by("assigned_at"),
-        "actions": [(name, services.ACTIONS[name][0], forms[name]) for name in actions],
+        "actions": [(name, order_actions.ACTIONS[name].label, forms[name]) for name in actions],
         "error": error,
         "phone_in_full": access.sees_phone_in_full(user),
         "masked_phone": mask_phone(order.call.caller_phone),
@@ -178,7 +179,7 @@ def order_print(request, pk: int):
 @require_POST
 def order_action(request, pk: int, action: str):
     order = handling_selectors.order_for(request.user, pk)
-    if order is None or action not in services.ACTIONS:
+    if order is None or action not in order_actions.ORDER_ACTIONS:
         raise Http404
     form = services.action_form(action, order, data=request.POST)
     if form.is_valid():
@@ -187,7 +188,7 @@ def order_action(request, pk: int, action: str):
                 order=order,
                 action=action,
                 acting_user=request.user,
-                cleaned=form.cleaned_data,
+                form=form,
                 files=request.FILES.getlist(f"{action}-files"),
             )
         except DomainError as exc:
@@ -195,7 +196,7 @@ def order_action(request, pk: int, action: str):
             order = handling_selectors.order_for(request.user, pk) or order
             context = _detail_context(request, order, bound={action: form}, error=str(exc.message))
             return render(request, "workorders/detail.html", context, status=status)
-        messages.success(request, _("已完成：%(action)s") % {"action": services.ACTIONS[action][0]})
+        messages.success(request, _("已完成：%(action)s") % {"action": order_actions.ACTIONS[action].label})
         if handling_selectors.order_for(request.user, pk) is None:
             # e.g. a return that re-routed the order out of this user's sight
             return redirect("order-inbox")
@@ -226,7 +227,7 @@ def supervision(request):
     if city_wide:
         code = request.GET.get("district") or "110106"
         # Division codes are digits; anything else (a NUL byte would fail on PostgreSQL) is ignored.
-        district = (districts.filter(code=code).first() if code.isdigit() else None) or districts.first()
+        district = (districts.filter(code=code).first() if numbers.ascii_digits(code) else None) or districts.first()
     if district is None:
         raise Http404
     now = timezone.now()
@@ -323,8 +324,7 @@ def sections(request):
 
 
 def _int(value) -> int | None:
-    value = str(value or "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return numbers.parse_id(value)
 
 
 @login_required
@@ -354,7 +354,7 @@ def _report(request, outcomes) -> None:
 
 
 def _ids(values) -> list[int]:
-    return [int(v) for v in values if str(v).isdigit() and len(str(v)) < 12][:200]
+    return numbers.id_list_param(values[:200], field="orders")
 
 
 @login_required

@@ -1,9 +1,10 @@
 """Dispatch inside a unit (二次派单 / 转派): the center of the lead unit assigns the order to one of
 its sections or community committees and/or to a person, reassigns it or takes it back; the
 sub-unit proposes closing; the center accepts (→ the order's own close transition) or sends the
-proposal back. Each function is one transition: lock, guards.check, save, one event, notifications
-to the people concerned. The hotline's deadlines and the assessment stay the unit's; an optional
-internal due time per assignment is warned and marked overdue by the deadline sweep (`sweep`).
+proposal back. Each function is one transition: lock, actions.check, save, one event, and the
+notifications its row in the action table declares (actions.tell). The hotline's deadlines and the
+assessment stay the unit's; an optional internal due time per assignment is warned and marked
+overdue by the deadline sweep (`sweep`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from django.utils.translation import gettext as _
 from districts.models import Section
 from hotline import access
 from hotline.errors import DomainError
-from hotline.models import Role, User
-from workorders.lifecycle import guards
+from hotline.models import User
+from workorders.lifecycle import actions
 from workorders.lifecycle.machinery import Ev, as_now, clean_text, lock, record
-from workorders.models import Assignment, CloseProposal, Notification, OrderEvent, Result, WorkOrder
+from workorders.models import Assignment, CloseProposal, OrderEvent, Result, WorkOrder
+from workorders.notifications.outbox import notify_users
 
 # How much of the internal time may pass before the sweep warns (as the tiers' default).
 WARN_RATIO = 0.75
@@ -39,19 +41,14 @@ def owners_of(unit_id: int, section_id: int | None, assignee_id: int | None) -> 
 def center_of(unit_id: int) -> list[int]:
     return list(
         User.objects.filter(
-            unit_id=unit_id, section__isnull=True, is_active=True, role__in=[Role.STREET, Role.DEPARTMENT]
+            unit_id=unit_id, section__isnull=True, is_active=True, role__in=access.SUB_UNIT_ROLES
         ).values_list("pk", flat=True)
     )
 
 
 def _notify(user_ids, *, kind: str, title: str, order: WorkOrder, body: str = "") -> None:
-    url = reverse("order-detail", args=[order.pk])
-    Notification.objects.bulk_create(
-        [
-            Notification(user_id=uid, kind=kind, title=str(title)[:200], body=body, url=url, order_id=order.pk)
-            for uid in sorted(set(user_ids))
-        ]
-    )
+    """The sweep's internal warnings (not an action: no row in the action table)."""
+    notify_users(user_ids, kind=kind, title=title, body=body, order=order, url=reverse("order-detail", args=[order.pk]))
 
 
 def _owner_label(section: Section | None, assignee: User | None) -> str:
@@ -141,7 +138,7 @@ def order_assign(
     note = clean_text(note, label=_("派发说明"), required=False)
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "assign")
+        actions.check(order, actor, "assign")
         _validate_target(order, section, assignee)
         if due_at is not None and (due_at <= now or due_at > order.resolution_deadline):
             raise DomainError(
@@ -183,19 +180,20 @@ def order_assign(
                 "due_at": due_at.isoformat() if due_at else None,
             },
         )
-        _notify(
-            owners_of(order.lead_unit_id, order.section_id, order.assignee_id),
-            kind="internal_assigned",
+        actions.tell(
+            "assign",
+            order,
+            to="owners",
             title=_("内部派发工单 %(n)s：%(t)s") % {"n": order.number, "t": order.title},
             body=note,
-            order=order,
         )
         if old_owners:
-            _notify(
-                set(old_owners) - {getattr(assignee, "pk", None)},
-                kind="internal_reassigned",
+            actions.tell(
+                "assign",
+                order,
+                to="previous_owners",
                 title=_("工单 %(n)s 已转派给 %(to)s") % {"n": order.number, "to": label},
-                order=order,
+                previous_owners=set(old_owners) - {getattr(assignee, "pk", None)},
             )
     return assignment
 
@@ -206,17 +204,18 @@ def order_take_back(order: WorkOrder, *, actor: User, reason: str, now: datetime
     reason = clean_text(reason, label=_("收回理由"))
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "take_back")
+        actions.check(order, actor, "take_back")
         owners = owners_of(order.lead_unit_id, order.section_id, order.assignee_id)
         _end_current(order, Assignment.End.TAKEN_BACK, now)
         order.save(update_fields=_clear_owner(order))
         record(order, kind=Ev.TAKEN_BACK, actor=actor, at=now, note=reason)
-        _notify(
-            owners,
-            kind="internal_taken_back",
+        actions.tell(
+            "take_back",
+            order,
+            to="previous_owners",
             title=_("工单 %(n)s 已被中心收回") % {"n": order.number},
             body=reason,
-            order=order,
+            previous_owners=owners,
         )
     return order
 
@@ -238,7 +237,7 @@ def order_propose_close(
     action_taken = clean_text(action_taken, label=_("办理情况"))
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "propose_close")
+        actions.check(order, actor, "propose_close")
         assignment = current_assignment(order, for_update=True)
         if assignment is None:  # an owner always has one; be safe
             raise DomainError(_("该工单尚未在单位内部派发。"), code="not_assigned")
@@ -260,13 +259,13 @@ def order_propose_close(
             note=result_note,
             data={"proposal": proposal.pk, "result": result, "action_taken": action_taken},
         )
-        _notify(
-            center_of(order.lead_unit_id),
-            kind="internal_proposal",
+        actions.tell(
+            "propose_close",
+            order,
+            to="center",
             title=_("拟办结待审核：%(n)s（%(who)s）")
             % {"n": order.number, "who": _owner_label(order.section, order.assignee)},
             body=result_note,
-            order=order,
         )
     return proposal
 
@@ -290,7 +289,7 @@ def order_review_proposal(
     reason = clean_text(reason, label=_("退回理由"), required=not accept)
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "review_proposal")
+        actions.check(order, actor, "review_proposal")
         proposal = CloseProposal.objects.select_for_update().get(order=order, state=CloseProposal.State.PENDING)
         owners = [*owners_of(order.lead_unit_id, order.section_id, order.assignee_id), proposal.proposed_by_id]
         proposal.state = CloseProposal.State.ACCEPTED if accept else CloseProposal.State.SENT_BACK
@@ -315,12 +314,13 @@ def order_review_proposal(
                 whistle_reason=whistle_reason,
                 now=now,
             )
-        _notify(
-            owners,
-            kind="internal_review",
+        actions.tell(
+            "review_proposal",
+            order,
+            to="previous_owners",
             title=(_("拟办结已同意，工单已办结：%(n)s") if accept else _("拟办结被退回：%(n)s")) % {"n": order.number},
             body=reason,
-            order=order,
+            previous_owners=owners,
         )
     return order
 

@@ -46,7 +46,7 @@ _PDF_STREAM_RE = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
 
 
 def max_bytes() -> int:
-    return getattr(settings, "ORDER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    return settings.ORDER_ATTACHMENT_MAX_BYTES
 
 
 def _sniff(head: bytes, upload) -> str | None:

@@ -2,9 +2,8 @@
 接→派→办→评 for one order.
 
 The functions in the TRANSITIONS section below change an order's state, round, deadlines or outcome
-fields. They are built exactly like those in `workorders.transitions` (lock the order row, check
-state and actor, save with update_fields, one OrderEvent, side effects with on_commit) and are meant
-to move there; they live here only while that module is being written by the handling capability.
+fields. They are built like every transition (lock the order row, check the action's row in
+workorders/lifecycle/actions.py, save with update_fields, one OrderEvent, the row's notifications).
 
 Rules decided here (documented because assessment depends on them):
 - A callback belongs to one round of an order (Callback is unique on order+round). The hotline calls
@@ -42,8 +41,9 @@ from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
+from workorders.lifecycle import actions
 from workorders.lifecycle import machinery as transitions
-from workorders.lifecycle.machinery import ROUTABLE_KINDS, Ev, lock, record, require_routable, require_state
+from workorders.lifecycle.machinery import ROUTABLE_KINDS, Ev, lock, record, require_routable
 from workorders.models import (
     Callback,
     CallbackAttempt,
@@ -54,8 +54,8 @@ from workorders.models import (
 )
 
 # Open orders past their resolution limit are called back too (the clock runs in these states).
-OVERDUE_CALLBACK_STATES = (OrderState.DISPATCHED, OrderState.SIGNED)
-DONE_CALLBACK = (Callback.Status.VALID, Callback.Status.UNREACHABLE)
+OVERDUE_CALLBACK_STATES = actions.OVERDUE_CALLBACK_STATES
+DONE_CALLBACK = actions.DONE_CALLBACK
 FAILED_RESULTS = (
     CallbackAttempt.Result.NO_ANSWER,
     CallbackAttempt.Result.BUSY,
@@ -113,26 +113,9 @@ def done_callback_exists():
     return Exists(Callback.objects.filter(order_id=OuterRef("pk"), round=OuterRef("round"), status__in=DONE_CALLBACK))
 
 
-def require_callback_role(actor) -> None:
-    if not access.may(actor, access.Cap.CALL_BACK):
-        raise AccessDenied()
-
-
 def is_callable(order: WorkOrder, now: datetime) -> bool:
-    """Closed by its unit, or still open past its resolution limit: the hotline may call back."""
-    return order.state == OrderState.CLOSED or (
-        order.state in OVERDUE_CALLBACK_STATES and order.resolution_deadline < now
-    )
-
-
-def require_callable(order: WorkOrder, now: datetime) -> None:
-    if is_callable(order, now):
-        return
-    raise DomainError(
-        _("工单 %(number)s 当前状态为“%(state)s”，尚未办结也未超过办结时限，不能回访。")
-        % {"number": order.number, "state": order.get_state_display()},
-        code="not_callable",
-    )
+    """Closed by its unit, or still open past its resolution limit (the rule is the action table's)."""
+    return actions.is_callable(order, now)
 
 
 def _open_callback(order: WorkOrder, *, actor: User | None) -> Callback:
@@ -172,26 +155,20 @@ def answered_by_another(callback: Callback, actor) -> str | None:
 
 
 # =================================================================================================
-# TRANSITIONS of the callback stage (to move into workorders/transitions.py)
+# TRANSITIONS of the callback stage
 # =================================================================================================
 def callback_attempt(
     order: WorkOrder | int, *, actor: User, result: str, note: str = "", now: datetime | None = None
 ) -> Callback:
     """Log one call to the citizen. Failed attempts spread over enough days end the callback as
     "cannot reach"; a closed order is then completed."""
-    require_callback_role(actor)
     if result not in CallbackAttempt.Result.values:
         raise DomainError(_("请选择回访结果。"), code="result")
     note = (note or "").strip()[:300]
     now = now or timezone.now()
     with transaction.atomic():
         order = lock(order)
-        existing = Callback.objects.filter(order=order, round=order.round, status__in=DONE_CALLBACK).first()
-        if existing is not None:
-            raise DomainError(
-                _("本轮回访已结束（%(status)s）。") % {"status": existing.get_status_display()}, code="done"
-            )
-        require_callable(order, now)
+        actions.check(order, actor, "callback_attempt", now=now)
         callback = _open_callback(order, actor=actor)
         last = callback.attempts.order_by("-at", "-id").first()
         if (
@@ -259,8 +236,8 @@ def callback_record(
 
     Saving twice (double click, two agents, a retried request) records once: the second call finds
     the finished callback of that round under the order lock and returns it without writing."""
-    if channel != Callback.Channel.SELF:
-        require_callback_role(actor)
+    if channel != Callback.Channel.SELF and not access.may(actor, access.Cap.CALL_BACK):
+        raise AccessDenied(str(actions.REFUSALS[actions.CALLER_BACK]))  # before the answers are looked at
     answers = answers.clean()
     now = now or timezone.now()
     with transaction.atomic():
@@ -272,7 +249,8 @@ def callback_record(
             return done
         if target_round != order.round:
             raise DomainError(_("该工单已进入第 %(n)s 轮，请刷新页面。") % {"n": order.round}, code="stale_round")
-        require_callable(order, now)
+        # the citizen's own answer (a self-evaluation link) has no seat: the link was the right to answer
+        actions.check(order, actor, "callback_record", now=now, as_citizen=channel == Callback.Channel.SELF)
         if answers.needs_redispatch:
             unit = redispatch_unit or order.lead_unit
             if not unit.is_active or unit.kind not in ROUTABLE_KINDS:
@@ -358,10 +336,11 @@ def callback_record(
         # A new round with `unit` as lead; the previous round stays in the events and its Callback.
         fields = transitions.start_round(order, unit=unit, now=now)
         order.save(update_fields=[*outcome_fields, *fields])
-        transitions.notify(
-            [order.lead_unit],
-            order=order,
-            kind="redispatched",
+        actions.tell(
+            "callback_record",
+            order,
+            to="lead_unit",
+            when="redispatched",
             title=_("再派件：工单 %(number)s 第 %(round)s 轮") % {"number": order.number, "round": order.round},
             body=_("回访结果：%(solved)s，%(satisfaction)s。%(comment)s")
             % {
@@ -376,16 +355,13 @@ def callback_record(
 def order_send_back(order: WorkOrder | int, *, actor: User, reason: str, now: datetime | None = None) -> WorkOrder:
     """The center finds a closing inadequate before calling the citizen: back to the unit, same
     round, same deadlines (closed → signed)."""
-    require_callback_role(actor)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("请填写退回理由。"), code="reason")
     now = now or timezone.now()
     with transaction.atomic():
         order = lock(order)
-        require_state(order, OrderState.CLOSED)
-        if Callback.objects.filter(order=order, round=order.round, status__in=DONE_CALLBACK).exists():
-            raise DomainError(_("本轮已完成回访，不能退回。"), code="done")
+        actions.check(order, actor, "send_back", now=now)
         order.state = OrderState.SIGNED
         order.closed_at = None
         order.save(update_fields=["state", "closed_at"])
@@ -398,10 +374,10 @@ def order_send_back(order: WorkOrder | int, *, actor: User, reason: str, now: da
             note=reason,
             at=now,
         )
-        transitions.notify(
-            [order.lead_unit],
-            order=order,
-            kind="sent_back",
+        actions.tell(
+            "send_back",
+            order,
+            to="lead_unit",
             title=_("办结被退回：工单 %(number)s") % {"number": order.number},
             body=reason,
         )

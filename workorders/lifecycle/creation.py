@@ -11,6 +11,7 @@ from districts.models import Division, Unit
 from hotline import access, sqlinsert
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Category, User
+from workorders.lifecycle import actions
 from workorders.lifecycle.machinery import (
     ROUTABLE_KINDS,
     Ev,
@@ -18,7 +19,6 @@ from workorders.lifecycle.machinery import (
     lock,
     notify,
     record,
-    require_state,
     set_deadlines,
     supervisor_unit,
 )
@@ -149,14 +149,7 @@ def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User) -> WorkOr
         if call.outcome != Call.Outcome.PENDING:
             raise DomainError(_("该来电已处理，不能重复关联。"), code="call_done")
         order = lock(order)
-        require_state(
-            order,
-            OrderState.DISPATCHED,
-            OrderState.SIGNED,
-            OrderState.RETURN_REQUESTED,
-            OrderState.PARKED,
-            OrderState.CLOSED,
-        )
+        actions.check(order, actor, "link_duplicate")
         WorkOrder.objects.filter(pk=order.pk).update(duplicate_count=F("duplicate_count") + 1)
         call.outcome = Call.Outcome.DUPLICATE
         call.save(update_fields=["outcome"])

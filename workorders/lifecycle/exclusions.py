@@ -8,21 +8,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from assessment import facts
-from districts.models import Unit
-from hotline import access
-from hotline.errors import AccessDenied, DomainError
-from hotline.models import Role, User
-from workorders.lifecycle import attachments  # evidence is checked as handling's uploads are
-from workorders.lifecycle.machinery import Ev, lock, record, supervisor_unit
+from hotline.errors import DomainError
+from hotline.models import User
+from workorders.lifecycle import actions, attachments  # evidence is checked as handling's uploads are
+from workorders.lifecycle.machinery import Ev, lock, record
 from workorders.models import (
     ExclusionEvidence,
     ExclusionRequest,
     WorkOrder,
 )
-from workorders.notifications.outbox import notify_units
 
 # --- Exclusions (剔除) ----------------------------------------------------------------------------
-PENDING_EXCLUSION = (ExclusionRequest.State.PENDING_DISTRICT, ExclusionRequest.State.PENDING_CITY)
 
 
 def _lock_request(request: ExclusionRequest | int) -> tuple[WorkOrder, ExclusionRequest]:
@@ -31,18 +27,6 @@ def _lock_request(request: ExclusionRequest | int) -> tuple[WorkOrder, Exclusion
     order_id = ExclusionRequest.objects.values_list("order_id", flat=True).get(pk=pk)
     order = lock(order_id)
     return order, ExclusionRequest.objects.select_for_update().get(pk=pk)
-
-
-def _require_exclusion_state(request: ExclusionRequest, *states: str) -> None:
-    if request.state not in states:
-        raise DomainError(
-            _("该剔除申请当前状态为“%(state)s”，不能执行此操作。") % {"state": request.get_state_display()},
-            code="invalid_state",
-        )
-
-
-def _city_units():
-    return Unit.objects.filter(members__role=Role.CITY, members__is_active=True).distinct()
 
 
 def exclusion_request(
@@ -64,12 +48,7 @@ def exclusion_request(
     now = now or timezone.now()
     with transaction.atomic():
         order = lock(order)
-        if not access.may_request_exclusion(actor, order):
-            raise AccessDenied(_("只有工单的主办单位可以申请剔除。"))
-        if order.excluded:
-            raise DomainError(_("该工单已被剔除考核。"), code="already_excluded")
-        if ExclusionRequest.objects.filter(order=order, state__in=PENDING_EXCLUSION).exists():
-            raise DomainError(_("该工单已有待审核的剔除申请。"), code="pending")
+        actions.check(order, actor, "exclusion_request", now=now)
         try:
             with transaction.atomic():
                 request = ExclusionRequest.objects.create(
@@ -93,17 +72,14 @@ def exclusion_request(
             data={"request": request.pk, "reason": reason, "evidence": len(checked)},
             at=now,
         )
-        district = supervisor_unit(order.district)
-        if district is not None:
-            notify_units(
-                units=[district],
-                kind="exclusion_requested",
-                title=_("剔除申请待审核：工单 %(number)s") % {"number": order.number},
-                body=explanation,
-                order=order,
-                url=reverse("exclusion-detail", args=[request.pk]),
-                roles=[Role.DISTRICT],
-            )
+        actions.tell(
+            "exclusion_request",
+            order,
+            to="district_office",
+            title=_("剔除申请待审核：工单 %(number)s") % {"number": order.number},
+            body=explanation,
+            url=reverse("exclusion-detail", args=[request.pk]),
+        )
     return request
 
 
@@ -115,9 +91,7 @@ def exclusion_decide_district(
     now = now or timezone.now()
     with transaction.atomic():
         order, request = _lock_request(request)
-        if not access.may_decide_exclusion_for_district(actor, order):
-            raise AccessDenied(_("只有工单所在区可以进行区级审核。"))
-        _require_exclusion_state(request, ExclusionRequest.State.PENDING_DISTRICT)
+        actions.check(order, actor, "exclusion_decide_district", subject=request, now=now)
         if not approve and not note:
             raise DomainError(_("驳回时请填写意见。"), code="note")
         request.state = ExclusionRequest.State.PENDING_CITY if approve else ExclusionRequest.State.REJECTED
@@ -135,23 +109,25 @@ def exclusion_decide_district(
         )
         url = reverse("exclusion-detail", args=[request.pk])
         if approve:
-            notify_units(
-                units=_city_units(),
-                kind="exclusion_pending_city",
+            actions.tell(
+                "exclusion_decide_district",
+                order,
+                to="city_center",
+                when="approved",
                 title=_("剔除申请待市级审核：工单 %(number)s") % {"number": order.number},
                 body=note,
-                order=order,
                 url=url,
-                roles=[Role.CITY],
             )
         else:
-            notify_units(
-                units=[request.unit],
-                kind="exclusion_rejected",
+            actions.tell(
+                "exclusion_decide_district",
+                order,
+                to="filer",
+                when="rejected",
                 title=_("剔除申请被区级驳回：工单 %(number)s") % {"number": order.number},
                 body=note,
-                order=order,
                 url=url,
+                request=request,
             )
     return request
 
@@ -162,11 +138,9 @@ def exclusion_decide_city(
     """The city approves (the order no longer counts in the assessment) or rejects."""
     note = (note or "").strip()
     now = now or timezone.now()
-    if not access.may_decide_exclusion_for_city(actor):
-        raise AccessDenied(_("只有市级可以进行市级审核。"))
     with transaction.atomic():
         order, request = _lock_request(request)
-        _require_exclusion_state(request, ExclusionRequest.State.PENDING_CITY)
+        actions.check(order, actor, "exclusion_decide_city", subject=request, now=now)
         if not approve and not note:
             raise DomainError(_("驳回时请填写意见。"), code="note")
         request.state = ExclusionRequest.State.APPROVED if approve else ExclusionRequest.State.REJECTED
@@ -186,18 +160,16 @@ def exclusion_decide_city(
             data={"request": request.pk, "excluded": order.excluded},
             at=now,
         )
-        units = [request.unit]
-        district = supervisor_unit(order.district)
-        if district is not None:
-            units.append(district)
-        notify_units(
-            units=units,
-            kind="exclusion_approved" if approve else "exclusion_rejected",
+        actions.tell(
+            "exclusion_decide_city",
+            order,
+            to="filer_and_district",
+            when="approved" if approve else "rejected",
             title=(_("剔除申请已批准：工单 %(number)s") if approve else _("剔除申请被市级驳回：工单 %(number)s"))
             % {"number": order.number},
             body=note,
-            order=order,
             url=reverse("exclusion-detail", args=[request.pk]),
+            request=request,
         )
     return request
 
@@ -208,13 +180,11 @@ def exclusion_revoke(
     """The city reverses an approved exclusion, with a reason: the order counts again."""
     note = (note or "").strip()
     now = now or timezone.now()
-    if not access.may_decide_exclusion_for_city(actor):
-        raise AccessDenied(_("只有市级可以撤销剔除。"))
     if not note:
         raise DomainError(_("请填写撤销理由。"), code="note")
     with transaction.atomic():
         order, request = _lock_request(request)
-        _require_exclusion_state(request, ExclusionRequest.State.APPROVED)
+        actions.check(order, actor, "exclusion_revoke", subject=request, now=now)
         request.state = ExclusionRequest.State.REVOKED
         request.revoked_by = actor
         request.revoked_at = now
@@ -231,16 +201,13 @@ def exclusion_revoke(
             data={"request": request.pk, "excluded": False},
             at=now,
         )
-        units = [request.unit]
-        district = supervisor_unit(order.district)
-        if district is not None:
-            units.append(district)
-        notify_units(
-            units=units,
-            kind="exclusion_revoked",
+        actions.tell(
+            "exclusion_revoke",
+            order,
+            to="filer_and_district",
             title=_("剔除已被市级撤销：工单 %(number)s") % {"number": order.number},
             body=note,
-            order=order,
             url=reverse("exclusion-detail", args=[request.pk]),
+            request=request,
         )
     return request

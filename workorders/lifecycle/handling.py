@@ -9,10 +9,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from districts.models import Unit
-from hotline import access
 from hotline.errors import AccessDenied, DomainError
-from hotline.models import Role, User
-from workorders.lifecycle import assignments, attachments, guards
+from hotline.models import User
+from workorders.lifecycle import actions, assignments, attachments
 from workorders.lifecycle.deadlines import deadline_at, warn_point
 from workorders.lifecycle.machinery import (
     ROUTABLE_KINDS,
@@ -21,10 +20,7 @@ from workorders.lifecycle.machinery import (
     as_now,
     clean_text,
     lock,
-    notify,
     record,
-    require_state,
-    rulers_of,
     start_round,
 )
 from workorders.models import (
@@ -45,7 +41,7 @@ def order_sign(order: WorkOrder, *, actor: User, now: datetime | None = None) ->
     now = as_now(now)
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "sign")
+        actions.check(order, actor, "sign")
         order.state, order.signed_at = OrderState.SIGNED, now
         order.save(update_fields=["state", "signed_at"])
         record(order, kind=Ev.SIGNED, actor=actor, from_state=OrderState.DISPATCHED, to_state=OrderState.SIGNED, at=now)
@@ -73,7 +69,7 @@ def order_respond(
         raise DomainError(_("联系时间不能晚于当前时间。"), code="future")
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "respond")
+        actions.check(order, actor, "respond")
         if contacted_at < order.dispatched_at:
             raise DomainError(_("联系时间不能早于派单时间。"), code="before_dispatch")
         data = {"method": method, "contacted_at": contacted_at.isoformat()}
@@ -103,7 +99,7 @@ def order_add_note(
     try:
         with transaction.atomic():
             order = lock(order)
-            guards.check(order, actor, "note")
+            actions.check(order, actor, "note")
             event = record(order, kind=Ev.NOTE, actor=actor, note=note, at=now, data={"files": len(checked)})
             assignments.mark_internal_response(order, actor, now)
             for upload, content_type in checked:
@@ -138,7 +134,7 @@ def order_add_co_units(
         raise DomainError(_("请选择协办单位。"), code="required")
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "co")
+        actions.check(order, actor, "co")
         for u in units.values():
             if u.pk == order.lead_unit_id or not u.is_active or u.kind not in (Unit.Kind.STREET, Unit.Kind.DEPARTMENT):
                 raise DomainError(_("“%(unit)s”不能作为协办单位。") % {"unit": u.name}, code="invalid_unit")
@@ -161,11 +157,12 @@ def order_add_co_units(
             note="、".join(u.name for u in new),
             data={"units": [u.pk for u in new]},
         )
-        notify(
-            new,
-            kind="co_handling",
+        actions.tell(
+            "co",
+            order,
+            to="added_units",
             title=_("协办工单 %(n)s：%(t)s") % {"n": order.number, "t": order.title},
-            order=order,
+            units=new,
         )
     return order
 
@@ -191,7 +188,7 @@ def order_whistle(
         raise DomainError(_("报到时限必须晚于当前时间。"), code="report_by")
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "whistle")
+        actions.check(order, actor, "whistle")
         if Whistle.objects.filter(order=order, to_unit=to_unit, state=Whistle.State.OPEN).exists():
             raise DomainError(_("已向“%(unit)s”吹哨，尚未报到。") % {"unit": to_unit.name}, code="duplicate")
         whistle = Whistle.objects.create(
@@ -219,15 +216,26 @@ def order_whistle(
                 "report_by": report_by.isoformat(),
             },
         )
-        notify(
-            [to_unit],
-            kind="whistle",
+        actions.tell(
+            "whistle",
+            order,
+            to="whistled_unit",
             title=_("吹哨（%(level)s）%(n)s：%(t)s")
             % {"level": whistle.get_level_display(), "n": order.number, "t": order.title},
             body=reason,
-            order=order,
+            to_unit=to_unit,
         )
     return whistle
+
+
+def order_whistle_report(
+    order: WorkOrder, *, actor: User, whistle: int, note: str, now: datetime | None = None
+) -> Whistle:
+    """报到 from the order page: the whistle is named by its id on this order."""
+    found = Whistle.objects.filter(order_id=order.pk, pk=whistle).first()
+    if found is None:
+        raise DomainError(_("吹哨记录不存在。"), code="not_found")
+    return whistle_report(found, actor=actor, note=note, now=now)
 
 
 def whistle_report(whistle: Whistle, *, actor: User, note: str, now: datetime | None = None) -> Whistle:
@@ -239,11 +247,11 @@ def whistle_report(whistle: Whistle, *, actor: User, note: str, now: datetime | 
         # Locks in a fixed order: the order first, then the whistle.
         order = lock(whistle.order_id)
         whistle = Whistle.objects.select_for_update().get(pk=whistle.pk)
-        if not access.may(actor, access.Cap.ANSWER_WHISTLE) or actor.unit_id != whistle.to_unit_id:
+        if actor.unit_id != whistle.to_unit_id:
             raise AccessDenied(_("只有被吹哨的部门可以报到。"))
         if whistle.state != Whistle.State.OPEN:
             raise DomainError(_("该吹哨已报到，不能重复报到。"), code="invalid_state")
-        require_state(order, *guards.GUARDS["report"].states)
+        actions.check(order, actor, "report")
         whistle.state, whistle.reported_by, whistle.reported_at, whistle.report_note = (
             Whistle.State.REPORTED,
             actor,
@@ -259,12 +267,12 @@ def whistle_report(whistle: Whistle, *, actor: User, note: str, now: datetime | 
             note=note,
             data={"whistle": whistle.pk, "in_time": now <= whistle.report_by},
         )
-        notify(
-            [order.lead_unit],
-            kind="whistle_reported",
+        actions.tell(
+            "report",
+            order,
+            to="lead_unit",
             title=_("%(unit)s 已报到：%(n)s") % {"unit": actor.unit.name, "n": order.number},
             body=note,
-            order=order,
         )
     return whistle
 
@@ -279,7 +287,7 @@ def order_request_return(
     reason = clean_text(reason, label=_("退单理由"))
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "return")
+        actions.check(order, actor, "return")
         req = OrderRequest.objects.create(
             order=order,
             kind=OrderRequest.Kind.RETURN,
@@ -303,13 +311,12 @@ def order_request_return(
             note=reason,
             data={"request": req.pk, "reason_code": reason_code},
         )
-        notify(
-            rulers_of(order),
-            kind="approval_needed",
+        actions.tell(
+            "return",
+            order,
+            to="rulers",
             title=_("退单待审：%(n)s（%(unit)s）") % {"n": order.number, "unit": order.lead_unit.name},
             body=reason,
-            order=order,
-            roles=[Role.DISTRICT, Role.CITY],
         )
     return req
 
@@ -329,7 +336,7 @@ def order_rule_return(
     ruling = clean_text(ruling, label=_("审批意见"))
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "rule_return")
+        actions.check(order, actor, "rule_return")
         req = OrderRequest.objects.select_for_update().get(
             order=order, kind=OrderRequest.Kind.RETURN, state=OrderRequest.State.PENDING
         )
@@ -370,19 +377,21 @@ def order_rule_return(
             data=data,
         )
         verdict = _("同意") if accept else _("驳回")
-        notify(
-            [old_unit],
-            kind="ruling",
+        actions.tell(
+            "rule_return",
+            order,
+            to="previous_lead",
             title=_("退单申请已%(v)s：%(n)s") % {"v": verdict, "n": order.number},
             body=ruling,
-            order=order,
+            previous_lead=old_unit,
         )
         if accept:
-            notify(
-                [reroute_unit],
-                kind="new_order",
+            actions.tell(
+                "rule_return",
+                order,
+                to="new_lead",
+                when="accepted",
                 title=_("改派工单 %(n)s：%(t)s") % {"n": order.number, "t": order.title},
-                order=order,
             )
     return order
 
@@ -401,7 +410,7 @@ def order_request_extension(
         raise DomainError(_("请填写申请延期至的日期。"), code="required")
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "extend")
+        actions.check(order, actor, "extend")
         if new_deadline <= max(order.resolution_deadline, now):
             raise DomainError(
                 _("延期后的时限必须晚于当前办结时限（%(d)s）。")
@@ -425,13 +434,12 @@ def order_request_extension(
             note=reason,
             data={"request": req.pk, "new_deadline": new_deadline.isoformat()},
         )
-        notify(
-            rulers_of(order),
-            kind="approval_needed",
+        actions.tell(
+            "extend",
+            order,
+            to="rulers",
             title=_("延期待审：%(n)s（%(unit)s）") % {"n": order.number, "unit": order.lead_unit.name},
             body=reason,
-            order=order,
-            roles=[Role.DISTRICT, Role.CITY],
         )
     return req
 
@@ -443,7 +451,7 @@ def order_rule_extension(
     ruling = clean_text(ruling, label=_("审批意见"))
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "rule_extension")
+        actions.check(order, actor, "rule_extension")
         req = (
             OrderRequest.objects.select_for_update()
             .filter(order=order, kind=OrderRequest.Kind.EXTENSION, state=OrderRequest.State.PENDING)
@@ -481,12 +489,12 @@ def order_rule_extension(
             data=data,
         )
         verdict = _("同意") if approve else _("驳回")
-        notify(
-            [order.lead_unit],
-            kind="ruling",
+        actions.tell(
+            "rule_extension",
+            order,
+            to="lead_unit",
             title=_("延期申请已%(v)s：%(n)s") % {"v": verdict, "n": order.number},
             body=ruling,
-            order=order,
         )
     return order
 
@@ -500,7 +508,7 @@ def order_park(order: WorkOrder, *, actor: User, until: date, reason: str, now: 
         raise DomainError(_("计划完成日期必须晚于今天。"), code="until")
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "park")
+        actions.check(order, actor, "park")
         order.state, order.parked_at, order.parked_until = OrderState.PARKED, now, until
         order.save(update_fields=["state", "parked_at", "parked_until"])
         record(
@@ -523,7 +531,7 @@ def order_clear_parking(order: WorkOrder, *, actor: User, note: str, now: dateti
     note = clean_text(note, label=_("销账说明"))
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "clear")
+        actions.check(order, actor, "clear")
         paused = now - (order.parked_at or now)
         order.resolution_deadline += paused
         if order.resolution_warn_at:
@@ -571,7 +579,7 @@ def order_close(
     whistle_reason = clean_text(whistle_reason, label=_("未报到仍办结的理由"), required=False)
     with transaction.atomic():
         order = lock(order)
-        guards.check(order, actor, "close")
+        actions.check(order, actor, "close")
         waiting = list(
             Whistle.objects.filter(order=order, state=Whistle.State.OPEN).values_list("to_unit__name", flat=True)
         )

@@ -1,10 +1,10 @@
 """The machinery every transition of the order's life is built from (workorders/lifecycle/).
 
 Each transition (creation, handling, callbacks, exclusions, self_evaluations) takes the order and
-`actor=`, locks the row (`lock`), checks its guard (guards.check, or require_state), saves with
+`actor=`, locks the row (`lock`), checks its row of the action table (actions.check), saves with
 `update_fields`, writes exactly one immutable OrderEvent (`record`), and notifies through the outbox
-(`notify`). Pages, the API and tasks all call those functions; nothing else changes `state`,
-deadlines or outcome fields.
+(actions.tell: who is told is the row's). Pages, the API and tasks all call those functions;
+nothing else changes `state`, deadlines or outcome fields.
 
 Later rounds (callback → re-dispatch): `start_round(order, lead_unit, now)` puts an order back into a
 unit's inbox with fresh deadlines; `set_deadlines` recomputes them; `routable_units` says which
@@ -322,8 +322,9 @@ def _order_url(order: WorkOrder) -> str:
     return reverse("order-detail", args=[order.pk])
 
 
-def notify(units, *, kind: str, title: str, order: WorkOrder, body: str = "", roles=None) -> None:
-    notify_units(units=units, kind=kind, title=title, body=body, order=order, url=_order_url(order), roles=roles)
+def notify(units, *, kind: str, title: str, order: WorkOrder, body: str = "") -> None:
+    """A new order for its units (creation). Actions on an order notify through actions.tell."""
+    notify_units(units=units, kind=kind, title=title, body=body, order=order, url=_order_url(order))
 
 
 def rulers_of(order: WorkOrder) -> list[Unit]:

@@ -12,13 +12,8 @@ from django.utils.translation import gettext as _
 
 from hotline.errors import DomainError
 from hotline.models import User
-from workorders.lifecycle.callbacks import (
-    DONE_CALLBACK,
-    Answers,
-    callback_record,
-    require_callable,
-    require_callback_role,
-)
+from workorders.lifecycle import actions
+from workorders.lifecycle.callbacks import DONE_CALLBACK, Answers, callback_record
 from workorders.lifecycle.machinery import Ev, lock, record
 from workorders.models import (
     Callback,
@@ -47,13 +42,10 @@ def self_evaluation_link_create(
     order: WorkOrder | int, *, actor: User, now: datetime | None = None
 ) -> SelfEvaluationLink:
     """A one-time link for the citizen (as if sent by SMS) for the order's current round."""
-    require_callback_role(actor)
     now = now or timezone.now()
     with transaction.atomic():
         order = lock(order)
-        if Callback.objects.filter(order=order, round=order.round, status__in=DONE_CALLBACK).exists():
-            raise DomainError(_("本轮回访已结束，不能再发自评链接。"), code="done")
-        require_callable(order, now)
+        actions.check(order, actor, "self_evaluation_link", now=now)
         link = SelfEvaluationLink.objects.create(
             order=order,
             round=order.round,

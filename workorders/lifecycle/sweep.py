@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from districts.models import Unit
+from hotline import access
 from hotline.live.signals import publish
 from hotline.models import Role
 from workorders.lifecycle import assignments
@@ -106,14 +107,11 @@ def run(*, now: datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     return done
 
 
-# The district is alerted when an order is still overdue this long after it was marked: the unit
-# hears first and has a moment to close or ask for an extension.
-ESCALATE_AFTER_MINUTES = 30
-
-
 def _due_before(phase: Phase, now: datetime) -> datetime:
     if phase.name == "escalation":
-        return now - timedelta(minutes=getattr(settings, "ESCALATE_AFTER_MINUTES", ESCALATE_AFTER_MINUTES))
+        # the district hears when an order is still overdue this long after it was marked: the unit
+        # hears first and has a moment to close or ask for an extension
+        return now - timedelta(minutes=settings.ESCALATE_AFTER_MINUTES)
     return now
 
 
@@ -167,10 +165,10 @@ def _notify(phase: Phase, rows: list[dict]) -> None:
             )
         )
         target = {r["id"]: district_units.get(r["district_id"]) for r in rows}
-        roles = [Role.DISTRICT]
+        roles = sorted(access.GATES[access.Cap.SUPERVISE] - {Role.CITY})  # the district office's managers
     else:
         target = {r["id"]: r["lead_unit_id"] for r in rows}
-        roles = [Role.STREET, Role.DEPARTMENT, Role.DISTRICT]
+        roles = sorted(access.GATES[access.Cap.HANDLE])  # the lead unit's handlers
     members = recipients_by_unit({u for u in target.values() if u}, roles)
     if not members:
         return

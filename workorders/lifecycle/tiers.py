@@ -1,15 +1,12 @@
 """The default urgency tiers (2020 city opinion) for the demo and the tests: a database flushed by a
-transactional test gets exactly the data migration's rows back, from the migration's own seed."""
-
-import importlib
+transactional test gets exactly the data migration's rows back (workorders/seeds.py)."""
 
 from django.apps import apps
 
-SEED_MIGRATION = "workorders.migrations.0002_seed_urgency_tiers"
-ENGLISH_MIGRATION = "workorders.migrations.0011_tier_name_en"
+from workorders.seeds import fill_tier_names_en, seed_tiers
 
 
 def ensure_default_tiers() -> None:
     """Create any missing default tier; existing rows (maybe edited in the admin) are left alone."""
-    importlib.import_module(SEED_MIGRATION).seed(apps, None)
-    importlib.import_module(ENGLISH_MIGRATION).fill(apps, None)
+    seed_tiers(apps)
+    fill_tier_names_en(apps)

@@ -44,25 +44,21 @@ GLOBAL_TARGET = "webhook:global"
 EMAIL_TARGET = "email"
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def webhook_timeout() -> float:
-    return float(_setting("NOTIFY_WEBHOOK_TIMEOUT", 5))
+    return float(settings.NOTIFY_WEBHOOK_TIMEOUT)
 
 
 def max_attempts() -> int:
-    return int(_setting("NOTIFY_MAX_ATTEMPTS", 8))
+    return int(settings.NOTIFY_MAX_ATTEMPTS)
 
 
 def claim_stale_seconds() -> int:
-    return int(_setting("NOTIFY_CLAIM_STALE_SECONDS", 300))
+    return int(settings.NOTIFY_CLAIM_STALE_SECONDS)
 
 
 def backoff(attempts: int) -> timedelta:
     """NOTIFY_RETRY_SECONDS (30 s), doubling after each failure, capped at 30 min; up to 10 % jitter."""
-    first = int(_setting("NOTIFY_RETRY_SECONDS", 30))
+    first = int(settings.NOTIFY_RETRY_SECONDS)
     base = min(first * 2 ** max(attempts - 1, 0), 1800)
     return timedelta(seconds=base * (1 + random.random() / 10))
 
@@ -131,8 +127,8 @@ def _same_host(a: str, b: str) -> bool:
 
 
 def global_webhook() -> tuple[str, str] | None:
-    url = _setting("NOTIFY_WEBHOOK_URL", "")
-    secret = _setting("NOTIFY_WEBHOOK_SECRET", "")
+    url = settings.NOTIFY_WEBHOOK_URL
+    secret = settings.NOTIFY_WEBHOOK_SECRET
     return (url, secret) if url and secret else None
 
 
@@ -255,7 +251,7 @@ def send_one(row: Delivery, *, mail_connection=None) -> None:
 # --- outbox rows ------------------------------------------------------------------------------------
 def rows_for(notifications: list[tuple[int, int | None, str]], endpoints: list, now: datetime) -> list[Delivery]:
     """The outbox rows for claimed notifications, given as (id, user's unit id, user's e-mail)."""
-    email_on = _setting("NOTIFY_EMAIL_ENABLED", True)
+    email_on = settings.NOTIFY_EMAIL_ENABLED
     glob = global_webhook()
     rows = []
     for pk, unit_id, email in notifications:

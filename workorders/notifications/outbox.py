@@ -62,6 +62,27 @@ def notify_units(
         return cursor.rowcount
 
 
+def notify_users(
+    user_ids: Iterable[int], *, kind: str, title: str, body: str = "", order: WorkOrder | None = None, url: str = ""
+) -> int:
+    """One notification for each of these people (inside a unit: a section's members, its center)."""
+    ids = sorted(set(user_ids))
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=uid,
+                kind=kind,
+                title=str(title)[:200],
+                body=body,
+                url=url,
+                order_id=order.pk if order is not None else None,
+            )
+            for uid in ids
+        ]
+    )
+    return len(ids)
+
+
 def recipients_by_unit(unit_ids: Iterable[int], roles: Iterable[str] | None = None) -> dict[int, list[int]]:
     """Who a unit's notifications go to, for callers that write rows with a title each (the sweep,
     surge alerts): the same rule as notify_units — its active members, optionally of some roles."""

@@ -5,7 +5,7 @@ from django import template
 
 from hotline import access
 from workorders.callbacks import selectors as callback_selectors
-from workorders.models import ExclusionRequest
+from workorders.lifecycle import actions
 
 register = template.Library()
 
@@ -13,14 +13,11 @@ register = template.Library()
 @register.inclusion_tag("callbacks/_exclusions_panel.html", takes_context=True)
 def order_exclusions(context, order):
     user = context["request"].user
-    exclusions = list(callback_selectors.exclusions_of_order(user=user, order=order))
-    pending = any(
-        x.state in (ExclusionRequest.State.PENDING_DISTRICT, ExclusionRequest.State.PENDING_CITY) for x in exclusions
-    )
     return {
         "order": order,
-        "exclusions": exclusions,
-        "may_request": access.may_request_exclusion(user, order) and not order.excluded and not pending,
+        "exclusions": list(callback_selectors.exclusions_of_order(user=user, order=order)),
+        # offered exactly as the transition accepts: the action table's row
+        "may_request": "exclusion_request" in actions.permitted(order, user, desk=actions.EXCLUSION_DESK),
     }
 
 
