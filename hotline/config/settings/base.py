@@ -194,12 +194,6 @@ NOTIFY_WEBHOOK_SECRET = env_str("NOTIFY_WEBHOOK_SECRET", "")
 NOTIFY_EMAIL_ENABLED = env_bool("NOTIFY_EMAIL_ENABLED", True)
 # Minutes after an order goes overdue before the sweep escalates it to the district manager.
 ESCALATE_AFTER_MINUTES = env_int("ESCALATE_AFTER_MINUTES", 30, minimum=0)
-# Outbound delivery (workorders/notifications/delivery.py): a webhook's timeout, how often a row is
-# tried, when a claimed batch counts as abandoned, the first retry's delay (doubling after).
-NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 5, minimum=1)
-NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
-NOTIFY_CLAIM_STALE_SECONDS = env_int("NOTIFY_CLAIM_STALE_SECONDS", 300, minimum=10)
-NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30, minimum=1)
 # Surge warning (爆单, assessment/governance): this many calls of one category at one place within
 # the window raise an alert.
 SURGE_WINDOW_MINUTES = env_int("SURGE_WINDOW_MINUTES", 60, minimum=5)
