@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Beijing passes by day and fails every evening. This runs the whole session from the given moment
 # (the clock keeps ticking), so CI tries the evening and the month boundary on every push.
 _clock_travel = None
+_clock_moment = None
 
 
 def _test_clock() -> datetime | None:
@@ -37,12 +38,12 @@ def _test_clock() -> datetime | None:
 def pytest_configure(config):
     # Started here, before pytest-django creates the test database, so that session fixtures and
     # reference data are made at the travelled moment too.
-    global _clock_travel
-    moment = _test_clock()
-    if moment is not None:
+    global _clock_travel, _clock_moment
+    _clock_moment = _test_clock()
+    if _clock_moment is not None:
         import time_machine
 
-        _clock_travel = time_machine.travel(moment, tick=True)
+        _clock_travel = time_machine.travel(_clock_moment, tick=True)
         _clock_travel.start()
 
 
@@ -54,6 +55,19 @@ def pytest_unconfigure(config):
 def pytest_report_header(config):
     if _clock_travel is not None:
         return f"clock: HOTLINE_TEST_CLOCK={os.environ['HOTLINE_TEST_CLOCK']}"
+
+
+@pytest.fixture(autouse=True)
+def _clock_back_to_the_moment():
+    # Each test (with its fixtures) starts at the moment again: a slow run that began at 23:30
+    # would otherwise cross midnight half-way, and its last tests would try another day.
+    if _clock_moment is None:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(_clock_moment, tick=True):
+        yield
 
 
 def pytest_collection_modifyitems(config, items):
