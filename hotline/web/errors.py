@@ -27,7 +27,8 @@ def _json(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"detail": message, "code": code}, status=status, json_dumps_params={"ensure_ascii": False})
 
 
-def _page(request, status: int, title: str, message: str, *, back: tuple[str, str] | None = None) -> HttpResponse:
+def page(request, status: int, title: str, message: str, *, back: tuple[str, str] | None = None) -> HttpResponse:
+    """The application's own error page (also for views that explain a refusal themselves)."""
     back_url, back_label = back or ("", "")
     context = {"status": status, "title": title, "message": message, "back_url": back_url, "back_label": back_label}
     return HttpResponse(loader.render_to_string("errors/error.html", context, request=request), status=status)
@@ -38,14 +39,14 @@ def page_not_found(request, exception=None):
     message = _("您要找的页面不存在，或者您没有查看它的权限。")
     if outage.wants_json(request):
         return _json(404, "not_found", _("未找到。"))
-    return _page(request, 404, _("页面不存在"), message)
+    return page(request, 404, _("页面不存在"), message)
 
 
 @requires_csrf_token
 def permission_denied(request, exception=None):
     if outage.wants_json(request):
         return _json(403, "permission_denied", _("您没有执行该操作的权限。"))
-    return _page(request, 403, _("没有权限"), _("您的账号没有查看这个页面或执行这个操作的权限。"))
+    return page(request, 403, _("没有权限"), _("您的账号没有查看这个页面或执行这个操作的权限。"))
 
 
 def csrf_failure(request, reason: str = ""):
@@ -55,7 +56,7 @@ def csrf_failure(request, reason: str = ""):
     if outage.wants_json(request):
         return _json(403, "csrf_failed", message)
     back = request.path if request.method == "GET" else _page_for_action(request.path)
-    return _page(request, 403, _("页面已过期"), message, back=back)
+    return page(request, 403, _("页面已过期"), message, back=back)
 
 
 def server_error(request, *args, **kwargs):
@@ -96,7 +97,7 @@ def method_not_allowed(request) -> HttpResponse:
     if outage.wants_json(request):
         return _json(405, "method_not_allowed", _("此地址不接受 %(method)s 请求。") % {"method": request.method})
     message = _("这个地址用于提交操作（例如签收、回复），要在所属页面上点击相应按钮完成，不能直接打开。")
-    return _page(request, 405, _("请在页面上操作"), message, back=_page_for_action(request.path))
+    return page(request, 405, _("请在页面上操作"), message, back=_page_for_action(request.path))
 
 
 class MethodNotAllowedPageMiddleware:

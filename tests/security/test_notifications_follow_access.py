@@ -71,3 +71,26 @@ def test_another_units_order_is_hidden_from_a_street(youanmen_handler, make_orde
     order = make_order()  # 西罗园's
     Notification.objects.create(user=youanmen_handler, order=order, kind="test", title="别处的工单")
     assert selectors.unread_count(youanmen_handler) == 0
+
+
+def test_they_leave_the_api_list_too(client, reassigned):
+    member, order = reassigned
+    client.force_login(member)
+    data = client.get("/api/v1/notifications/").json()
+    rows = data["results"] if isinstance(data, dict) else data
+    assert all(row.get("order") != order.pk for row in rows)
+    assert client.get("/api/v1/notifications/unread-count/").json()["unread"] == 0
+
+
+def test_a_link_to_an_order_that_moved_away_says_so(client, reassigned):
+    member, order = reassigned
+    client.force_login(member)
+    response = client.get(f"/orders/{order.pk}/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "已不在您的办理范围内" in page and order.number in page and "/orders/" in page
+    # someone who never had anything to do with the order learns nothing about it
+    stranger = UserFactory(role="street", unit=unit("110106001"))
+    client.force_login(stranger)
+    other = client.get(f"/orders/{order.pk}/").content.decode()
+    assert order.number not in other

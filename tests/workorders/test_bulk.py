@@ -135,3 +135,22 @@ def test_cut_off_lists_say_so_and_page_on(client, make_order, fengtai_manager, x
     client.force_login(xiluoyuan_handler)
     html = client.get("/orders/?tab=overdue").content.decode()
     assert "共 22 条，显示第 1–22 条" in html
+
+
+def test_approving_needs_no_opinion_and_rejecting_does(client, make_order, xiluoyuan_handler, fengtai_manager):
+    ext1, ext2 = (_extension(make_order(), xiluoyuan_handler) for _ in range(2))
+    client.force_login(fengtai_manager)
+    # approving with nothing typed goes through, inline and on the order page
+    r = client.post("/orders/approvals/decide/", {"items": f"req:{ext1.pk}", "decision": "accept", "ruling": ""})
+    assert r.status_code == 302 and OrderRequest.objects.get(pk=ext1.pk).state == "approved"
+    r = client.post(f"/orders/{ext2.order_id}/rule_extension/", {"rule_extension-decision": "accept"})
+    assert r.status_code == 302 and OrderRequest.objects.get(pk=ext2.pk).state == "approved"
+    # rejecting without an opinion is refused with one message before any item is touched
+    ext3 = _extension(make_order(), xiluoyuan_handler)
+    events = OrderEvent.objects.filter(order_id=ext3.order_id).count()
+    r = client.post("/orders/approvals/decide/", {"items": f"req:{ext3.pk}", "decision": "reject", "ruling": "  "})
+    assert any("驳回时请填写审批意见" in m for m in _messages(r))
+    assert OrderRequest.objects.get(pk=ext3.pk).state == "pending"
+    assert OrderEvent.objects.filter(order_id=ext3.order_id).count() == events
+    r = client.post(f"/orders/{ext3.order_id}/rule_extension/", {"rule_extension-decision": "reject"})
+    assert r.status_code == 400 and OrderRequest.objects.get(pk=ext3.pk).state == "pending"

@@ -47,6 +47,8 @@ def test_it_shows_a_street_its_own_orders_with_tab_counts(client, make_order, xi
 def test_the_overdue_and_due_soon_tabs_follow_the_clock(client, make_order, xiluoyuan_handler):
     overdue = make_order(tier="T2H", ago=timedelta(hours=25))
     due_soon = make_order(tier="T2H", ago=timedelta(hours=20))
+    # the caller was contacted in time: the resolution clock binds, and it has not run out
+    WorkOrder.objects.filter(pk=due_soon.pk).update(responded_at=due_soon.dispatched_at + timedelta(hours=1))
     fresh = make_order(tier="T2H")
     client.force_login(xiluoyuan_handler)
     counts = client.get("/orders/poll.json").json()["counts"]
@@ -54,6 +56,26 @@ def test_the_overdue_and_due_soon_tabs_follow_the_clock(client, make_order, xilu
     html = client.get("/orders/?tab=overdue").content.decode()
     assert overdue.number in html and due_soon.number not in html and fresh.number not in html
     assert "clock-overdue" in html
+
+
+def test_the_overdue_tab_counts_exactly_the_rows_marked_overdue(client, make_order, xiluoyuan_handler):
+    # given: the response limit (2 h) ran out, the resolution limit (24 h) not yet; one in time; one
+    # whose resolution ran out
+    response_late = make_order(tier="T2H", ago=timedelta(hours=3))
+    in_time = make_order(tier="T2H")
+    resolution_late = make_order(tier="T2H", ago=timedelta(hours=30))
+    WorkOrder.objects.filter(pk=resolution_late.pk).update(
+        responded_at=resolution_late.dispatched_at + timedelta(hours=1)
+    )
+    client.force_login(xiluoyuan_handler)
+    # then the tab's count, its rows and the red marks on the whole inbox are the same two orders
+    counts = client.get("/orders/poll.json").json()["counts"]
+    assert counts["overdue"] == 2
+    overdue_tab = client.get("/orders/?tab=overdue").content.decode()
+    assert response_late.number in overdue_tab and resolution_late.number in overdue_tab
+    assert in_time.number not in overdue_tab
+    everything = client.get("/orders/?tab=to_sign").content.decode()
+    assert everything.count('class="clock clock-overdue" data-testid="clock"') == counts["overdue"]
 
 
 def test_filters_narrow_the_list(client, make_order, xiluoyuan_handler):
@@ -399,3 +421,23 @@ def test_the_city_supervision_page_ignores_a_district_code_that_is_not_digits(cl
     client.login(username=city.username, password=PASSWORD)
     response = client.get("/orders/supervision/", {"district": "110106\x00"})
     assert response.status_code == 400  # a NUL byte is refused at the edge (hotline.web.edge)
+
+
+def test_the_contact_time_defaults_to_now_and_the_minute_of_the_dispatch_is_accepted(
+    client, make_order, xiluoyuan_handler
+):
+    order = transitions.order_sign(make_order(), actor=xiluoyuan_handler)
+    client.force_login(xiluoyuan_handler)
+    html = client.get(f"/orders/{order.pk}/").content.decode()
+    now = timezone.localtime()
+    shown = [now.strftime("%Y-%m-%dT%H:%M"), (now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")]
+    assert any(f'name="respond-contacted_at" value="{t}"' in html for t in shown)
+    # the form has minutes only: the minute the order was dispatched in is not "before the dispatch"
+    minute = timezone.localtime(order.dispatched_at).strftime("%Y-%m-%dT%H:%M")
+    r = client.post(
+        f"/orders/{order.pk}/respond/",
+        {"respond-contacted_at": minute, "respond-method": "phone", "respond-summary": "已电话联系"},
+    )
+    assert r.status_code == 302
+    order.refresh_from_db()
+    assert order.responded_at is not None

@@ -81,6 +81,11 @@ class RespondForm(ActionForm):
     method = forms.ChoiceField(label=_("联系方式"), choices=ContactMethod.CHOICES)
     summary = forms.CharField(label=_("沟通内容"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # most contacts are recorded right after the call: now, to the minute, as the field shows it
+        self.fields["contacted_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
+
 
 class NoteForm(ActionForm):
     note = forms.CharField(label=_("办理记录"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
@@ -127,7 +132,13 @@ class ReturnRulingForm(DecisionForm):
 
     decision = forms.ChoiceField(label=_("审批结果"), choices=DECISIONS, widget=forms.RadioSelect)
     reroute_unit = forms.ModelChoiceField(label=_("改派单位"), queryset=Unit.objects.none(), required=False)
-    ruling = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    ruling = forms.CharField(
+        label=_("审批意见"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        help_text=_("驳回时必填"),
+    )
 
     def __init__(self, *args, order=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,7 +160,13 @@ class ExtensionRulingForm(DecisionForm):
     decision_kwarg = "approve"
 
     decision = forms.ChoiceField(label=_("审批结果"), choices=DECISIONS, widget=forms.RadioSelect)
-    ruling = forms.CharField(label=_("审批意见"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+    ruling = forms.CharField(
+        label=_("审批意见"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+        required=False,
+        help_text=_("驳回时必填"),
+    )
 
 
 class ParkForm(ActionForm):

@@ -49,10 +49,13 @@ def tab_q(tab: str, now: datetime) -> Q:
         return Q(state=OrderState.DISPATCHED)
     if tab == "in_progress":
         return Q(state__in=[OrderState.SIGNED, OrderState.PARKED])
+    # Overdue is the binding clock's: the response clock until the caller was contacted, then the
+    # resolution clock — the same rule as the red mark on each row (clock_of).
+    response_overdue = Q(responded_at__isnull=True, response_deadline__lte=now)
     if tab == "due_soon":
-        return Q(state__in=CLOCK_STATES, resolution_deadline__gt=now, resolution_warn_at__lte=now)
+        return Q(state__in=CLOCK_STATES, resolution_deadline__gt=now, resolution_warn_at__lte=now) & ~response_overdue
     if tab == "overdue":
-        return Q(state__in=CLOCK_STATES, resolution_deadline__lte=now)
+        return Q(state__in=CLOCK_STATES) & (Q(resolution_deadline__lte=now) | response_overdue)
     if tab == "returned":
         return Q(state=OrderState.RETURN_REQUESTED)
     if tab == "closed":
@@ -203,6 +206,20 @@ def human_duration(delta: timedelta) -> str:
 
 
 # --- detail -----------------------------------------------------------------------------------
+def moved_away(user: User, pk: int) -> str | None:
+    """The number of an order this user was told about or worked on but may no longer see (reassigned
+    inside the unit, re-routed to another unit), so a link from a notification or an e-mail can say
+    so; None for an order the user never had anything to do with (that stays a plain 404)."""
+    from workorders.models import Notification, OrderEvent
+
+    if not (
+        Notification.objects.filter(user_id=user.pk, order_id=pk).exists()
+        or OrderEvent.objects.filter(order_id=pk, actor_id=user.pk).exists()
+    ):
+        return None
+    return WorkOrder.objects.filter(pk=pk).values_list("number", flat=True).first()
+
+
 def order_for(user: User, pk: int) -> WorkOrder | None:
     return (
         access.visible_orders(user)

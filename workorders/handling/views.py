@@ -23,6 +23,7 @@ from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 from hotline.pagination import CappedPaginator
 from hotline.privacy import mask_phone
+from hotline.web import errors
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
 from workorders.handling.forms import InboxFilterForm, SectionForm
@@ -57,7 +58,7 @@ def _inbox_context(request):
     # already counted with the tabs (capped for the closed tab): no second COUNT(*)
     counted = counts.get(tab, 0) + (1 if tab in counts["capped"] else 0)
     paginator = CappedPaginator(orders, PAGE_SIZE, known_count=counted)
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(numbers.page_param(request.GET.get("page")))
     rows = [(o, handling_selectors.clock_of(o, now, user=request.user)) for o in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
@@ -146,7 +147,11 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
 def order_detail(request, pk: int):
     order = handling_selectors.order_for(request.user, pk)
     if order is None:
-        raise Http404
+        number = handling_selectors.moved_away(request.user, pk)
+        if number is None:
+            raise Http404
+        message = _("工单 %(n)s 已不在您的办理范围内（已转派、改派或被中心收回）。") % {"n": number}
+        return errors.page(request, 404, _("工单已转出"), message, back=(reverse("order-inbox"), _("返回工单列表")))
     return render(request, "workorders/detail.html", _detail_context(request, order))
 
 
@@ -380,6 +385,10 @@ def approvals_decide(request):
     ruling = (request.POST.get("ruling") or "").strip()
     if not items or decision not in ("accept", "reject"):
         messages.error(request, _("请勾选申请并选择同意或驳回。"))
+        return redirect(_safe_back(request, "order-supervision"))
+    if decision == "reject" and not ruling:
+        # approving needs no words; a refusal tells the unit why (checked before any item is touched)
+        messages.error(request, _("驳回时请填写审批意见。"))
         return redirect(_safe_back(request, "order-supervision"))
     reroute = None
     if _int(request.POST.get("reroute_unit")):

@@ -16,18 +16,21 @@ role × state × action through the API. Adding an action = one row here + its t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol, TypeAlias, TypedDict, Unpack
 
+from django.core.files.uploadedfile import UploadedFile
+from django.forms import BaseForm
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from districts.models import Unit
 from hotline import access
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Role, User
@@ -128,8 +131,8 @@ class Action:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _a(name: str, label: str, who: str, states: Iterable[str], **kw: Any) -> Action:
-    return Action(name=name, label=gettext_lazy(label), who=who, states=tuple(states), **kw)  # type: ignore[arg-type]
+def _a(name: str, label: Promise, who: str, states: Iterable[str], **kw: Any) -> Action:
+    return Action(name=name, label=label, who=who, states=tuple(states), **kw)
 
 
 _F = "workorders.handling.forms."
@@ -142,10 +145,18 @@ _E = "workorders.lifecycle.exclusions."
 RETURN, EXTENSION = OrderRequest.Kind.RETURN, OrderRequest.Kind.EXTENSION
 _ROWS = [
     # --- the unit's desk (the order page and /api/v1/orders/{id}/<action>/) ---
-    _a("sign", "签收", LEAD, [OrderState.DISPATCHED], form=_F + "SignForm", transition=_H + "order_sign", bulk=True),
+    _a(
+        "sign",
+        gettext_lazy("签收"),
+        LEAD,
+        [OrderState.DISPATCHED],
+        form=_F + "SignForm",
+        transition=_H + "order_sign",
+        bulk=True,
+    ),
     _a(
         "respond",
-        "联系市民（响应）",
+        gettext_lazy("联系市民（响应）"),
         LEAD_OR_OWNER,
         HANDLING_STATES,
         form=_F + "RespondForm",
@@ -153,7 +164,7 @@ _ROWS = [
     ),
     _a(
         "note",
-        "添加办理记录",
+        gettext_lazy("添加办理记录"),
         HANDLER,
         OPEN_STATES,
         form=_F + "NoteForm",
@@ -161,7 +172,7 @@ _ROWS = [
     ),
     _a(
         "co",
-        "增加协办单位",
+        gettext_lazy("增加协办单位"),
         LEAD,
         HANDLING_STATES,
         form=_F + "CoForm",
@@ -170,7 +181,7 @@ _ROWS = [
     ),
     _a(
         "whistle",
-        "吹哨",
+        gettext_lazy("吹哨"),
         LEAD,
         HANDLING_STATES,
         form=_F + "WhistleForm",
@@ -179,7 +190,7 @@ _ROWS = [
     ),
     _a(
         "report",
-        "报到",
+        gettext_lazy("报到"),
         WHISTLED,
         (*HANDLING_STATES, OrderState.RETURN_REQUESTED),
         form=_F + "ReportForm",
@@ -188,7 +199,7 @@ _ROWS = [
     ),
     _a(
         "return",
-        "申请退单",
+        gettext_lazy("申请退单"),
         LEAD,
         [OrderState.DISPATCHED, OrderState.SIGNED],
         form=_F + "ReturnForm",
@@ -199,7 +210,7 @@ _ROWS = [
     ),
     _a(
         "rule_return",
-        "审批退单",
+        gettext_lazy("审批退单"),
         RULER,
         [OrderState.RETURN_REQUESTED],
         form=_F + "ReturnRulingForm",
@@ -209,7 +220,7 @@ _ROWS = [
     ),
     _a(
         "extend",
-        "申请延期",
+        gettext_lazy("申请延期"),
         LEAD,
         [OrderState.SIGNED],
         form=_F + "ExtensionForm",
@@ -220,7 +231,7 @@ _ROWS = [
     # A refusal leaves the order as it is; an approval moves the deadline of an order being handled.
     _a(
         "rule_extension",
-        "审批延期",
+        gettext_lazy("审批延期"),
         RULER,
         HANDLING_STATES,
         form=_F + "ExtensionRulingForm",
@@ -230,17 +241,24 @@ _ROWS = [
     ),
     _a(
         "park",
-        "挂账",
+        gettext_lazy("挂账"),
         LEAD,
         [OrderState.SIGNED],
         form=_F + "ParkForm",
         transition=_H + "order_park",
         no_pending_request=True,
     ),
-    _a("clear", "销账", LEAD, [OrderState.PARKED], form=_F + "ClearForm", transition=_H + "order_clear_parking"),
+    _a(
+        "clear",
+        gettext_lazy("销账"),
+        LEAD,
+        [OrderState.PARKED],
+        form=_F + "ClearForm",
+        transition=_H + "order_clear_parking",
+    ),
     _a(
         "close",
-        "办结",
+        gettext_lazy("办结"),
         LEAD,
         HANDLING_STATES,
         form=_F + "CloseWithWhistleForm",
@@ -252,7 +270,7 @@ _ROWS = [
     # --- 二次派单 inside the unit (lifecycle/assignments.py) ---
     _a(
         "assign",
-        "内部派发/转派",
+        gettext_lazy("内部派发/转派"),
         LEAD,
         HANDLING_STATES,
         form=_F + "AssignForm",
@@ -262,7 +280,7 @@ _ROWS = [
     ),
     _a(
         "take_back",
-        "收回",
+        gettext_lazy("收回"),
         LEAD,
         HANDLING_STATES,
         form=_F + "TakeBackForm",
@@ -273,7 +291,7 @@ _ROWS = [
     ),
     _a(
         "propose_close",
-        "拟办结（报中心审核）",
+        gettext_lazy("拟办结（报中心审核）"),
         OWNER,
         HANDLING_STATES,
         form=_F + "ProposeCloseForm",
@@ -285,7 +303,7 @@ _ROWS = [
     ),
     _a(
         "review_proposal",
-        "审核拟办结",
+        gettext_lazy("审核拟办结"),
         LEAD,
         HANDLING_STATES,
         form=_F + "ReviewProposalForm",
@@ -296,7 +314,7 @@ _ROWS = [
     # --- the callback desk (回访; workorders/callbacks) ---
     _a(
         "callback_attempt",
-        "记录回访尝试",
+        gettext_lazy("记录回访尝试"),
         CALLER_BACK,
         [OrderState.CLOSED, *OVERDUE_CALLBACK_STATES],
         form=_CF + "AttemptForm",
@@ -306,7 +324,7 @@ _ROWS = [
     ),
     _a(
         "callback_record",
-        "记录回访结果",
+        gettext_lazy("记录回访结果"),
         CALLER_BACK,
         [OrderState.CLOSED, *OVERDUE_CALLBACK_STATES],
         form=_CF + "CallbackRecordForm",
@@ -317,7 +335,7 @@ _ROWS = [
     ),
     _a(
         "self_evaluation_link",
-        "生成市民自评链接",
+        gettext_lazy("生成市民自评链接"),
         CALLER_BACK,
         [OrderState.CLOSED, *OVERDUE_CALLBACK_STATES],
         transition="workorders.lifecycle.self_evaluations.self_evaluation_link_create",
@@ -326,7 +344,7 @@ _ROWS = [
     ),
     _a(
         "send_back",
-        "退回承办单位",
+        gettext_lazy("退回承办单位"),
         CALLER_BACK,
         [OrderState.CLOSED],
         form=_CF + "SendBackForm",
@@ -338,7 +356,7 @@ _ROWS = [
     # --- the agent's workspace: a repeat call counted on the order ---
     _a(
         "link_duplicate",
-        "关联重复诉求",
+        gettext_lazy("关联重复诉求"),
         INTAKE,
         [*OPEN_STATES, OrderState.CLOSED],
         transition="workorders.lifecycle.creation.order_link_duplicate",
@@ -347,7 +365,7 @@ _ROWS = [
     # --- the exclusion desk (剔除; states are the request's, the filing's are the order's) ---
     _a(
         "exclusion_request",
-        "申请剔除",
+        gettext_lazy("申请剔除"),
         EXCLUSION_FILER,
         [OrderState.CLOSED, OrderState.COMPLETED, *OPEN_STATES],
         transition=_E + "exclusion_request",
@@ -357,7 +375,7 @@ _ROWS = [
     ),
     _a(
         "exclusion_decide_district",
-        "区级审核剔除",
+        gettext_lazy("区级审核剔除"),
         DISTRICT_REVIEWER,
         [ExclusionRequest.State.PENDING_DISTRICT],
         transition=_E + "exclusion_decide_district",
@@ -369,7 +387,7 @@ _ROWS = [
     ),
     _a(
         "exclusion_decide_city",
-        "市级审核剔除",
+        gettext_lazy("市级审核剔除"),
         CITY_REVIEWER,
         [ExclusionRequest.State.PENDING_CITY],
         transition=_E + "exclusion_decide_city",
@@ -381,7 +399,7 @@ _ROWS = [
     ),
     _a(
         "exclusion_revoke",
-        "撤销剔除",
+        gettext_lazy("撤销剔除"),
         CITY_REVIEWER,
         [ExclusionRequest.State.APPROVED],
         transition=_E + "exclusion_revoke",
@@ -397,17 +415,19 @@ def row(name: str) -> Action:
     return ACTIONS[name]
 
 
-def form_class(name: str) -> type:
-    return import_string(ACTIONS[name].form)
+def form_class(name: str) -> type[BaseForm]:
+    form: type[BaseForm] = import_string(ACTIONS[name].form)
+    return form
 
 
 def transition_of(name: str) -> Callable[..., Any]:
-    return import_string(ACTIONS[name].transition)
+    transition: Callable[..., Any] = import_string(ACTIONS[name].transition)
+    return transition
 
 
 # --- What the rules ask about one order and one user, each looked up at most once ----------------
 class _Facts:
-    def __init__(self, order: WorkOrder, user: User, now: datetime | None = None):
+    def __init__(self, order: WorkOrder, user: User | None, now: datetime | None = None):
         self.order, self.user = order, user
         self.unit_id = getattr(user, "unit_id", None)
         self.now = now or timezone.now()
@@ -459,8 +479,8 @@ class _Facts:
         return ExclusionRequest.objects.filter(order_id=self.order.pk, state__in=PENDING_EXCLUSION).exists()
 
     def may_act(self, who: str) -> bool:
-        if not access.may(self.user, CAPABILITY[who]):
-            return False
+        if self.user is None or not access.may(self.user, CAPABILITY[who]):
+            return False  # nobody (a citizen's self-evaluation) has no capability
         if who == LEAD:
             return self.is_lead
         if who == OWNER:
@@ -561,7 +581,7 @@ def check(
 ) -> None:
     """Raise the refusal of action `name` on this (locked) order for this actor, if any.
     `as_citizen`: the citizen answering through a self-evaluation link (the link is the right)."""
-    failure = _failure(_Facts(order, actor, now), name, subject, as_citizen=as_citizen)  # type: ignore[arg-type]
+    failure = _failure(_Facts(order, actor, now), name, subject, as_citizen=as_citizen)
     if failure is not None:
         raise failure
 
@@ -590,44 +610,70 @@ def refusal(order: WorkOrder, user: User, name: str) -> str:
     return "" if failure is None else str(failure.message)
 
 
-def perform(name: str, order: WorkOrder, *, actor: User, form: Any, files: Iterable = (), now=None):
+class ValidForm(Protocol):
+    """A bound form after is_valid(); a form with `transition_kwargs(files)` shapes the arguments itself."""
+
+    cleaned_data: dict[str, Any]
+
+
+def perform(
+    name: str,
+    order: WorkOrder,
+    *,
+    actor: User,
+    form: ValidForm,
+    files: Iterable[UploadedFile] = (),
+    now: datetime | None = None,
+) -> Any:
     """Carry out an action with a validated form: the row's transition with the form's arguments."""
     kwargs = form.transition_kwargs(files) if hasattr(form, "transition_kwargs") else dict(form.cleaned_data)
     return transition_of(name)(order, actor=actor, now=now, **kwargs)
 
 
 # --- Who is told: the recipient rules the rows name -------------------------------------------------
-def _lead(order: WorkOrder, ctx: dict) -> tuple[list, list | None]:
+class TellContext(TypedDict, total=False):
+    """What a transition hands tell() for the recipient rules that need more than the order."""
+
+    units: Iterable[Unit]  # added_units
+    to_unit: Unit  # whistled_unit
+    previous_lead: Unit  # previous_lead
+    request: ExclusionRequest  # filer, filer_and_district
+    previous_owners: Iterable[int]  # previous_owners (user ids)
+
+
+# units (or their ids; None for a district without an office) and the roles told, None for every role
+Recipients: TypeAlias = tuple[Sequence[Unit | int | None], Sequence[str] | None]
+
+
+def _lead(order: WorkOrder, ctx: TellContext) -> Recipients:
     return [order.lead_unit_id], None
 
 
-def _rulers(order: WorkOrder, ctx: dict) -> tuple[list, list | None]:
+def _rulers(order: WorkOrder, ctx: TellContext) -> Recipients:
     from workorders.lifecycle.machinery import rulers_of
 
     return rulers_of(order), [Role.DISTRICT, Role.CITY]
 
 
-def _district_office(order: WorkOrder, ctx: dict) -> tuple[list, list | None]:
+def _district_office(order: WorkOrder, ctx: TellContext) -> Recipients:
     from workorders.lifecycle.machinery import supervisor_unit
 
     return [supervisor_unit(order.district)], [Role.DISTRICT]
 
 
-def _city_center(order: WorkOrder, ctx: dict) -> tuple[list, list | None]:
-    from districts.models import Unit
-
+def _city_center(order: WorkOrder, ctx: TellContext) -> Recipients:
     units = Unit.objects.filter(members__role=Role.CITY, members__is_active=True).distinct()
     return list(units), [Role.CITY]
 
 
-def _filer_and_district(order: WorkOrder, ctx: dict) -> tuple[list, list | None]:
+def _filer_and_district(order: WorkOrder, ctx: TellContext) -> Recipients:
     from workorders.lifecycle.machinery import supervisor_unit
 
     return [ctx["request"].unit_id, supervisor_unit(order.district)], None
 
 
 # unit rules: (units, roles or None for every role); the notification goes to each unit's center
-UNIT_RECIPIENTS: dict[str, Callable[[WorkOrder, dict], tuple[list, list | None]]] = {
+UNIT_RECIPIENTS: dict[str, Callable[[WorkOrder, TellContext], Recipients]] = {
     "lead_unit": _lead,
     "rulers": _rulers,
     "added_units": lambda order, ctx: (list(ctx["units"]), None),
@@ -641,20 +687,20 @@ UNIT_RECIPIENTS: dict[str, Callable[[WorkOrder, dict], tuple[list, list | None]]
 }
 
 
-def _owners(order: WorkOrder, ctx: dict) -> list[int]:
+def _owners(order: WorkOrder, ctx: TellContext) -> list[int]:
     from workorders.lifecycle.assignments import owners_of
 
     return owners_of(order.lead_unit_id, order.section_id, order.assignee_id)
 
 
-def _center(order: WorkOrder, ctx: dict) -> list[int]:
+def _center(order: WorkOrder, ctx: TellContext) -> list[int]:
     from workorders.lifecycle.assignments import center_of
 
     return center_of(order.lead_unit_id)
 
 
 # person rules (inside a unit): user ids
-USER_RECIPIENTS: dict[str, Callable[[WorkOrder, dict], Iterable[int]]] = {
+USER_RECIPIENTS: dict[str, Callable[[WorkOrder, TellContext], Iterable[int]]] = {
     "owners": _owners,
     "previous_owners": lambda order, ctx: ctx.get("previous_owners", ()),
     "center": _center,
@@ -670,7 +716,7 @@ def tell(
     body: str = "",
     url: str = "",
     when: str = "",
-    **ctx: Any,
+    **ctx: Unpack[TellContext],
 ) -> None:
     """Notify the group `to` of action `name`: a Tell of its row (which units or people, which roles,
     the kind are the row's; the transition gives the words and, for a conditional Tell, `when`)."""

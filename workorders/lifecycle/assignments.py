@@ -9,6 +9,7 @@ overdue by the deadline sweep (`sweep`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from districts.models import Section
 from hotline import access
 from hotline.errors import DomainError
+from hotline.live.signals import publish
 from hotline.models import User
 from workorders.lifecycle import actions
 from workorders.lifecycle.machinery import Ev, as_now, clean_text, lock, record
@@ -46,7 +48,7 @@ def center_of(unit_id: int) -> list[int]:
     )
 
 
-def _notify(user_ids, *, kind: str, title: str, order: WorkOrder, body: str = "") -> None:
+def _notify(user_ids: Iterable[int], *, kind: str, title: str, order: WorkOrder, body: str = "") -> None:
     """The sweep's internal warnings (not an action: no row in the action table)."""
     notify_users(user_ids, kind=kind, title=title, body=body, order=order, url=reverse("order-detail", args=[order.pk]))
 
@@ -148,6 +150,8 @@ def order_assign(
         if (order.section_id, order.assignee_id) == (getattr(section, "pk", None), getattr(assignee, "pk", None)):
             raise DomainError(_("工单已派发给所选科室/承办人。"), code="duplicate")
         previous = _end_current(order, Assignment.End.REASSIGNED, now)
+        if previous is not None:  # the sub-unit it leaves: its open pages drop the order
+            publish(sections=[previous.section_id], users=[previous.assignee_id])
         warn_at = now + (due_at - now) * WARN_RATIO if due_at else None
         assignment = Assignment.objects.create(
             order=order,
@@ -206,6 +210,7 @@ def order_take_back(order: WorkOrder, *, actor: User, reason: str, now: datetime
         order = lock(order)
         actions.check(order, actor, "take_back")
         owners = owners_of(order.lead_unit_id, order.section_id, order.assignee_id)
+        publish(sections=[order.section_id], users=[order.assignee_id])  # it leaves the sub-unit
         _end_current(order, Assignment.End.TAKEN_BACK, now)
         order.save(update_fields=_clear_owner(order))
         record(order, kind=Ev.TAKEN_BACK, actor=actor, at=now, note=reason)

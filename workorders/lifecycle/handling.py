@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,9 +71,10 @@ def order_respond(
     with transaction.atomic():
         order = lock(order)
         actions.check(order, actor, "respond")
-        if contacted_at < order.dispatched_at:
+        # the form's time has minutes only: a contact in the minute of the dispatch is not "before" it
+        if contacted_at < order.dispatched_at.replace(second=0, microsecond=0):
             raise DomainError(_("联系时间不能早于派单时间。"), code="before_dispatch")
-        data = {"method": method, "contacted_at": contacted_at.isoformat()}
+        data: dict[str, object] = {"method": method, "contacted_at": contacted_at.isoformat()}
         if order.responded_at is None:
             order.responded_at = contacted_at
             # While parked the response clock is stopped too: compare with the deadline as it stands.
@@ -88,7 +90,7 @@ def order_respond(
 
 
 def order_add_note(
-    order: WorkOrder, *, actor: User, note: str, files: Iterable = (), now: datetime | None = None
+    order: WorkOrder, *, actor: User, note: str, files: Iterable[UploadedFile] = (), now: datetime | None = None
 ) -> OrderEvent:
     """办理记录: what was done, with photos or documents. Lead, co-handlers and whistled
     departments may add them."""
@@ -103,6 +105,8 @@ def order_add_note(
             event = record(order, kind=Ev.NOTE, actor=actor, note=note, at=now, data={"files": len(checked)})
             assignments.mark_internal_response(order, actor, now)
             for upload, content_type in checked:
+                if upload.name is None or upload.size is None:  # check_uploads refuses either
+                    raise ValueError("an upload without a name or a size passed the checks")
                 att = OrderAttachment(
                     order=order,
                     event=event,
@@ -129,21 +133,21 @@ def order_add_co_units(
 ) -> WorkOrder:
     """协办: the lead unit brings other units in; they see the order and add records."""
     now = as_now(now)
-    units = {u.pk: u for u in units}
-    if not units:
+    chosen = {u.pk: u for u in units}
+    if not chosen:
         raise DomainError(_("请选择协办单位。"), code="required")
     with transaction.atomic():
         order = lock(order)
         actions.check(order, actor, "co")
-        for u in units.values():
+        for u in chosen.values():
             if u.pk == order.lead_unit_id or not u.is_active or u.kind not in (Unit.Kind.STREET, Unit.Kind.DEPARTMENT):
                 raise DomainError(_("“%(unit)s”不能作为协办单位。") % {"unit": u.name}, code="invalid_unit")
         existing = set(
             OrderParticipant.objects.filter(
-                order=order, role=OrderParticipant.Role.CO_HANDLER, unit_id__in=units
+                order=order, role=OrderParticipant.Role.CO_HANDLER, unit_id__in=chosen
             ).values_list("unit_id", flat=True)
         )
-        new = [u for pk, u in units.items() if pk not in existing]
+        new = [u for pk, u in chosen.items() if pk not in existing]
         if not new:
             raise DomainError(_("所选单位已是协办单位。"), code="duplicate")
         OrderParticipant.objects.bulk_create(
@@ -247,7 +251,7 @@ def whistle_report(whistle: Whistle, *, actor: User, note: str, now: datetime | 
         # Locks in a fixed order: the order first, then the whistle.
         order = lock(whistle.order_id)
         whistle = Whistle.objects.select_for_update().get(pk=whistle.pk)
-        if actor.unit_id != whistle.to_unit_id:
+        if actor.unit_id != whistle.to_unit_id or actor.unit is None:
             raise AccessDenied(_("只有被吹哨的部门可以报到。"))
         if whistle.state != Whistle.State.OPEN:
             raise DomainError(_("该吹哨已报到，不能重复报到。"), code="invalid_state")
@@ -333,7 +337,7 @@ def order_rule_return(
     """The district (or city) rules on a return: accept → re-route to another unit with a fresh
     clock; reject → back to the unit with the ruling."""
     now = as_now(now)
-    ruling = clean_text(ruling, label=_("审批意见"))
+    ruling = clean_text(ruling, label=_("审批意见"), required=not accept)  # a refusal says why
     with transaction.atomic():
         order = lock(order)
         actions.check(order, actor, "rule_return")
@@ -448,7 +452,7 @@ def order_rule_extension(
     order: WorkOrder, *, actor: User, approve: bool, ruling: str, now: datetime | None = None
 ) -> WorkOrder:
     now = as_now(now)
-    ruling = clean_text(ruling, label=_("审批意见"))
+    ruling = clean_text(ruling, label=_("审批意见"), required=not approve)  # a refusal says why
     with transaction.atomic():
         order = lock(order)
         actions.check(order, actor, "rule_extension")
@@ -459,11 +463,13 @@ def order_rule_extension(
         )
         if req is None:
             raise DomainError(_("该工单没有待审批的延期申请。"), code="no_request")
-        data = {"request": req.pk}
+        data: dict[str, object] = {"request": req.pk}
         if approve:
-            old = order.resolution_deadline
-            order.resolution_deadline = req.requested_deadline
-            order.resolution_warn_at = warn_point(now, req.requested_deadline, order.tier.warn_ratio)
+            old, new_deadline = order.resolution_deadline, req.requested_deadline
+            if new_deadline is None:  # an extension request always names its date (order_request_extension)
+                raise ValueError(f"extension request {req.pk} has no requested deadline")
+            order.resolution_deadline = new_deadline
+            order.resolution_warn_at = warn_point(now, new_deadline, order.tier.warn_ratio)
             order.resolution_warned_at = order.resolution_overdue_at = order.escalated_at = None
             order.save(
                 update_fields=[
@@ -475,7 +481,7 @@ def order_rule_extension(
                 ]
             )
             req.state = OrderRequest.State.APPROVED
-            data.update(old_deadline=old.isoformat(), new_deadline=req.requested_deadline.isoformat())
+            data.update(old_deadline=old.isoformat(), new_deadline=new_deadline.isoformat())
         else:
             req.state = OrderRequest.State.REJECTED
         req.decided_by, req.decided_at, req.ruling = actor, now, ruling
@@ -583,7 +589,7 @@ def order_close(
         waiting = list(
             Whistle.objects.filter(order=order, state=Whistle.State.OPEN).values_list("to_unit__name", flat=True)
         )
-        data = {"result": result, "action_taken": action_taken}
+        data: dict[str, object] = {"result": result, "action_taken": action_taken}
         if waiting:
             if not (confirm_open_whistles and whistle_reason):
                 raise DomainError(

@@ -13,9 +13,10 @@ units may lead an order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -172,7 +173,7 @@ def record(
     from_state: str = "",
     to_state: str = "",
     note: str = "",
-    data: dict | None = None,
+    data: dict[str, object] | None = None,
     at: datetime | None = None,
 ) -> OrderEvent:
     event = OrderEvent(
@@ -189,7 +190,13 @@ def record(
     )
     sqlinsert.insert(event)
     # Open pages of the units and district involved, and the city-wide ones, refresh after the commit.
-    publish(units=[order.lead_unit_id, getattr(actor, "unit_id", None)], districts=[order.district_id], city=True)
+    publish(
+        units=[order.lead_unit_id, getattr(actor, "unit_id", None)],
+        sections=[order.section_id],  # the members the order is assigned to inside the unit
+        users=[order.assignee_id],
+        districts=[order.district_id],
+        city=True,
+    )
     return event
 
 
@@ -199,13 +206,13 @@ def supervisor_unit(district: Division | None) -> Unit | None:
     if district is None:
         return None
 
-    unit = refcache.unit_of_division(district.pk)
+    unit: Unit | None = refcache.unit_of_division(district.pk)
     if unit is not None and unit.kind == Unit.Kind.DISTRICT:
         return unit
     return Unit.objects.filter(division=district, kind=Unit.Kind.DISTRICT).first()
 
 
-def routable_units(order: WorkOrder | None = None):
+def routable_units(order: WorkOrder | None = None) -> QuerySet[Unit]:
     """Units that may lead an order: active streets, departments and district offices; for an order
     with a district, those of its district and the city-level departments. Forms offer these, and
     the re-dispatch after a callback refuses anything else, whichever entry point asks."""
@@ -272,6 +279,8 @@ def start_round(
     as `start_round(order, unit=..., now=...)` by the callback stage) and clears the previous
     round's result. Returns the fields changed; the caller saves them and records the event."""
     lead_unit = lead_unit or unit
+    if lead_unit is None:
+        raise TypeError("start_round() needs the unit to lead the order (lead_unit or unit=)")
     now = as_now(now)
     if new_round is None:
         new_round = unit is not None
@@ -322,7 +331,7 @@ def _order_url(order: WorkOrder) -> str:
     return reverse("order-detail", args=[order.pk])
 
 
-def notify(units, *, kind: str, title: str, order: WorkOrder, body: str = "") -> None:
+def notify(units: Iterable[Unit], *, kind: str, title: str, order: WorkOrder, body: str = "") -> None:
     """A new order for its units (creation). Actions on an order notify through actions.tell."""
     notify_units(units=units, kind=kind, title=title, body=body, order=order, url=_order_url(order))
 

@@ -22,7 +22,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     filter_backends = []
 
     def get_queryset(self):
-        qs = Notification.objects.filter(user=self.request.user)
+        qs = selectors.visible_notifications(self.request.user)  # as the page: access ends with the order
         if self.request.query_params.get("unread"):
             qs = qs.filter(read_at__isnull=True)
         return qs
