@@ -7,6 +7,14 @@
   }
   window.hotline = { csrfToken: csrfToken };
 
+  // --- A page that answers a refused POST (its form kept, with the error) ------------------------
+  // The history entry becomes the page's own address, so a refresh reloads the page instead of
+  // sending the refused form again.
+  var refused = document.querySelector("[data-replace-url]");
+  if (refused && window.history && window.history.replaceState) {
+    window.history.replaceState(null, "", refused.getAttribute("data-replace-url"));
+  }
+
   // --- Top bar: one line at every width ---------------------------------------------------------
   // Wide screens: the nav entries that do not fit (long English labels, the city's many entries, a
   // search box) move, from the end, under "更多". Narrow screens (CSS, ≤ 760px): the nav folds into

@@ -181,3 +181,43 @@ def test_the_inbox_updates_itself_when_a_new_order_arrives(page, reference_data)
     page.get_by_role("link", name=order.number).wait_for()
     assert page.get_by_test_id("tab-to_sign").locator(".count").inner_text() == "1"
     assert page.get_by_test_id("notif-badge").locator("[data-unread-count]").inner_text() == "1"
+
+
+def test_refreshing_after_a_refused_action_does_not_send_it_again(page, reference_data):
+    from hotline.models import Category
+    from tests.workorders.conftest import ensure_tiers
+    from workorders.lifecycle import creation as transitions
+    from workorders.lifecycle import handling
+    from workorders.models import OrderEvent, UrgencyTier
+
+    ensure_tiers()
+    street = UserFactory(username="liqiang", role="street", unit=unit("110106003"))
+    agent = UserFactory(username="zhouyu", role="agent", unit=unit("11-center"))
+    category = Category.objects.get_or_create(code="E2E-WATER", defaults={"name": "供水", "level": 3})[0]
+    order = transitions.order_create(
+        call=CallFactory(description="楼道灯不亮"),
+        category=category,
+        tier=UrgencyTier.objects.get(code="T7D"),
+        lead_unit=unit("110106003"),
+        actor=agent,
+        title="楼道灯不亮",
+        street=division("110106003"),
+    )
+    handling.order_sign(order, actor=street)
+    _as(page, street)
+    page.goto(f"/orders/{order.pk}/")
+    # a contact time before the dispatch is refused; what was typed stays in the form
+    _submit(page, "respond")
+    page.fill("#id_respond-contacted_at", _local(order.dispatched_at - timedelta(days=1)))
+    page.fill("#id_respond-summary", "已电话联系市民")
+    page.get_by_test_id("submit-respond").click()
+    page.wait_for_load_state()
+    assert page.get_by_test_id("action-error").is_visible()
+    assert page.input_value("#id_respond-summary") == "已电话联系市民"
+    events = OrderEvent.objects.filter(order=order).count()
+    posts = []
+    page.on("request", lambda r: posts.append(r) if r.method == "POST" else None)
+    page.reload()
+    page.wait_for_load_state()
+    assert posts == [] and page.url.endswith(f"/orders/{order.pk}/")
+    assert OrderEvent.objects.filter(order=order).count() == events

@@ -406,3 +406,60 @@ def test_a_member_gets_the_orders_desk_but_not_the_units_figures_or_calls(
     assert mine.call_id in ids and other.call_id not in ids
     nav = client.get("/orders/").content.decode()
     assert "/assessment/" not in nav
+
+
+def test_the_center_sees_which_orders_wait_for_its_review_and_a_member_lands_on_its_work(
+    client, signed_order, xiluoyuan_handler, cgb, cgb_member
+):
+    # given an order assigned to 城管办 whose member proposed closing, and one assigned, not proposed
+    proposed, quiet = signed_order(), signed_order()
+    for order in (proposed, quiet):
+        assignments.order_assign(order, actor=xiluoyuan_handler, section=cgb)
+    _respond(proposed, cgb_member)
+    assignments.order_propose_close(
+        proposed, actor=cgb_member, result="resolved", result_note="已修复", action_taken="现场维修"
+    )
+    # the center's list marks exactly the order waiting for its review
+    client.force_login(xiluoyuan_handler)
+    html = client.get("/orders/?tab=in_progress").content.decode()
+    assert html.count('data-testid="badge-proposal"') == 1
+    row = html[html.index(proposed.number) : html.index("</tr>", html.index(proposed.number))]
+    assert 'data-testid="badge-proposal"' in row
+    # a member, who never signs, lands on the tab where the work is, not on an empty 待签收
+    client.force_login(cgb_member)
+    html = client.get("/orders/").content.decode()
+    assert 'class="tab tab-in_progress active"' in html and quiet.number in html
+
+
+def test_a_held_back_action_says_why_on_the_page(client, signed_order, xiluoyuan_handler, cgb, cgb_member):
+    order = signed_order()
+    assignments.order_assign(order, actor=xiluoyuan_handler, section=cgb)
+    client.force_login(cgb_member)
+    html = client.get(f"/orders/{order.pk}/").content.decode()
+    # 拟办结 is not offered before the caller was contacted, and the page says so
+    assert 'data-testid="action-propose_close"' not in html
+    waiting = html[html.index('data-testid="waiting-actions"') :]
+    assert "拟办结" in waiting and "请先记录与市民的联系" in waiting
+    _respond(order, cgb_member)
+    html = client.get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="action-propose_close"' in html and 'data-testid="waiting-actions"' not in html
+
+
+def test_the_print_view_shows_photos_and_names_in_the_viewers_language(client, signed_order, xiluoyuan_handler):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    png = (
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+        b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    )
+    order = signed_order()
+    photo = SimpleUploadedFile("现场.png", png, content_type="image/png")
+    handling.order_add_note(order, actor=xiluoyuan_handler, note="现场照片", files=[photo])
+    client.force_login(xiluoyuan_handler)
+    html = client.get(f"/orders/{order.pk}/print/").content.decode()
+    att = order.attachments.get()
+    assert f'src="/orders/attachments/{att.pk}/"' in html and 'data-testid="print-photo"' in html
+    # in English the tier is named in English (the tiers are seeded with English names)
+    client.cookies["django_language"] = "en"
+    html = client.get(f"/orders/{order.pk}/print/").content.decode()
+    assert order.tier.name_en and order.tier.name_en in html and order.tier.name not in html

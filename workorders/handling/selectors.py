@@ -20,6 +20,7 @@ from workorders.models import (
     CLOCK_STATES,
     OPEN_STATES,
     Assignment,
+    CloseProposal,
     ExclusionRequest,
     OrderRequest,
     OrderState,
@@ -39,9 +40,14 @@ TABS = [
 TAB_NAMES = [t for t, _label in TABS]
 
 
-def inbox_tab(value: str | None) -> str:
-    """The tab a request asks for; an unknown one is the first tab (to sign)."""
-    return value if value in TAB_NAMES else "to_sign"
+def inbox_tab(value: str | None, *, user: User | None = None) -> str:
+    """The tab a request asks for; without one, where the user's work is: the first tab (to sign),
+    or "in progress" for whoever never signs (a section member works on orders already signed)."""
+    if value in TAB_NAMES:
+        return value
+    if user is not None and access.section_of(user) is not None:
+        return "in_progress"
+    return "to_sign"
 
 
 def tab_q(tab: str, now: datetime) -> Q:
@@ -142,9 +148,14 @@ def inbox_orders(user: User, *, tab: str, filters: dict | None = None, sort: str
     return (
         apply_filters(qs, filters)
         .select_related("category", "lead_unit", "community", "section", "assignee")
-        .annotate(whistle_waiting=whistle_waiting())
+        .annotate(whistle_waiting=whistle_waiting(), proposal_waiting=proposal_waiting())
         .order_by(*SORTS.get(sort, SORTS["deadline"]))
     )
+
+
+def proposal_waiting():
+    """A section's proposal to close waits for the center's review (a badge; only the shown rows ask)."""
+    return Exists(CloseProposal.objects.filter(order_id=OuterRef("pk"), state=CloseProposal.State.PENDING))
 
 
 def whistle_waiting():

@@ -49,7 +49,7 @@ def _inbox_filters(request):
 
 def _inbox_context(request):
     form, filters = _inbox_filters(request)
-    tab = handling_selectors.inbox_tab(request.GET.get("tab"))
+    tab = handling_selectors.inbox_tab(request.GET.get("tab"), user=request.user)
     now = timezone.now()
     counts = handling_selectors.inbox_counts(request.user, filters=filters, now=now)
     orders = handling_selectors.inbox_orders(
@@ -133,6 +133,7 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
         ),
         "assignments": order.assignments.select_related("section", "assignee", "assigned_by").order_by("assigned_at"),
         "actions": [(name, order_actions.ACTIONS[name].label, forms[name]) for name in actions],
+        "waiting": order_actions.waiting(order, user),
         "error": error,
         "phone_in_full": access.sees_phone_in_full(user),
         "masked_phone": mask_phone(order.call.caller_phone),
@@ -359,7 +360,8 @@ def _report(request, outcomes) -> None:
 
 
 def _ids(values) -> list[int]:
-    return numbers.id_list_param(values[:200], field="orders")
+    # what is not an id ("x", "²", "١٢٣") selects nothing; the rest is acted on and reported
+    return [pk for value in values[:200] if (pk := numbers.parse_id(value)) is not None]
 
 
 @login_required

@@ -599,6 +599,21 @@ def permitted(
     return [name for name in names if _failure(facts, name, subject) is None]
 
 
+def waiting(order: WorkOrder, user: User, *, desk: str = ORDER_DESK) -> list[tuple[str, str]]:
+    """Actions of this user's that the order's situation holds back for now, with the reason the
+    transition would give (e.g. 拟办结 before the caller was contacted): shown on the page so that a
+    missing button explains itself. Not listed: actions the user may never take, or not in this state."""
+    facts = _Facts(order, user)
+    out = []
+    for name, act in ACTIONS.items():
+        if act.desk != desk or not facts.may_act(act.who) or order.state not in act.states:
+            continue
+        failure = _failure(facts, name)
+        if failure is not None:
+            out.append((str(act.label), str(failure.message)))
+    return out
+
+
 def bulk_actions(user: User) -> list[str]:
     """The inbox's bulk actions this user's capabilities allow (each item is still checked alone)."""
     return [name for name, act in ACTIONS.items() if act.bulk and access.may(user, CAPABILITY[act.who])]
