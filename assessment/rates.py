@@ -19,10 +19,11 @@ ExclusionFact), never the order's convenience columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from django.db.models import (
     BooleanField,
@@ -30,9 +31,11 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
+    Expression,
     ExpressionWrapper,
     F,
     IntegerField,
+    Model,
     OuterRef,
     Q,
     QuerySet,
@@ -52,10 +55,16 @@ from assessment.models import (
     Scope,
     Snapshot,
     SnapshotMember,
+    SnapshotRow,
 )
 from districts.models import Unit
 from hotline.errors import DomainError
 from hotline.models import Call, Category
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
+_M = TypeVar("_M", bound=Model)
 
 # --- Which facts count --------------------------------------------------------------------------
 
@@ -65,12 +74,12 @@ def period_bounds(ruleset: RuleSet, period: str) -> tuple[datetime, datetime]:
     return periods.bounds(period, ruleset.period_start_day)
 
 
-def current_facts() -> QuerySet:
+def current_facts() -> QuerySet[CallbackFact]:
     """Facts no correction has superseded."""
     return CallbackFact.objects.filter(superseded_by__isnull=True)
 
 
-def excluded_now() -> ExpressionWrapper:
+def excluded_now() -> ExpressionWrapper[Q]:
     """The fact's order has an approved exclusion that no revocation points at. A non-correlated
     IN: the database evaluates the (small) set of excluded orders once and probes it per fact."""
     standing = ExclusionFact.objects.filter(kind=ExclusionFact.Kind.APPROVED, revoked_by__isnull=True)
@@ -86,7 +95,7 @@ class ScopeRule:
     category: str | None  # a category code (covers its sub-categories)
     request_type: str | None
     scope: str
-    category_ids: frozenset | None
+    category_ids: frozenset[int] | None
 
     def describe(self) -> str:
         parts = []
@@ -101,7 +110,7 @@ class ScopeRule:
         }
 
 
-def _descendants(codes: set[str]) -> dict[str, frozenset]:
+def _descendants(codes: set[str]) -> dict[str, frozenset[int]]:
     """code → ids of the category and all its sub-categories (the tree is small)."""
     if not codes:
         return {}
@@ -124,7 +133,7 @@ def _descendants(codes: set[str]) -> dict[str, frozenset]:
     return out
 
 
-def scope_rules(raw) -> list[ScopeRule]:
+def scope_rules(raw: object) -> list[ScopeRule]:
     """The rule set's scope entries, checked: each names a known category and/or request type and
     a known scope, and no two entries can apply to the same order (overlapping entries are refused
     with both named). DomainError otherwise."""
@@ -217,16 +226,16 @@ ANSWER_BITS = {
 }
 
 
-def bits_expr():
+def bits_expr() -> Expression:
     """The sets of SETS a fact is counted in and its answers, as one small integer."""
-    expr = Value(BIT_TOTAL, output_field=IntegerField())
+    expr: Expression = Value(BIT_TOTAL, output_field=IntegerField())
     conditions = [(SETS[name], bit) for name, bit in SET_BITS.items() if name != "total"]
     for cond, bit in [*conditions, *((q, bit) for bit, q in ANSWER_BITS.items())]:
         expr = expr + Case(When(cond, then=Value(bit)), default=Value(0), output_field=IntegerField())
     return expr
 
 
-def counting_facts(ruleset: RuleSet) -> QuerySet:
+def counting_facts(ruleset: RuleSet) -> QuerySet[CallbackFact]:
     """The current valid callback facts that the counting rule takes, at any callback time,
     annotated with their scope (a_scope) and exclusion (a_excluded) under `ruleset`."""
     qs = current_facts().filter(valid=True)
@@ -236,7 +245,7 @@ def counting_facts(ruleset: RuleSet) -> QuerySet:
     return qs.annotate(a_scope=scope_expr(ruleset), a_excluded=excluded_now())
 
 
-def window_facts(ruleset: RuleSet, start: datetime, end: datetime) -> QuerySet:
+def window_facts(ruleset: RuleSet, start: datetime, end: datetime) -> QuerySet[CallbackFact]:
     """The counting facts (counting_facts) of [start, end) by their callback time."""
     return counting_facts(ruleset).filter(callback_at__gte=start, callback_at__lt=end)
 
@@ -284,9 +293,11 @@ SUM_OF = {"not_satisfied": ("basic", "unsatisfied")}
 STORED = {measure: column for column, measure in COUNT_COLUMNS.items()}
 
 
-def measure_counts(counts) -> dict[str, int]:
+def measure_counts(counts: SnapshotRow | Mapping[str, int | None]) -> dict[str, int]:
     """Every measure's count from a row's stored counts (a SnapshotRow, or a mapping column → count)."""
-    get = counts.get if isinstance(counts, Mapping) else lambda column: getattr(counts, column)
+    get: Callable[[str], int | None] = (
+        counts.get if isinstance(counts, Mapping) else lambda column: getattr(counts, column)
+    )
     stored = {measure: get(column) or 0 for measure, column in STORED.items()}
     out = dict(stored)
     for measure, part in REST_OF.items():
@@ -296,7 +307,7 @@ def measure_counts(counts) -> dict[str, int]:
     return out
 
 
-def _measure(measure: str):
+def _measure(measure: str) -> tuple[StrPromise, str, Q]:
     if measure not in MEASURES:
         raise DomainError(_("未知的统计口径。"), code="invalid_measure")
     return MEASURES[measure]
@@ -324,7 +335,7 @@ MEASURE_ANSWER_BITS = {
 }
 
 
-def member_measure(qs: QuerySet, measure: str, path: str = "bits") -> QuerySet:
+def member_measure(qs: QuerySet[_M], measure: str, path: str = "bits") -> QuerySet[_M]:
     """`qs` narrowed to the frozen members a measure takes, from the stored bits at `path`."""
     _label, set_name, _outcome = _measure(measure)
     required, forbidden, anyof = MEASURE_ANSWER_BITS[measure]
@@ -354,7 +365,7 @@ def unit_filter(scope: str, unit: Unit, prefix: str = "") -> Q:
     return Q(**{f"{prefix}assessed_unit_id": unit.pk})
 
 
-def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -> QuerySet:
+def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -> QuerySet[CallbackFact]:
     """Exactly the facts a snapshot figure counted: a frozen or recomputed snapshot's stored
     membership (the facts as they were counted, annotated `counted_bits`), a provisional one's
     computed now."""
@@ -364,7 +375,7 @@ def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -
         return qs.filter(unit_filter(scope, unit)).annotate(counted_bits=bits_expr())
     # The facts joined to their membership rows (for exports and full listings; pages and counts
     # read frozen_members alone).
-    where = {"memberships__snapshot_id": snapshot.pk}
+    where: dict[str, int | None] = {"memberships__snapshot_id": snapshot.pk}
     if scope == Scope.DISTRICT:
         where["memberships__district_id"] = unit.division_id
     else:
@@ -375,7 +386,7 @@ def counted_facts(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -
     return member_measure(qs, measure, path="memberships__bits")
 
 
-def frozen_members(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -> QuerySet:
+def frozen_members(snapshot: Snapshot, *, unit: Unit, scope: str, measure: str) -> QuerySet[SnapshotMember]:
     """The membership rows behind a frozen figure: a range of the (snapshot, unit | district,
     callback time) index, narrowed by the stored bits."""
     members = SnapshotMember.objects.filter(snapshot_id=snapshot.pk)
@@ -400,9 +411,9 @@ class Weights:
     FIELDS = ("response_weight", "resolution_weight", "satisfaction_weight", "basic_factor")
 
     @classmethod
-    def of(cls, ruleset: RuleSet | Mapping, prefix: str = "") -> Weights:
+    def of(cls, ruleset: RuleSet | Mapping[str, Any], prefix: str = "") -> Weights:
         """From a rule set, or from a .values() row holding its fields under `prefix`."""
-        get = ruleset.get if isinstance(ruleset, Mapping) else lambda name: getattr(ruleset, name)
+        get: Callable[[str], Any] = ruleset.get if isinstance(ruleset, Mapping) else lambda name: getattr(ruleset, name)
         return cls(*(float(get(prefix + name)) for name in cls.FIELDS))
 
 
@@ -410,44 +421,50 @@ class Sql:
     """A parameterised SQL term. The formulas below are written once with + * /; given numbers they
     compute a figure, given Sql column terms they render the ranking's SQL."""
 
-    def __init__(self, text: str, params: tuple = ()) -> None:
+    def __init__(self, text: str, params: tuple[object, ...] = ()) -> None:
         self.text, self.params = text, params
 
     @staticmethod
-    def of(value) -> Sql:
+    def of(value: object) -> Sql:
         return value if isinstance(value, Sql) else Sql("%s", (value,))
 
-    def _combine(self, op: str, other, *, reverse: bool = False) -> Sql:
+    def _combine(self, op: str, other: object, *, reverse: bool = False) -> Sql:
         left, right = (Sql.of(other), self) if reverse else (self, Sql.of(other))
         if op == "/":
             # SQL divides integers by truncating; make the dividend a fraction as Python does.
             return Sql(f"(1.0 * {left.text} / {right.text})", left.params + right.params)
         return Sql(f"({left.text} {op} {right.text})", left.params + right.params)
 
-    def __add__(self, other) -> Sql:
+    def __add__(self, other: object) -> Sql:
         return self._combine("+", other)
 
-    def __radd__(self, other) -> Sql:
+    def __radd__(self, other: object) -> Sql:
         return self._combine("+", other, reverse=True)
 
-    def __mul__(self, other) -> Sql:
+    def __mul__(self, other: object) -> Sql:
         return self._combine("*", other)
 
-    def __rmul__(self, other) -> Sql:
+    def __rmul__(self, other: object) -> Sql:
         return self._combine("*", other, reverse=True)
 
-    def __truediv__(self, other) -> Sql:
+    def __truediv__(self, other: object) -> Sql:
         return self._combine("/", other)
 
 
-def _satisfaction_points(c: Mapping, w: Weights):
+# The formulas compute on counts (numbers) or on Sql column terms alike, so the counts are typed Any;
+# `w` is None for a rate that reads no weight (rate("resolution_rate", counts)).
+Counts: TypeAlias = Mapping[str, Any]
+Formula: TypeAlias = Callable[[Counts, Any], Any]
+
+
+def _satisfaction_points(c: Counts, w: Weights) -> Any:
     return c["satisfied"] + w.basic_factor * c["basic"]
 
 
 # name → (formula over the counts `c` and the weights `w`, the counts that must be > 0). The
 # response rate divides by the facts assessed at all (`valid`), resolution and satisfaction by those
 # assessed on three rates (`valid_full`); without graded scopes the two are equal.
-FORMULAS = {
+FORMULAS: dict[str, tuple[Formula, tuple[str, ...]]] = {
     "response_rate": (lambda c, w: c["contacted"] / c["valid"], ("valid",)),
     "resolution_rate": (lambda c, w: c["resolved"] / c["valid_full"], ("valid_full",)),
     "satisfaction_rate": (lambda c, w: _satisfaction_points(c, w) / c["valid_full"], ("valid_full",)),
@@ -466,13 +483,13 @@ FORMULAS = {
 COMPOSITE_DECIMALS = 2  # the composite is published (and ranked) rounded to two decimals
 
 
-def rate(name: str, counts: Mapping, weights: Weights | None = None) -> float | None:
+def rate(name: str, counts: Counts, weights: Weights | None = None) -> float | None:
     """One figure of FORMULAS from the counts it reads; None where a divisor is 0."""
     formula, needs = FORMULAS[name]
     return formula(counts, weights) if all(counts.get(k) for k in needs) else None
 
 
-def figures(sums: Mapping, weights: Weights) -> dict[str, float | None]:
+def figures(sums: Counts, weights: Weights) -> dict[str, float | None]:
     """The three rates and the composite from summed counts; None where a divisor is 0."""
     sums = {"valid_full": sums.get("valid"), **sums}
     out = {
@@ -491,7 +508,7 @@ def figures_sql(columns: Mapping[str, str], weights: Weights) -> dict[str, Sql]:
     """The same figures as SQL expressions over count columns (e.g. {"valid": "a.valid", …}); NULL
     without a valid callback."""
     c = {name: Sql(column) for name, column in columns.items()}
-    out = {}
+    out: dict[str, Sql] = {}
     for name, (formula, needs) in FORMULAS.items():
         term = formula(c, weights)
         if name == "composite":

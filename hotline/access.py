@@ -6,36 +6,53 @@ so that a street never sees another street's data and a rule changes in one plac
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from typing import TypeAlias, TypeVar
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
-from districts.models import Division, Section
+from districts.models import Division, Section, Unit
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call, Role, User
 from workorders.models import ExclusionRequest, OrderParticipant, WorkOrder
 
+# Whoever asks: a signed-in user, the anonymous visitor of a public page, or nobody at all (the
+# citizen answering through a self-evaluation link). Only an active, signed-in user has a role.
+Viewer: TypeAlias = User | AnonymousUser | None
+_M = TypeVar("_M", bound=Model)
 
-def role_of(user) -> str | None:
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+
+def signed_in(user: Viewer) -> User | None:
+    """The user, if signed in and active; None for anyone else."""
+    if user is None or not user.is_authenticated or not user.is_active:
         return None
-    return user.role or None
+    return user
 
 
-def has_role(user, *roles: str) -> bool:
+def role_of(user: Viewer) -> str | None:
+    account = signed_in(user)
+    if account is None:
+        return None
+    return account.role or None
+
+
+def has_role(user: Viewer, *roles: str) -> bool:
     return role_of(user) in roles
 
 
-def require_role(user, *roles: str) -> None:
+def require_role(user: Viewer, *roles: str) -> None:
     if not has_role(user, *roles):
         raise AccessDenied()
 
 
-def can_use_admin(user) -> bool:
+def can_use_admin(user: Viewer) -> bool:
     # Superusers exist for the first install; day to day the admin is the city center's.
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
+    account = signed_in(user)
+    if account is None:
         return False
-    return user.is_superuser or (user.role == Role.CITY and user.is_staff)
+    return account.is_superuser or (account.role == Role.CITY and account.is_staff)
 
 
 # --- Role gates: which roles may use which capability ------------------------------------------
@@ -63,7 +80,7 @@ class Cap:
 
 
 ALL_ROLES = frozenset({Role.AGENT, Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY})
-GATES: dict[str, frozenset] = {
+GATES: dict[str, frozenset[str]] = {
     # Agents take calls; the city center may too (it covers the hall at peaks). Streets, districts
     # and departments receive orders but never register calls or search caller histories.
     Cap.TAKE_CALLS: frozenset({Role.AGENT, Role.CITY}),
@@ -94,7 +111,7 @@ GATES: dict[str, frozenset] = {
 CENTER_ONLY = frozenset({Cap.ASSESSMENT, Cap.REQUEST_EXCLUSION, Cap.ANSWER_WHISTLE})
 
 
-def may(user, capability: str) -> bool:
+def may(user: Viewer, capability: str) -> bool:
     if capability == Cap.DISPATCH_INTERNAL:
         return is_unit_center(user)
     if capability in CENTER_ONLY and section_of(user) is not None:
@@ -109,53 +126,55 @@ def may(user, capability: str) -> bool:
 SUB_UNIT_ROLES = (Role.STREET, Role.DEPARTMENT)
 
 
-def section_of(user) -> int | None:
+def section_of(user: Viewer) -> int | None:
     """The section id a user is a member of, or None (the center, or any other role)."""
-    if role_of(user) not in SUB_UNIT_ROLES:
+    account = signed_in(user)
+    if account is None or role_of(account) not in SUB_UNIT_ROLES:
         return None
-    return getattr(user, "section_id", None)
+    return account.section_id
 
 
-def is_unit_center(user) -> bool:
+def is_unit_center(user: Viewer) -> bool:
     return role_of(user) in SUB_UNIT_ROLES and getattr(user, "unit_id", None) is not None and section_of(user) is None
 
 
-def member_orders_q(user) -> Q:
+def member_orders_q(user: User) -> Q:
     """A sub-unit member's share of the unit's orders: assigned to their section or to them."""
     return Q(lead_unit_id=user.unit_id) & (Q(section_id=section_of(user)) | Q(assignee_id=user.pk))
 
 
-def owns_order(user, order) -> bool:
+def owns_order(user: Viewer, order: WorkOrder) -> bool:
     """The user is a member of the sub-unit (or the person) the order is assigned to now."""
-    section = section_of(user)
-    if section is None or order.lead_unit_id != getattr(user, "unit_id", None):
+    account, section = signed_in(user), section_of(user)
+    if account is None or section is None or order.lead_unit_id != account.unit_id:
         return False
-    return order.section_id == section or order.assignee_id == user.pk
+    return order.section_id == section or order.assignee_id == account.pk
 
 
-def require(user, capability: str) -> None:
+def require(user: Viewer, capability: str) -> None:
     if not may(user, capability):
         raise AccessDenied()
 
 
 # --- Live updates: which change topics an open page may hear (hotline/live) ---------------------
-def live_topics(user) -> list[str]:
+def live_topics(user: Viewer) -> list[str]:
     """Topics of the live channel a user may subscribe to: always their own (unread badge); a
     street or department its unit's inbox; a district manager its unit and its district (the
     supervision copy of every order there); agents and the city the city-wide figures (their inbox
     is every order, the today counter the whole hall). None for an inactive or unassigned account."""
     from hotline.live.signals import CITY, district_topic, unit_topic, user_topic
 
-    role = role_of(user)
-    if role is None:
+    account = signed_in(user)
+    role = role_of(account)
+    if account is None or role is None:
         return []
-    topics = [user_topic(user.pk)]
+    topics = [user_topic(account.pk)]
     if role in (Role.AGENT, Role.CITY):
         return [*topics, CITY]
-    unit = getattr(user, "unit", None)
+    unit = account.unit
     if unit is None:
         return []
-    if (section := section_of(user)) is not None:
+    if (section := section_of(account)) is not None:
         # a section member's lists hold only the section's orders: so do their events
         from hotline.live.signals import section_topic
 
@@ -173,16 +192,16 @@ PHONE_IN_FULL_ROLES = {Role.AGENT}
 PHONE_REVEAL_ROLES = {Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY}
 
 
-def sees_phone_in_full(user) -> bool:
+def sees_phone_in_full(user: Viewer) -> bool:
     return role_of(user) in PHONE_IN_FULL_ROLES
 
 
-def may_reveal_phone(user, call: Call) -> bool:
+def may_reveal_phone(user: User, call: Call) -> bool:
     return role_of(user) in PHONE_REVEAL_ROLES and visible_calls(user).filter(pk=call.pk).exists()
 
 
 # --- Scoping ------------------------------------------------------------------------------------
-def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
+def visible_calls(user: User, queryset: QuerySet[Call] | None = None) -> QuerySet[Call]:
     """Calls the user may see: agents and the city all; a department only those behind orders it
     handles (lead, co-handler or whistled). Access follows the order: a street or district sees a
     call behind an order only while it sees that order (an order returned and re-routed elsewhere
@@ -206,7 +225,7 @@ def visible_calls(user: User, queryset: QuerySet | None = None) -> QuerySet:
     return qs.filter(behind_my_orders)
 
 
-def visible_orders(user: User, queryset: QuerySet | None = None) -> QuerySet:
+def visible_orders(user: User, queryset: QuerySet[WorkOrder] | None = None) -> QuerySet[WorkOrder]:
     """Orders the user may see: agents and the city all; a district every order in its district
     (its supervision copy); a street or department the orders it leads and those it co-handles or
     was whistled into."""
@@ -226,7 +245,7 @@ def visible_orders(user: User, queryset: QuerySet | None = None) -> QuerySet:
     return qs.filter(Q(lead_unit_id=unit.pk) | Exists(participates))
 
 
-def led_orders(user: User) -> QuerySet:
+def led_orders(user: User) -> QuerySet[WorkOrder]:
     """The orders a user's inbox is about: a street or department the orders it leads; a district
     every order of its district; agents and the city all. Together with assisting_orders() this is
     visible_orders(), split in two because an OR across both would defeat the indexes."""
@@ -244,7 +263,7 @@ def led_orders(user: User) -> QuerySet:
     return WorkOrder.objects.filter(lead_unit_id=unit.pk)
 
 
-def assisting_orders(user: User) -> QuerySet:
+def assisting_orders(user: User) -> QuerySet[WorkOrder]:
     """Orders a street or department co-handles or was whistled into, but does not lead."""
 
     unit = getattr(user, "unit", None)
@@ -271,41 +290,43 @@ def visible_units_q(user: User) -> Q:
     return Q(pk=unit.pk)
 
 
-def district_of(user: User):
+def district_of(user: User) -> Division | None:
     """The district division a user works in, or None for city-wide roles."""
-    unit = getattr(user, "unit", None)
+    unit: Unit | None = getattr(user, "unit", None)
     if unit is None:
         return None
     return unit.division if unit.kind == "district" else unit.district
 
 
 # --- Callback (回访) and exclusions (剔除) --------------------------------------------------------
-def may_rule_requests(user, order) -> bool:
+def may_rule_requests(user: Viewer, order: WorkOrder) -> bool:
     """Returns and extensions are ruled by the manager of the order's district, or by the city."""
     role = role_of(user)
     if role == Role.CITY:
         return True
-    own = getattr(user, "unit", None)
+    own: Unit | None = getattr(user, "unit", None)
     if role != Role.DISTRICT or own is None or order.district_id is None:
         return False
     return own.division_id == order.district_id
 
 
-def may_request_exclusion(user, order) -> bool:
+def may_request_exclusion(user: User, order: WorkOrder) -> bool:
     """Only the lead unit's center (a street or department handler) asks for it to be excluded."""
     return may(user, Cap.REQUEST_EXCLUSION) and user.unit_id == order.lead_unit_id and section_of(user) is None
 
 
-def may_decide_exclusion_for_district(user, order) -> bool:
-    unit = getattr(user, "unit", None)
+def may_decide_exclusion_for_district(user: Viewer, order: WorkOrder) -> bool:
+    unit: Unit | None = getattr(user, "unit", None)
     return role_of(user) == Role.DISTRICT and unit is not None and unit.division_id == order.district_id
 
 
-def may_decide_exclusion_for_city(user) -> bool:
+def may_decide_exclusion_for_city(user: Viewer) -> bool:
     return role_of(user) == Role.CITY
 
 
-def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> QuerySet:
+def visible_exclusion_requests(
+    user: User, queryset: QuerySet[ExclusionRequest] | None = None
+) -> QuerySet[ExclusionRequest]:
     """Exclusion requests the user may see: agents and the city all; a district those on orders in
     its district; a street or department those its own unit filed."""
 
@@ -326,13 +347,13 @@ def visible_exclusion_requests(user: User, queryset: QuerySet | None = None) -> 
 # --- Assessment: rankings and scorecards -------------------------------------------------------
 # Which ranking tables a role sees is decided by ranking_scope (below); a street or department
 # sees its own scorecard only.
-def may_view_unit_figures(user: User, unit) -> bool:
+def may_view_unit_figures(user: User, unit: Unit) -> bool:
     role = role_of(user)
     if role == Role.CITY:
         return True
     if section_of(user) is not None:
         return False  # the unit's figures and the orders behind them are the center's
-    own = getattr(user, "unit", None)
+    own: Unit | None = getattr(user, "unit", None)
     if own is None or role is None or role == Role.AGENT:
         return False
     if role == Role.DISTRICT:
@@ -340,7 +361,7 @@ def may_view_unit_figures(user: User, unit) -> bool:
     return unit.pk == own.pk
 
 
-def visible_topics(user: User, queryset: QuerySet) -> QuerySet:
+def visible_topics(user: User, queryset: QuerySet[_M]) -> QuerySet[_M]:
     """每月一题: the city sees every topic; everyone else the city-wide ones and their own
     district's (another district's topic would show them only empty figures)."""
     if role_of(user) in (Role.CITY, Role.AGENT):
@@ -351,7 +372,7 @@ def visible_topics(user: User, queryset: QuerySet) -> QuerySet:
     return queryset.filter(Q(district__isnull=True) | Q(district=district))
 
 
-def visible_alerts(user: User, queryset: QuerySet) -> QuerySet:
+def visible_alerts(user: User, queryset: QuerySet[_M]) -> QuerySet[_M]:
     """Surge alerts: the city sees all; a district manager its own district's; nobody else any."""
     try:
         district = supervised_district(user)
@@ -364,7 +385,7 @@ def visible_alerts(user: User, queryset: QuerySet) -> QuerySet:
 RANKING_CITYWIDE = "city"
 
 
-def supervisor_of(district_unit=None) -> User:
+def supervisor_of(district_unit: Unit | None = None) -> User:
     """An unsaved supervisor of the whole city (None) or of a district (its district unit), for work
     done on behalf of that scope (the governance lists refreshed by beat) through the scoping here."""
     if district_unit is None:
@@ -372,7 +393,7 @@ def supervisor_of(district_unit=None) -> User:
     return User(role=Role.DISTRICT, unit=district_unit)
 
 
-def supervised_district(user: User):
+def supervised_district(user: User) -> Division | None:
     """What a supervisor oversees: None for the city (the whole city), the district for a district
     manager. Anyone else — and a district account without a district, which must never fall back to
     the city's figures — is refused."""
@@ -385,7 +406,7 @@ def supervised_district(user: User):
     return district
 
 
-def ranking_scope(user: User, *, scope: str, district: str | None = None):
+def ranking_scope(user: User, *, scope: str, district: str | None = None) -> tuple[str, Division | None]:
     """Which ranking table a request gets, decided here for the pages, the exports and the API alike:
     `(scope, district)` — the snapshot rows of `scope` ("street", "district" or "department"), either
     of one district (a Division; they are then ranked within it) or of the whole city (None).
@@ -420,7 +441,7 @@ def ranking_scope(user: User, *, scope: str, district: str | None = None):
     return scope, division
 
 
-def visible_sections(user: User, queryset: QuerySet | None = None) -> QuerySet:
+def visible_sections(user: User, queryset: QuerySet[Section] | None = None) -> QuerySet[Section]:
     """Sections of the user's own unit: all for the center, their own for a member."""
     qs = Section.objects.all() if queryset is None else queryset
     unit_id = getattr(user, "unit_id", None)

@@ -2,6 +2,14 @@
 the tests (a flushed database gets the same rows back) share one copy. The functions take the
 migration's `apps` registry and use apps.get_model only."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.apps.registry import Apps
+    from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
 # --- the four tiers of the 2020 city opinion (migration 0002), editable in the admin afterwards
 # code, name, response limit, unit, resolution limit, unit, sort
 TIERS = [
@@ -12,7 +20,7 @@ TIERS = [
 ]
 
 
-def seed_tiers(apps, schema_editor=None):
+def seed_tiers(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None = None) -> None:
     UrgencyTier = apps.get_model("workorders", "UrgencyTier")
     for code, name, r, ru, s, su, sort in TIERS:
         UrgencyTier.objects.get_or_create(
@@ -38,7 +46,7 @@ TIER_NAMES_EN = {
 }
 
 
-def fill_tier_names_en(apps, schema_editor=None):
+def fill_tier_names_en(apps: Apps, schema_editor: BaseDatabaseSchemaEditor | None = None) -> None:
     UrgencyTier = apps.get_model("workorders", "UrgencyTier")
     for code, name_en in TIER_NAMES_EN.items():
         UrgencyTier.objects.filter(code=code, name_en="").update(name_en=name_en)

@@ -13,8 +13,11 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
+from collections.abc import Iterable
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 
@@ -49,7 +52,7 @@ def max_bytes() -> int:
     return settings.ORDER_ATTACHMENT_MAX_BYTES
 
 
-def _sniff(head: bytes, upload) -> str | None:
+def _sniff(head: bytes, upload: UploadedFile) -> str | None:
     if head.startswith(b"\xff\xd8\xff"):
         return "jpg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
@@ -75,7 +78,7 @@ def _sniff(head: bytes, upload) -> str | None:
     return None
 
 
-def _office_problem(upload) -> str | None:
+def _office_problem(upload: UploadedFile) -> str | None:
     """Why an office document (zip) is refused, or None. Reads every member through, counting."""
     upload.seek(0)
     try:
@@ -118,7 +121,7 @@ def _pdf_names(data: bytes) -> set[bytes]:
     return names
 
 
-def _pdf_is_active(upload) -> bool:
+def _pdf_is_active(upload: UploadedFile) -> bool:
     upload.seek(0)
     data = upload.read()
     upload.seek(0)
@@ -149,7 +152,7 @@ OFFICE_MESSAGES = {
 }
 
 
-def check_upload(upload) -> str:
+def check_upload(upload: UploadedFile) -> str:
     """Return the content type of an acceptable upload, or raise DomainError (nothing stored)."""
     name = upload.name or ""
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
@@ -159,6 +162,8 @@ def check_upload(upload) -> str:
             code="file_type",
         )
     limit = max_bytes()
+    if upload.size is None:  # Django's upload handlers always set it; a file without one cannot be measured
+        raise ValueError(f"upload {name!r} has no size")
     if upload.size > limit:
         raise DomainError(
             _("文件“%(name)s”超过大小上限 %(mb)s MB。") % {"name": name, "mb": limit // (1024 * 1024)},
@@ -186,14 +191,14 @@ def check_upload(upload) -> str:
     return ALLOWED[ext]
 
 
-def check_uploads(uploads) -> list[tuple[object, str]]:
+def check_uploads(uploads: Iterable[UploadedFile] | None) -> list[tuple[UploadedFile, str]]:
     uploads = list(uploads or [])
     if len(uploads) > MAX_FILES:
         raise DomainError(_("一次最多上传 %(n)s 个文件。") % {"n": MAX_FILES}, code="file_count")
     return [(u, check_upload(u)) for u in uploads]
 
 
-def file_response(file, *, name: str, content_type: str, inline_allowed: bool = True):
+def file_response(file: FieldFile, *, name: str, content_type: str, inline_allowed: bool = True) -> FileResponse:
     """Serve a stored attachment or evidence file: images and PDFs inline (when allowed), anything
     else as a download; never cached by shared caches, and under a CSP that lets no script run in our
     origin (a crafted SVG or HTML file stays inert)."""

@@ -91,7 +91,7 @@ class Answers:
     def needs_redispatch(self) -> bool:
         return self.satisfaction == Satisfaction.UNSATISFIED or self.solved != Result.RESOLVED
 
-    def as_data(self) -> dict:
+    def as_data(self) -> dict[str, object]:
         return {"contacted": self.contacted, "solved": self.solved, "satisfaction": self.satisfaction}
 
 
@@ -108,7 +108,7 @@ def awaiting_callback_q(now: datetime) -> Q:
     )
 
 
-def done_callback_exists():
+def done_callback_exists() -> Exists:
     """A finished (valid or unreachable) callback for the order's current round."""
     return Exists(Callback.objects.filter(order_id=OuterRef("pk"), round=OuterRef("round"), status__in=DONE_CALLBACK))
 
@@ -131,7 +131,7 @@ def _open_callback(order: WorkOrder, *, actor: User | None) -> Callback:
         return Callback.objects.select_for_update().get(order=order, round=order.round)
 
 
-def answered_by_another(callback: Callback, actor) -> str | None:
+def answered_by_another(callback: Callback, actor: access.Viewer) -> str | None:
     """When a save found the round already recorded by someone else: the message that says so,
     with the recorded answer (the page and the API answer it with 409). None otherwise (a fresh
     recording, or the same agent's double submit)."""
@@ -245,7 +245,8 @@ def callback_record(
         target_round = order.round if round is None else round
         done = Callback.objects.filter(order=order, round=target_round, status__in=DONE_CALLBACK).first()
         if done is not None:
-            done.already_recorded = True
+            # a mark on this instance for answered_by_another, not a model field
+            setattr(done, "already_recorded", True)  # noqa: B010
             return done
         if target_round != order.round:
             raise DomainError(_("该工单已进入第 %(n)s 轮，请刷新页面。") % {"n": order.round}, code="stale_round")

@@ -88,7 +88,20 @@ def order_create(
     return order
 
 
-def _insert_order(*, call, category, tier, lead_unit, actor, title, street, community, district, co_units, now):
+def _insert_order(
+    *,
+    call: Call,
+    category: Category,
+    tier: UrgencyTier,
+    lead_unit: Unit,
+    actor: User,
+    title: str,
+    street: Division | None,
+    community: Division | None,
+    district: Division | None,
+    co_units: Iterable[Unit],
+    now: datetime,
+) -> WorkOrder:
     """The rows of a new, dispatched order (inside order_create's transaction, call already claimed)."""
     call.outcome = Call.Outcome.ORDER
     order = WorkOrder(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 
 import chinese_calendar
@@ -22,7 +23,8 @@ log = logging.getLogger(__name__)
 @lru_cache(maxsize=4096)
 def is_workday(day: date) -> bool:
     try:
-        return chinese_calendar.is_workday(day)
+        workday: bool = chinese_calendar.is_workday(day)  # the package ships no type hints
+        return workday
     except NotImplementedError:
         _warn_unknown_year(day.year)
         return day.weekday() < 5
@@ -54,7 +56,7 @@ def add_limit(start: datetime, amount: int, unit: str) -> datetime:
     return add_workdays(start, amount)
 
 
-def warn_point(start: datetime, deadline: datetime, ratio) -> datetime:
+def warn_point(start: datetime, deadline: datetime, ratio: Decimal | float) -> datetime:
     """The moment `ratio` of the time between start and deadline is used (wall-clock time)."""
     return start + (deadline - start) * float(ratio)
 

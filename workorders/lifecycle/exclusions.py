@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -35,7 +37,7 @@ def exclusion_request(
     actor: User,
     reason: str,
     explanation: str,
-    files=(),
+    files: Iterable[UploadedFile] = (),
     now: datetime | None = None,
 ) -> ExclusionRequest:
     """The lead unit asks that the order not count in its assessment, with evidence."""
@@ -49,6 +51,8 @@ def exclusion_request(
     with transaction.atomic():
         order = lock(order)
         actions.check(order, actor, "exclusion_request", now=now)
+        if actor.unit is None:  # the check lets only the lead unit's center file
+            raise ValueError(f"user {actor.pk} has no unit and passed the exclusion_request check")
         try:
             with transaction.atomic():
                 request = ExclusionRequest.objects.create(
@@ -57,6 +61,8 @@ def exclusion_request(
         except IntegrityError:
             raise DomainError(_("该工单已有待审核的剔除申请。"), code="pending") from None
         for upload, content_type in checked:
+            if upload.size is None:  # check_uploads refuses it
+                raise ValueError("an upload without a size passed the checks")
             ExclusionEvidence.objects.create(
                 request=request,
                 file=upload,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -29,6 +30,9 @@ from workorders.lifecycle.machinery import Ev
 from workorders.models import CLOCK_STATES, Notification, OrderEvent, WorkOrder
 from workorders.notifications.outbox import recipients_by_unit
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 BATCH = 1000
 
 
@@ -39,7 +43,7 @@ class Phase:
     due: str  # the time column compared with now
     condition: Q
     event: str
-    title: object  # lazy string with %(n)s and %(t)s
+    title: StrPromise  # lazy string with %(n)s and %(t)s
     notify: str  # "lead" or "district"
     skip_notify_if: str = ""  # don't notify warnings for orders already overdue
     # columns also set (if still empty) in the same UPDATE: an order found overdue needs no
@@ -155,7 +159,7 @@ def _run_phase(phase: Phase, now: datetime, batch: int) -> int:
     return total
 
 
-def _notify(phase: Phase, rows: list[dict]) -> None:
+def _notify(phase: Phase, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     if phase.notify == "district":
@@ -174,7 +178,10 @@ def _notify(phase: Phase, rows: list[dict]) -> None:
         return
     notes = []
     for r in rows:
-        for uid in members.get(target[r["id"]], []):
+        unit_id = target[r["id"]]
+        if unit_id is None:
+            continue  # a district without an office: nobody to tell
+        for uid in members.get(unit_id, []):
             notes.append(
                 Notification(
                     user_id=uid,
