@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from assessment import periods, rates
 from assessment.models import DEFAULT_COUNTED_TYPES, AssessScope, Counting, RuleSet
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import DomainError
 from hotline.models import Call, User
 
@@ -96,10 +96,9 @@ def ruleset_publish(*, acting_user: User, **changes) -> RuleSet:
     if "counted_request_types" in changes and isinstance(values["counted_request_types"], (list, tuple)):
         values["counted_request_types"] = sorted(set(values["counted_request_types"]))
     for key in ("period_start_day", "min_valid_callbacks", "bottom_n", "bottom_min_ranked", "freeze_after_days"):
-        try:
-            values[key] = int(values[key])
-        except (TypeError, ValueError):
-            raise DomainError(_("阈值必须是非负整数。"), code="invalid_threshold") from None
+        values[key] = numbers.ascii_int(values[key])
+        if values[key] is None:
+            raise DomainError(_("阈值必须是非负整数。"), code="invalid_threshold")
     try:
         for key in ("response_weight", "resolution_weight", "satisfaction_weight", "basic_factor"):
             values[key] = Decimal(str(values[key]))

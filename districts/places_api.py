@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from districts.models import Division
 from districts.places import communities_search, streets_search
+from hotline import numbers
 
 
 class PlaceSerializer(serializers.Serializer):
@@ -67,7 +68,7 @@ class CommunitiesView(APIView):
         code = request.query_params.get("street", "").strip()
         street = (
             Division.objects.filter(code=code, level=Division.Level.STREET).first()
-            if code.isdigit() and len(code) == 9
+            if numbers.ascii_digits(code) and len(code) == 9
             else None
         )
         if street is None:

@@ -13,7 +13,7 @@ from assessment import periods, rulesets
 from assessment.governance import selectors as governance_selectors
 from assessment.governance import services as gov
 from districts.models import Division
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import DomainError
 from hotline.models import Category
 
@@ -64,7 +64,7 @@ def orders(request):
         behind = governance_selectors.orders_behind(request.user, request.GET)
     except DomainError as exc:
         return render(request, "assessment/governance_orders.html", {"error": exc.message}, status=400)
-    page = Paginator(behind.orders, 50).get_page(request.GET.get("page"))
+    page = Paginator(behind.orders, 50).get_page(numbers.page_param(request.GET.get("page")))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -112,7 +112,7 @@ def topics(request):
         if not access.may(request.user, access.Cap.RULE_ASSESSMENT):
             raise PermissionDenied
         try:
-            category_id = int(request.POST.get("category") or 0)
+            category_id = numbers.parse_id(request.POST.get("category")) or 0
             topic = gov.topic_create(
                 acting_user=request.user,
                 period=request.POST.get("period", ""),

@@ -19,7 +19,7 @@ from assessment.models import RuleSet, Scope, Snapshot
 from assessment.snapshots import selectors, services
 from assessment.templatetags.assessment_tags import movement, pct, score
 from districts.models import Division, Unit
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import Call
 
@@ -27,7 +27,7 @@ from hotline.models import Call
 def requested_snapshot(request, *, with_stats: bool = False) -> tuple[str, Snapshot | None]:
     snapshot_id = request.GET.get("snapshot")
     if snapshot_id:
-        if not snapshot_id.isdigit():
+        if numbers.parse_id(snapshot_id) is None:
             raise Http404
         snapshot = get_object_or_404(selectors.snapshots(with_stats=with_stats), pk=snapshot_id)
         return snapshot.period, snapshot
@@ -248,7 +248,7 @@ def _drill_args(request):
     if snapshot is None:
         raise Http404
     unit_id = request.GET.get("unit", "")
-    if not unit_id.isdigit():
+    if numbers.parse_id(unit_id) is None:
         raise Http404
     unit = get_object_or_404(Unit, pk=unit_id)
     scope = request.GET.get("scope") or selectors.scope_of_unit(unit)
@@ -265,7 +265,7 @@ def orders(request):
     snapshot, unit, scope, measure = _drill_args(request)
     focus = request.GET.get("focus", "")
     qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure, focus=focus)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page = Paginator(qs, 50).get_page(numbers.page_param(request.GET.get("page")))
     for fact in page.object_list:
         fact.differs = selectors.differs_now(fact)
         fact.counted_excluded = bool((fact.counted_bits or 0) & rates.BIT_EXCLUDED)

@@ -20,7 +20,7 @@ from rest_framework.views import APIView
 
 from districts.communities import community_for
 from districts.models import Division
-from hotline import access, refcache
+from hotline import access, numbers, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied
@@ -272,7 +272,7 @@ def _community(code: str, street: Division) -> Division | None:
         return None
     community = (
         Division.objects.filter(code=code, level=Division.Level.COMMUNITY, parent=street).first()
-        if code.isdigit() and len(code) == 12
+        if numbers.ascii_digits(code) and len(code) == 12
         else None
     )
     if community is None:

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from hotline import numbers
 from hotline.accounts.throttles import open311_wait
 from hotline.errors import AccessDenied, DomainError
 from hotline.intake.services import Action, IntakeInvalid, call_intake
@@ -301,10 +302,10 @@ def requests_view(request, fmt: str):
             qs = qs.filter(state__in=OPEN_STATES)
         elif statuses == {"closed"}:
             qs = qs.exclude(state__in=OPEN_STATES)
-    page = params.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 1000:
+    page = numbers.ascii_int(params.get("page", "1"), low=1, high=1000)
+    if page is None:
         return _error(fmt, 400, _("page 应为 1 到 1000 之间的整数。"))
-    offset = (int(page) - 1) * MAX_RESULTS
+    offset = (page - 1) * MAX_RESULTS
     rows = [
         _request_row(o, full=client is not None and o.call.api_client_id == client.pk)
         for o in qs.order_by("-dispatched_at", "-id")[offset : offset + MAX_RESULTS]

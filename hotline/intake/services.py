@@ -25,7 +25,7 @@ from districts.alias_proposals import alias_propose
 from districts.communities import community_for
 from districts.models import Division
 from districts.routing import route_address
-from hotline import access, refcache, sqlinsert, textrules
+from hotline import access, numbers, refcache, sqlinsert, textrules
 from hotline.errors import DomainError
 from hotline.intake.dispatch import Dispatch, dispatch_resolve
 from hotline.live.signals import publish
@@ -99,7 +99,7 @@ class IntakeForm(forms.Form):
     description = forms.CharField(label=_("诉求内容"), max_length=MAX_DESCRIPTION)
     action = forms.ChoiceField(label=_("办理方式"), choices=Action.CHOICES, initial=Action.ORDER, required=False)
     answer = forms.CharField(label=_("答复内容"), max_length=MAX_ANSWER, required=False)
-    article = forms.IntegerField(label=_("知识库文章"), required=False, min_value=1)
+    article = numbers.IdField(label=_("知识库文章"), required=False)
     duplicate_of = forms.CharField(label=_("重复的工单"), max_length=30, required=False)
 
     error_messages = {
@@ -203,7 +203,7 @@ class IntakeForm(forms.Form):
         code = (self.cleaned_data.get("community") or "").strip()
         if not code:
             return None
-        if not code.isdigit() or len(code) != 12:
+        if not numbers.ascii_digits(code) or len(code) != 12:
             raise forms.ValidationError(self.error_messages["community_unknown"], code="community_unknown")
         community = Division.objects.filter(code=code, level=Division.Level.COMMUNITY).first()
         if community is None:
@@ -292,7 +292,9 @@ class IntakeForm(forms.Form):
             self._err("duplicate_of", "duplicate_missing")
             return
 
-        lookup = {"number": number} if not number.isdigit() or len(number) > 10 else {"pk": int(number)}
+        # an order's id (up to 10 digits) or its number (14); anything else can only be a number
+        pk = numbers.parse_id(number) if len(number) <= 10 else None
+        lookup = {"number": number} if pk is None else {"pk": pk}
         order = (
             access.visible_orders(self.acting_user, WorkOrder.objects.select_related("category", "street"))
             .filter(**lookup)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from districts.places import spell, street_choices
-from hotline import access, refcache
+from hotline import access, numbers, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied, DomainError
@@ -85,12 +85,12 @@ def _category_choices(groups) -> list[dict]:
     return rows
 
 
-def _done(request, call_id: str):
-    if not call_id.isdigit():
+def _done(request, raw_call_id: str):
+    if (call_id := numbers.parse_id(raw_call_id)) is None:
         return None
     call = (
         access.visible_calls(request.user)
-        .filter(pk=int(call_id), agent=request.user)
+        .filter(pk=call_id, agent=request.user)
         .select_related("street", "community", "category", "answer_article")
         .first()
     )
@@ -103,15 +103,13 @@ def _done(request, call_id: str):
         else:
             # The order the call was linked to comes in the redirect; the event proves the link
             # (looked up through the order's index, not by scanning every event's data).
-            order_id = request.GET.get("order", "")
+            order_id = numbers.parse_id(request.GET.get("order", ""))
             linked = (
-                order_id.isdigit()
-                and OrderEvent.objects.filter(
-                    order_id=int(order_id), kind="duplicate_linked", data__call=call.pk
-                ).exists()
+                order_id is not None
+                and OrderEvent.objects.filter(order_id=order_id, kind="duplicate_linked", data__call=call.pk).exists()
             )
             order = (
-                access.visible_orders(request.user).filter(pk=int(order_id)).select_related("lead_unit", "tier").first()
+                access.visible_orders(request.user).filter(pk=order_id).select_related("lead_unit", "tier").first()
                 if linked
                 else None
             )

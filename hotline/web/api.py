@@ -12,7 +12,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from hotline import access
+from hotline import access, numbers
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 
@@ -41,6 +41,22 @@ def _is_number(value) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _takes_id(field) -> bool:
+    """A field whose value is an id or a whole number: Django would read "١٢٣" as 123 and fail on
+    1e400 (a JSON float); only ASCII digits and whole JSON numbers within the id range may pass."""
+    if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+        return field.to_field_name in (None, field.queryset.model._meta.pk.name)
+    if isinstance(field, forms.FloatField | forms.DecimalField):  # both subclass IntegerField
+        return False
+    return isinstance(field, forms.IntegerField) or (isinstance(field, forms.TypedChoiceField) and field.coerce is int)
+
+
+def _id_error(name, field, value) -> str | None:
+    if not _takes_id(field) or value in ("", None) or numbers.ascii_int(value) is not None:
+        return None
+    return numbers.NotANumber(name).message
+
+
 def _type_error(field, value) -> str | None:
     if isinstance(field, forms.FileField):
         return gettext("文件请以 multipart/form-data 上传。")
@@ -61,7 +77,16 @@ def form_data(request, form_class: type[forms.BaseForm]):
     """request.data checked for the JSON types `form_class` can take; form-encoded data (all text)
     passes unchanged. Raises DRF's ValidationError (400, one message per field)."""
     data = request.data
+    fields = form_class.base_fields
     if isinstance(data, QueryDict):
+        errors = {
+            name: [problem]
+            for name, values in data.lists()
+            for value in values
+            if (problem := _id_error(name, fields.get(name), value))
+        }
+        if errors:
+            raise ValidationError(errors)
         return data
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": [gettext("请求体应为 JSON 对象或表单。")]})
@@ -69,7 +94,7 @@ def form_data(request, form_class: type[forms.BaseForm]):
     for name, value in data.items():
         if value is None:
             continue  # null: as if not sent
-        if problem := _type_error(form_class.base_fields.get(name), value):
+        if problem := _type_error(fields.get(name), value) or _id_error(name, fields.get(name), value):
             errors[name] = [problem]
         else:
             cleaned[name] = value
@@ -87,7 +112,7 @@ def id_list(value, *, field: str = "ids") -> list[int] | None:
         return None
     ok = isinstance(value, list) and len(value) <= MAX_IDS
     # whole JSON numbers only (no floats such as 1e400, no booleans), within the id column's range
-    if not ok or not all(type(v) is int and 0 < v < 2**63 for v in value):
+    if not ok or not all(type(v) is int and numbers.parse_id(v) for v in value):
         raise ValidationError({field: [gettext("应为由正整数编号组成的列表。")]})
     return list(value)
 

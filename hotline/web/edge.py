@@ -2,9 +2,15 @@
 
 `EdgeValidationMiddleware` refuses input no view can handle — a NUL byte or a lone surrogate in the
 path, a query parameter, a form field or a JSON body, a date-time with a time-zone offset beyond
-±15:59 or a date that does not exist — with one clear, translated 400: JSON for the API
-(`{"detail", "code"}`) and Open311 (the spec's error list), a page otherwise.
+±15:59 or a date that does not exist, a JSON integer no column holds — with one clear, translated
+400: JSON for the API (`{"detail", "code"}`) and Open311 (the spec's error list), a page otherwise.
 The character rules themselves live in hotline.textrules.
+
+Numbers are refused only where they are parsed as numbers (hotline.numbers): digits in free text are
+text. A view that meets a number parameter that is not one raises `numbers.NotANumber`; the API's
+exception handler answers it, and for pages and Open311 this middleware does, in the same shapes. An
+API object's id in the path (a DRF viewset's integer lookup) is checked here before the view runs:
+"١٢٣" is no id (the ORM would read it as 123), so it is a 404 like any id that is not there.
 
 `ContentSecurityPolicyMiddleware` puts a Content-Security-Policy on every HTML page: scripts only
 from our own origin (vendored files, no inline script; the pages' data travels in
@@ -17,11 +23,14 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from rest_framework.exceptions import NotFound
+from rest_framework.pagination import PageNumberPagination
 
-from hotline import textrules
+from hotline import numbers, textrules
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -30,6 +39,7 @@ CSP = (
 )
 # JSON nested deeper than this is not a request anyone means to send.
 MAX_JSON_DEPTH = 32
+INTEGER_TYPES = {"AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField"}
 
 
 def _bad_value(value: str) -> str | None:
@@ -39,8 +49,6 @@ def _bad_value(value: str) -> str | None:
         return "bad_utc_offset"
     if textrules.impossible_datetime(value):
         return "bad_datetime"
-    if textrules.huge_integer(value):
-        return "huge_integer"
     return None
 
 
@@ -57,7 +65,7 @@ def _scan_json(value, depth: int = 0) -> str | None:
         return "too_deep"
     if isinstance(value, str):
         return _bad_value(value)
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**18:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > numbers.ID_MAX:
         return "huge_integer"
     if isinstance(value, dict):
         for key, item in value.items():
@@ -105,17 +113,52 @@ MESSAGES = {
 }
 
 
-def bad_request(request, problem: str) -> HttpResponse:
-    message = MESSAGES[problem]()
+def bad_request(request, problem: str, message: str | None = None, *, status: int = 400) -> HttpResponse:
+    message = MESSAGES[problem]() if message is None else message
     path = request.path_info
     if path.startswith("/open311/"):
         return JsonResponse(
-            [{"code": 400, "description": message}], safe=False, status=400, json_dumps_params={"ensure_ascii": False}
+            [{"code": status, "description": message}],
+            safe=False,
+            status=status,
+            json_dumps_params={"ensure_ascii": False},
         )
     if path.startswith("/api/"):
-        return JsonResponse({"detail": message, "code": problem}, status=400, json_dumps_params={"ensure_ascii": False})
+        return JsonResponse(
+            {"detail": message, "code": problem}, status=status, json_dumps_params={"ensure_ascii": False}
+        )
     body = render_to_string("edge_400.html", {"message": message}, request=request)
-    return HttpResponse(body, status=400)
+    return HttpResponse(body, status=status)
+
+
+def _integer_lookup(view_func) -> str | None:
+    """The URL keyword of a DRF viewset's lookup when it is an integer column, else None. A viewset
+    that builds its queryset per request looks up by `pk`, and every primary key here is an integer
+    (DEFAULT_AUTO_FIELD)."""
+    cls = getattr(view_func, "cls", None)
+    lookup = getattr(cls, "lookup_field", None)
+    if lookup is None:
+        return None
+    queryset = getattr(cls, "queryset", None)
+    if queryset is not None:
+        meta = queryset.model._meta
+        try:
+            field = meta.pk if lookup == "pk" else meta.get_field(lookup)
+        except FieldDoesNotExist:
+            return None
+        if field.get_internal_type() not in INTEGER_TYPES:
+            return None
+    elif lookup != "pk":
+        return None
+    return cls.lookup_url_kwarg or lookup
+
+
+def _page_param(view_func) -> str | None:
+    """The query parameter of a DRF list's page number (DRF would read "١٢٣" as page 123)."""
+    pagination = getattr(getattr(view_func, "cls", None), "pagination_class", None)
+    if pagination is None or not issubclass(pagination, PageNumberPagination):
+        return None
+    return pagination.page_query_param
 
 
 class EdgeValidationMiddleware:
@@ -129,6 +172,22 @@ class EdgeValidationMiddleware:
         if problem := request_problem(request):
             return bad_request(request, problem)
         return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        kwarg = _integer_lookup(view_func)
+        if kwarg and kwarg in view_kwargs and numbers.parse_id(view_kwargs[kwarg]) is None:
+            return bad_request(request, NotFound.default_code, str(NotFound.default_detail), status=404)
+        if (param := _page_param(view_func)) and request.GET.get(param, "last") != "last":
+            try:
+                numbers.page_param(request.GET[param])
+            except numbers.NotANumber as exc:
+                return bad_request(request, exc.code, exc.message)
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, numbers.NotANumber):
+            return bad_request(request, exception.code, exception.message)
+        return None
 
 
 class ContentSecurityPolicyMiddleware:

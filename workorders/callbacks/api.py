@@ -13,7 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
 from districts.models import Unit
-from hotline import access
+from hotline import access, numbers
 from hotline.web.api import gate
 from workorders.callbacks import selectors
 from workorders.lifecycle import attachments, callbacks, exclusions, self_evaluations
@@ -235,8 +235,8 @@ class CallbackViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return selectors.callback_queue(
                 user=self.request.user,
                 kind=p.get("kind", "") if p.get("kind", "") in selectors.QUEUE_KINDS else "",
-                district=int(district) if district.isdigit() else None,
-                lead_unit=int(lead_unit) if lead_unit.isdigit() else None,
+                district=numbers.id_param(district, field="district"),
+                lead_unit=numbers.id_param(lead_unit, field="lead_unit"),
                 q=p.get("q", "")[:40],
             )
         return access.visible_orders(self.request.user).select_related("lead_unit")
@@ -403,8 +403,8 @@ class ExclusionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
             user=self.request.user, state=self.request.query_params.get("state", "") if self.action == "list" else ""
         ).prefetch_related("evidence")
         order = self.request.query_params.get("order", "")
-        if self.action == "list" and order.isdigit():
-            qs = qs.filter(order_id=int(order))
+        if self.action == "list" and (order_id := numbers.id_param(order, field="order")) is not None:
+            qs = qs.filter(order_id=order_id)
         return qs
 
     @extend_schema(
