@@ -109,3 +109,23 @@ def test_the_code_page_shows_nothing_of_the_admin(client, city_admin):
     client.force_login(city_admin)
     page = client.get(SECOND_FACTOR).content.decode()
     assert "/admin/hotline/call/" not in page and "/admin/hotline/dispatchrule/" not in page
+
+
+def test_the_totp_helper_prints_only_the_current_code(db, city_admin):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    from hotline.accounts import twofactor
+
+    factor = twofactor.factor_for(city_admin)
+    out = StringIO()
+    call_command("totp_code", city_admin.username, stdout=out)
+    printed = out.getvalue()
+    assert printed.strip() == twofactor.code_at(factor.secret, twofactor.current_step()) or printed.strip() == (
+        twofactor.code_at(factor.secret, twofactor.current_step() - 1)  # the step turned meanwhile
+    )
+    assert printed.strip().isascii() and len(printed.strip()) == 6 and printed.count("\n") == 1
+    with pytest.raises(CommandError):
+        call_command("totp_code", "nobody-enrolled", stdout=StringIO())

@@ -32,6 +32,5 @@ def demo_logins() -> str:
         + f"\n  password: {settings.DEMO_PASSWORD}"
         + f"\n  Open311 api_key: {DEMO_API_KEY}  (POST /open311/v2/requests.json)"
         + f"\n  admin second factor for 'city': authenticator secret {DEMO_2FA_SECRET}"
-        + " (today's code: manage.py shell -c \"from hotline.accounts import twofactor as t;"
-        + f" print(t.code_at('{DEMO_2FA_SECRET}', t.current_step()))\")"
+        + " (the current code: .venv/bin/python manage.py totp_code city)"
     )
