@@ -54,10 +54,6 @@ KNOWN_OVERFLOW: dict[tuple[str, str], str] = {}
 KNOWN_CHINESE = {
     "/notifications/": "titles and bodies are stored in Chinese when the notification is written "
     "(新工单, 内部派发工单, 爆单预警 … 件来电, 延期待审, 退单待审, 剔除申请待审核)",
-    "/orders/N/": "action labels of workorders/lifecycle/actions.py are gettext_lazy(a variable), which "
-    "makemessages never extracts (添加办理记录, 拟办结（报中心审核）)",
-    "/orders/N/print/": "the print view shows the category path and the tier by their Chinese names, "
-    "not Category.name_en / UrgencyTier.name_en (城乡建设→…, 2小时响应, 紧急, 15个工作日, 复杂)",
     "/assessment/snapshots/": "a snapshot's label is stored in Chinese when computed (… 月度结果（规则 v1）)",
     "/assessment/reports/": "a report's title is stored in Chinese when generated (全市 … 日报)",
 }
