@@ -10,7 +10,8 @@ Numbers are refused only where they are parsed as numbers (hotline.numbers): dig
 text. A view that meets a number parameter that is not one raises `numbers.NotANumber`; the API's
 exception handler answers it, and for pages and Open311 this middleware does, in the same shapes. An
 API object's id in the path (a DRF viewset's integer lookup) is checked here before the view runs:
-"١٢٣" is no id (the ORM would read it as 123), so it is a 404 like any id that is not there.
+"١٢٣" is no id (the ORM would read it as 123), so it is a 404 like any id that is not there; so is
+an `<int:pk>` of more digits than an id column holds (the database would fail on it).
 
 `ContentSecurityPolicyMiddleware` puts a Content-Security-Policy on every HTML page: scripts only
 from our own origin (vendored files, no inline script; the pages' data travels in
@@ -24,7 +25,7 @@ import json
 
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
-from django.http import HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import NotFound
@@ -175,7 +176,10 @@ class EdgeValidationMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         kwarg = _integer_lookup(view_func)
-        if kwarg and kwarg in view_kwargs and numbers.parse_id(view_kwargs[kwarg]) is None:
+        too_big = any(type(v) is int and v > numbers.ID_MAX for v in view_kwargs.values())  # <int:pk> of 30 digits
+        if too_big or (kwarg and kwarg in view_kwargs and numbers.parse_id(view_kwargs[kwarg]) is None):
+            if not request.path_info.startswith(("/api/", "/open311/")):
+                raise Http404
             return bad_request(request, NotFound.default_code, str(NotFound.default_detail), status=404)
         if (param := _page_param(view_func)) and request.GET.get(param, "last") != "last":
             try:
