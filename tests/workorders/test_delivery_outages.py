@@ -3,10 +3,10 @@ stopped and started by the test — never the shared one), `celery beat` and the
 docker-compose.yml, a real local SMTP server and webhook receivers. PostgreSQL + Redis only (CI's
 second run), each bounded to well under a minute."""
 
+# ruff: noqa: F811 - fixtures imported from the fault tests are arguments of the tests here
+
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +16,7 @@ import pytest
 from django.db import connection
 
 from tests.conftest import ROOT, _database_url_of_test_db
+from tests.redis_server import own_redis  # noqa: F401
 from tests.webhooks import wait_until
 
 # The fault tests' fixtures (processes on a queue pair of their own, webhook receivers, an SMTP server).
@@ -32,49 +33,6 @@ def _postgres_and_redis_only():
         pytest.skip("fault tests run on PostgreSQL + Redis")
     if not shutil.which("redis-server"):
         pytest.skip("redis-server is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class OwnRedis:
-    """A throwaway redis-server on a port of its own: the test may stop it without touching anyone
-    else's Redis. Nothing is saved, so a restart comes back empty, like a replaced container."""
-
-    def __init__(self, tmp_path):
-        self.port, self.tmp_path, self.proc = _free_port(), tmp_path, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        cmd += ["--dir", str(self.tmp_path)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_until(self._answers, timeout=10):
-            raise RuntimeError("redis-server did not start")
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)  # a crash, not a polite shutdown
-            self.proc.wait(timeout=10)
-
-    def _answers(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                return s.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    r = OwnRedis(tmp_path)
-    r.start()
-    yield r
-    r.stop()
 
 
 def _start(s, tmp_path, name: str, *args: str):
@@ -121,7 +79,7 @@ def test_the_notifier_and_beat_survive_redis_dying_mid_delivery_and_deliver_ever
     receivers,
     smtp,
     own_redis,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     # given: beat and the notifier on a Redis of our own; a webhook that holds each request 3 s, so a
     # batch is in flight when Redis dies; e-mail to a local SMTP server
