@@ -61,15 +61,6 @@ def impossible_datetime(value: str) -> bool:
     return False
 
 
-_HUGE_INTEGER_RE = re.compile(r"\s*[+-]?\d{19,}\s*")
-
-
-def huge_integer(value: str) -> bool:
-    """Digits only, and more than a 64-bit column holds (19+ digits): no id, page or number we keep
-    is that long (order numbers have 14 digits, phones at most 13); the database would fail on it."""
-    return bool(_HUGE_INTEGER_RE.fullmatch(value))
-
-
 def visible_length(value: str) -> int:
     """Length without invisible characters and surrounding white space."""
     return len(INVISIBLE_RE.sub("", value or "").strip())
