@@ -13,9 +13,12 @@ spreadsheet would run as a formula is neutralised (`neutralise`)."""
 from __future__ import annotations
 
 import csv
+import itertools
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -124,6 +127,8 @@ def ranking_table(rows, *, within_district: bool) -> Iterator[list]:
 
 def order_table(orders, *, user) -> Iterator[list]:
     full = access.sees_phone_in_full(user)
+    # 保密工单: a confidential caller's address and phone stay blank for whoever may not see them
+    confidential_shown = access.sees_confidential_callers(user)
     request_types, results, satisfactions = (
         dict(Call.RequestType.choices),
         dict(Result.choices),
@@ -156,6 +161,7 @@ def order_table(orders, *, user) -> Iterator[list]:
         "assessed_unit__name",
         "order__address",
         "order__call__caller_phone",
+        "order__call__confidential",
         "contacted",
         "solved",
         "satisfaction",
@@ -172,6 +178,7 @@ def order_table(orders, *, user) -> Iterator[list]:
         unit,
         address,
         phone,
+        confidential,
         contacted,
         solved,
         sat,
@@ -185,8 +192,8 @@ def order_table(orders, *, user) -> Iterator[list]:
             cat or cat_zh or "",
             street or "",
             unit or "",
-            address,
-            (phone or "") if full else mask_phone(phone or ""),
+            "" if confidential and not confidential_shown else address,
+            "" if confidential and not confidential_shown else ((phone or "") if full else mask_phone(phone or "")),
             "" if contacted is None else (_("是") if contacted else _("否")),
             results.get(solved, solved),
             satisfactions.get(sat, sat),
@@ -194,8 +201,10 @@ def order_table(orders, *, user) -> Iterator[list]:
         ]
 
 
-def _local(value) -> str:
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+def _local(value) -> datetime | str:
+    """A moment as the viewer's wall-clock time: a date cell in Excel (which knows no time zones),
+    "YYYY-MM-DD HH:MM" in CSV."""
+    return timezone.localtime(value).replace(tzinfo=None) if value else ""
 
 
 class _Echo:
@@ -206,6 +215,8 @@ class _Echo:
 def _csv_value(value):
     if isinstance(value, Rate):
         return round(value * 100, 2)  # CSV has no cell format: a number of percent, as the header says
+    if isinstance(value, datetime):
+        return value.strftime(DATETIME_TEXT)
     return value
 
 
@@ -232,8 +243,38 @@ def xlsx_row(ws, row: Iterable) -> list:
         c = WriteOnlyCell(ws, value=float(value) if isinstance(value, Rate) else value)
         if isinstance(value, Rate):
             c.number_format = "0.00%"
+        elif isinstance(value, datetime):
+            c.number_format = DATETIME_FORMAT
         cells.append(c)
     return cells
+
+
+DATETIME_TEXT = "%Y-%m-%d %H:%M"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+WIDTH_SAMPLE = 200  # rows read ahead to size the columns (an export streams: the rest is not looked at)
+MAX_WIDTH = 60
+
+
+def _display_width(value) -> int:
+    if isinstance(value, datetime):
+        return len("2026-10-05 10:00")
+    if isinstance(value, Rate):
+        return 8
+    # Chinese characters take two columns
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(cell(value) or ""))
+
+
+def set_widths(ws, rows: list[list]) -> None:
+    """Column widths from the widest cell of `rows` (before the first row is written: a write-only
+    sheet takes its column sizes first)."""
+    from openpyxl.utils import get_column_letter
+
+    widths: dict[int, int] = {}
+    for row in rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths.get(i, 0), _display_width(value))
+    for i, width in widths.items():
+        ws.column_dimensions[get_column_letter(i + 1)].width = min(width + 2, MAX_WIDTH)
 
 
 def sheet_title(title: str) -> str:
@@ -247,7 +288,10 @@ def write_xlsx(table: Iterable[list], target, *, title: str) -> None:
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=sheet_title(title))
-    for row in table:
+    rows = iter(table)
+    ahead = list(itertools.islice(rows, WIDTH_SAMPLE))
+    set_widths(ws, ahead)
+    for row in itertools.chain(ahead, rows):
         ws.append(xlsx_row(ws, row))
     wb.save(target)
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 DEFAULT_COUNTED_TYPES = ["consultation", "help", "complaint", "report", "suggestion"]
@@ -147,6 +148,19 @@ class Snapshot(models.Model):
     def __str__(self) -> str:
         return f"{self.period} {self.get_kind_display()} v{self.ruleset.version}"
 
+    @property
+    def display_label(self) -> str:
+        """What the pages call this result in the viewer's language: a frozen result is named from its
+        period and rule version (the stored label keeps the words it was frozen with); a
+        recomputation shows the reason typed for it."""
+        if self.kind == self.Kind.FROZEN:
+            return frozen_label(self.period, self.ruleset.version)
+        return self.label
+
+
+def frozen_label(period: str, version: int) -> str:
+    return gettext("%(period)s 月度结果（规则 v%(version)s）") % {"period": period, "version": version}
+
 
 class Scope(models.TextChoices):
     STREET = "street", _("街乡镇")
@@ -277,6 +291,13 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the viewer's language, made from the report's own fields (`title` keeps the
+        words it was generated with)."""
+        where = self.district.name if self.district_id else gettext("全市")
+        return f"{where} {self.get_kind_display()} {timezone.localtime(self.period_start):%Y-%m-%d}"
 
 
 class MonthlyTopic(models.Model):

@@ -26,6 +26,7 @@ urlpatterns = [
     path("assessment/dashboard/data/", dashboards_views.dashboard_data, name="assessment-dashboard-data"),
     path("assessment/governance/", governance_views.governance, name="assessment-governance"),
     path("assessment/governance/orders/", governance_views.orders, name="assessment-governance-orders"),
+    path("assessment/governance/calls/", governance_views.calls, name="assessment-governance-calls"),
     path("assessment/reports/", governance_views.reports, name="assessment-reports"),
     path("assessment/reports/<int:pk>/download/", governance_views.report_download, name="assessment-report-download"),
     path("assessment/topics/", governance_views.topics, name="assessment-topics"),

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from assessment import exports, periods, rates
@@ -43,9 +43,7 @@ def surge_clusters(*, now: datetime, window: timedelta, min_calls: int) -> Query
     """Category × place clusters with at least `min_calls` calls in the window (place = the
     community when known, else the street)."""
     return (
-        Call.objects.filter(
-            received_at__gt=now - window, received_at__lte=now, category__isnull=False, street__isnull=False
-        )
+        governance_selectors.surge_calls(now=now, window=window)
         .values("category_id", "street_id", "community_id", "district_id")
         .annotate(n=Count("id"))
         .filter(n__gte=min_calls)
@@ -158,12 +156,9 @@ def hot_topics(
     average over the `baseline_weeks` before (and at least `min_calls`)."""
     now = now or timezone.now()
     recent_from = now - timedelta(days=days)
-    calls = access.visible_calls(user).filter(
-        received_at__gte=recent_from - timedelta(days=days * baseline_weeks),
-        received_at__lt=now,
-        category__isnull=False,
-        street__isnull=False,
-    )
+    calls = governance_selectors.placed_calls(
+        user, since=recent_from - timedelta(days=days * baseline_weeks), until=now
+    ).filter(category__isnull=False, street__isnull=False)
     category_name = localized_field("category__")
     rows = (
         calls.values("category_id", "category__name", category_name, "street_id", "street__name")
@@ -183,6 +178,7 @@ def hot_topics(
             "street_id": r["street_id"],
             "recent": r["recent"],
             "since": recent_from,
+            "until": now,
             "baseline": round(r["before"] / baseline_weeks, 1),
         }
         for r in rows
@@ -209,8 +205,7 @@ def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, m
 
     now = now or timezone.now()
     rows = (
-        access.visible_calls(user)
-        .filter(received_at__gte=now - timedelta(days=days))
+        governance_selectors.placed_calls(user, since=now - timedelta(days=days), until=now)
         .exclude(caller_phone="")
         .values("caller_phone")
         .annotate(n=Count("id"), last_call=Max("id"))
@@ -225,6 +220,7 @@ def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, m
             "calls": r["n"],
             "call_id": r["last_call"],
             "since": now - timedelta(days=days),
+            "until": now,
         }
         for r in rows
     ]
@@ -233,8 +229,8 @@ def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, m
 def hot_spots(*, user: User, now: datetime | None = None, days: int = 30, limit: int = 15) -> list[dict]:
     now = now or timezone.now()
     rows = (
-        access.visible_calls(user)
-        .filter(received_at__gte=now - timedelta(days=days), community__isnull=False)
+        governance_selectors.placed_calls(user, since=now - timedelta(days=days), until=now)
+        .filter(community__isnull=False)
         .values("community_id", "community__name", "street__name")
         .annotate(n=Count("id"))
         .order_by("-n")[:limit]
@@ -247,6 +243,7 @@ def hot_spots(*, user: User, now: datetime | None = None, days: int = 30, limit:
             "street": r["street__name"],
             "calls": r["n"],
             "since": since,
+            "until": now,
         }
         for r in rows
     ]
@@ -285,7 +282,7 @@ def _stored_rows(kind: str, user: User, now: datetime) -> list[dict]:
     else:
         rows = hot_spots(user=user, now=now, limit=HOT_SPOTS_SHOWN)
         keep = ("community", "community_id", "street", "calls")
-    return [{**{k: r[k] for k in keep}, "since": r["since"].isoformat()} for r in rows]
+    return [{**{k: r[k] for k in keep}, "since": r["since"].isoformat(), "until": r["until"].isoformat()} for r in rows]
 
 
 def governance_lists_refresh(*, now: datetime | None = None) -> int:
@@ -337,7 +334,7 @@ def _report_content(start: datetime, end: datetime, district: Division | None) -
     }
 
 
-def _report_xlsx(report: Report) -> bytes:
+def report_xlsx(report: Report) -> bytes:
     from openpyxl import Workbook  # imported when an Excel file is made: it costs every process start otherwise
 
     c = report.content
@@ -346,6 +343,7 @@ def _report_xlsx(report: Report) -> bytes:
 
     def sheet(title: str, rows: list[list]) -> None:
         ws = wb.create_sheet(exports.sheet_title(title))
+        exports.set_widths(ws, rows)
         for row in rows:  # through the exports' one cell writer: neutralised text, rates as numbers
             ws.append(exports.xlsx_row(ws, row))
         sheets.append(ws)
@@ -361,7 +359,7 @@ def _report_xlsx(report: Report) -> bytes:
     sheet(
         _("概况"),
         [
-            [report.title],
+            [report.display_title],
             [_("来电"), c["calls"]],
             [_("派发工单"), c["orders"]],
             [_("已完成"), c["completed"]],
@@ -383,25 +381,18 @@ def report_generate(*, kind: str, start: datetime, end: datetime, district: Divi
     existing = Report.objects.filter(kind=kind, scope_key=scope_key, period_start=start).first()
     if existing is not None:
         return existing
-    names = dict(Report.Kind.choices)
-    where = district.name if district else _("全市")
-    title = f"{where} {names[kind]} {timezone.localtime(start):%Y-%m-%d}"
-    content = _report_content(start, end, district)
+    report = Report(kind=kind, district=district, scope_key=scope_key, period_start=start, period_end=end)
+    report.content = _report_content(start, end, district)
+    # The title and the file are stored in the installation's language whoever triggered them; the
+    # pages show display_title, and the download writes the figures out, in the reader's.
+    with translation.override(settings.LANGUAGE_CODE):
+        report.title = report.display_title
+        workbook = report_xlsx(report)
     try:
         with transaction.atomic():
-            report = Report.objects.create(
-                kind=kind,
-                district=district,
-                scope_key=scope_key,
-                period_start=start,
-                period_end=end,
-                title=title,
-                content=content,
-            )
+            report.save(force_insert=True)
             report.file.save(
-                f"{kind}-{scope_key}-{timezone.localtime(start):%Y%m%d}.xlsx",
-                ContentFile(_report_xlsx(report)),
-                save=True,
+                f"{kind}-{scope_key}-{timezone.localtime(start):%Y%m%d}.xlsx", ContentFile(workbook), save=True
             )
     except IntegrityError:
         return Report.objects.get(kind=kind, scope_key=scope_key, period_start=start)

@@ -1,12 +1,15 @@
 """Proactive-governance pages: hot topics, surges, repeats, hot spots; reports; 每月一题."""
 
+import io
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from assessment import periods, rulesets
@@ -56,26 +59,38 @@ def governance(request):
     return render(request, "assessment/governance.html", context)
 
 
+def _behind_page(request, select, template: str, *, rows: str, annotate=None):
+    """A list behind a governance figure: the selector's rows paginated, or its message (400)."""
+    _require_manager(request.user)
+    try:
+        behind = select(request.user, request.GET)
+    except DomainError as exc:
+        return render(request, template, {"error": exc.message}, status=400)
+    page = Paginator(getattr(behind, rows), 50).get_page(numbers.page_param(request.GET.get("page")))
+    if annotate is not None:
+        annotate(request.user, page.object_list)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"criteria": behind.criteria, "page": page, "count": page.paginator.count, "query": query.urlencode()}
+    return render(request, template, context)
+
+
 @login_required
 def orders(request):
     """The orders behind a governance or dashboard figure (see governance.selectors.orders_behind)."""
-    _require_manager(request.user)
-    try:
-        behind = governance_selectors.orders_behind(request.user, request.GET)
-    except DomainError as exc:
-        return render(request, "assessment/governance_orders.html", {"error": exc.message}, status=400)
-    page = Paginator(behind.orders, 50).get_page(numbers.page_param(request.GET.get("page")))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
+    return _behind_page(request, governance_selectors.orders_behind, "assessment/governance_orders.html", rows="orders")
+
+
+@login_required
+def calls(request):
+    """The calls behind a surge, hot topic, hot spot or repeat-caller figure, each with its order
+    (governance.selectors.calls_behind)."""
+    return _behind_page(
         request,
-        "assessment/governance_orders.html",
-        {
-            "criteria": behind.criteria,
-            "page": page,
-            "count": page.paginator.count,
-            "query": query.urlencode(),
-        },
+        governance_selectors.calls_behind,
+        "assessment/governance_calls.html",
+        rows="calls",
+        annotate=governance_selectors.orders_of_calls,
     )
 
 
@@ -101,7 +116,12 @@ def report_download(request, pk: int):
     report = get_object_or_404(gov.visible_reports(request.user), pk=pk)
     if not report.file:
         raise Http404
-    return FileResponse(report.file.open("rb"), as_attachment=True, filename=report.file.name.rsplit("/", 1)[-1])
+    filename = report.file.name.rsplit("/", 1)[-1]
+    if translation.get_language() != settings.LANGUAGE_CODE:
+        # The stored file is in the installation's language; another language's reader gets the same
+        # stored figures (report.content) written out in theirs.
+        return FileResponse(io.BytesIO(gov.report_xlsx(report)), as_attachment=True, filename=filename)
+    return FileResponse(report.file.open("rb"), as_attachment=True, filename=filename)
 
 
 @login_required

@@ -266,9 +266,11 @@ def orders(request):
     focus = request.GET.get("focus", "")
     qs = selectors.orders_behind(request.user, snapshot=snapshot, unit=unit, scope=scope, measure=measure, focus=focus)
     page = Paginator(qs, 50).get_page(numbers.page_param(request.GET.get("page")))
+    openable = selectors.openable_orders(request.user, [fact.order_id for fact in page.object_list])
     for fact in page.object_list:
         fact.differs = selectors.differs_now(fact)
         fact.counted_excluded = bool((fact.counted_bits or 0) & rates.BIT_EXCLUDED)
+        fact.order_openable = fact.order_id in openable
     row = selectors.unit_row(snapshot, unit) if scope == selectors.scope_of_unit(unit) else None
     query = {"snapshot": snapshot.pk, "unit": unit.pk, "scope": scope, "measure": measure}
     if focus in selectors.FOCUS_ORDER:

@@ -208,6 +208,12 @@ def orders_behind(user: User, *, snapshot: Snapshot, unit: Unit, scope: str, mea
     return FrozenFacts(members, qs.annotate(**now).order_by("counted_at", "id"), page_facts)
 
 
+def openable_orders(user: User, order_ids: list[int]) -> set[int]:
+    """Which of a page's orders the user may open (their rows link to the order page), in one query
+    through the one scoping place."""
+    return set(access.visible_orders(user, WorkOrder.objects.filter(pk__in=order_ids)).values_list("pk", flat=True))
+
+
 def differs_now(fact) -> list[str]:
     """What about a frozen row's order is different now (empty: nothing)."""
     out = []

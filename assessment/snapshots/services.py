@@ -10,14 +10,24 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, IntegerField, Value, When
 from django.db.models.functions import ExtractHour
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from assessment import periods, rates
-from assessment.models import CallbackFact, ExclusionFact, RuleSet, Scope, Snapshot, SnapshotMember, SnapshotRow
+from assessment.models import (
+    CallbackFact,
+    ExclusionFact,
+    RuleSet,
+    Scope,
+    Snapshot,
+    SnapshotMember,
+    SnapshotRow,
+    frozen_label,
+)
 from assessment.rulesets import ruleset_active
 from assessment.snapshots.selectors import published_snapshot
 from districts.models import Division, Unit
@@ -283,6 +293,9 @@ def snapshot_freeze(*, period: str, now: datetime | None = None, acting_user: Us
         if end > now:
             raise DomainError(_("考核周期 %(period)s 尚未结束，不能冻结。") % {"period": period}, code="period_open")
         Snapshot.objects.filter(period=period, kind=Snapshot.Kind.PROVISIONAL).delete()
+        # Stored in the installation's language whoever froze it; the pages show display_label.
+        with translation.override(settings.LANGUAGE_CODE):
+            label = frozen_label(period, ruleset.version)
         snapshot = _new_snapshot(
             period=period,
             ruleset=ruleset,
@@ -290,7 +303,7 @@ def snapshot_freeze(*, period: str, now: datetime | None = None, acting_user: Us
             now=now,
             frozen_at=now,
             created_by=acting_user,
-            label=_("%(period)s 月度结果（规则 v%(version)s）") % {"period": period, "version": ruleset.version},
+            label=label,
         )
         _compute(snapshot, ruleset)
     return snapshot

@@ -66,9 +66,21 @@
         if (r) window.location.href = root.dataset.scorecardUrl.replace("/0/", "/" + r.unit_id + "/") +
           (d.snapshot ? "?snapshot=" + d.snapshot : "");
       });
+      // Bars with each category's name written above its bar across the chart's whole width: a pie's
+      // outside labels were cut to "Occu…" once names are English ("Occupation of public space").
+      var categoryEl = document.getElementById("chart-category");
+      categoryEl.style.height = Math.max(300, d.by_category.length * 36 + 16) + "px";
       chart("chart-category", {
-        tooltip: { trigger: "item" },
-        series: [{ type: "pie", radius: ["35%", "70%"], data: d.by_category.map(function (kv) { return { name: kv[0], value: kv[1] }; }) }],
+        tooltip: { trigger: "axis" },
+        grid: { left: 4, right: 8, top: 16, bottom: 4 },
+        xAxis: { type: "value", show: false },
+        yAxis: { type: "category", inverse: true, show: false, data: d.by_category.map(function (kv) { return kv[0]; }) },
+        series: [{
+          name: labels.orders, type: "bar", barWidth: 10,
+          data: d.by_category.map(function (kv) { return kv[1]; }),
+          label: { show: true, position: [0, -15], formatter: "{b} · {c}", color: "#222",
+            width: Math.max(120, categoryEl.clientWidth - 12), overflow: "break" },
+        }],
       });
       chart("chart-hour", {
         tooltip: { trigger: "axis" },

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 NOW = bj(2026, 11, 20, 10, 0)
 XILUOYUAN, YOUANMEN, XUEYUANLU = "110106003", "110106001", "110108010"
 BEHIND = "/assessment/governance/orders/"
+CALLS = "/assessment/governance/calls/"  # figures that count calls list the calls (and their orders)
 
 
 def login(client, user):
@@ -30,6 +31,12 @@ def login(client, user):
 def listed(resp) -> set[str]:
     assert resp.status_code == 200, resp.content.decode()[:500]
     return {o.number for o in resp.context["page"]}
+
+
+def listed_calls(resp) -> set[str]:
+    """The orders the listed calls became (each of these fixtures' calls is an order's own)."""
+    assert resp.status_code == 200, resp.content.decode()[:500]
+    return {c.led_to.number for c in resp.context["page"] if c.led_to}
 
 
 def hrefs(html: str, testid: str) -> list[str]:
@@ -70,11 +77,11 @@ def test_a_surge_alert_leads_to_exactly_the_orders_it_counted(client, fengtai_ma
     c = login(client, fengtai_manager)
     # given: the alert on the governance page links its call count
     links = hrefs(c.get("/assessment/governance/").content.decode(), "alert-orders")
-    assert links == [f"{BEHIND}?alert={alert.pk}"]
+    assert links == [f"{CALLS}?alert={alert.pk}"]
     # when
     resp = c.get(links[0])
     # then
-    assert listed(resp) == {o.number for o in inside}
+    assert listed_calls(resp) == {o.number for o in inside}
     assert resp.context["count"] == alert.calls == 6
     assert any("西罗园街道" in value for _label, value in resp.context["criteria"])
 
@@ -82,13 +89,13 @@ def test_a_surge_alert_leads_to_exactly_the_orders_it_counted(client, fengtai_ma
 @pytest.mark.parametrize("fixture,status", [("haidian_manager", 404), ("xiluoyuan_handler", 403), ("agent", 403)])
 def test_nobody_else_opens_the_alerts_orders(client, surge, request, fixture, status):
     alert, _inside, _outside = surge
-    resp = login(client, request.getfixturevalue(fixture)).get(f"{BEHIND}?alert={alert.pk}")
+    resp = login(client, request.getfixturevalue(fixture)).get(f"{CALLS}?alert={alert.pk}")
     assert resp.status_code == status
 
 
 def test_the_city_opens_any_alert_and_its_orders(client, city_admin, surge):
     alert, inside, _outside = surge
-    assert listed(login(client, city_admin).get(f"{BEHIND}?alert={alert.pk}")) == {o.number for o in inside}
+    assert listed_calls(login(client, city_admin).get(f"{CALLS}?alert={alert.pk}")) == {o.number for o in inside}
 
 
 def test_a_hot_topic_leads_to_its_streets_orders_since_the_window(client, fengtai_manager, category, other_category):
@@ -109,8 +116,8 @@ def test_a_hot_topic_leads_to_its_streets_orders_since_the_window(client, fengta
     assert len(links) == 1
     resp = c.get(links[0])
     # then: the same six, not the old one nor the other category
-    assert listed(resp) == {o.number for o in recent}
-    assert old.number not in listed(resp)
+    assert listed_calls(resp) == {o.number for o in recent}
+    assert old.number not in listed_calls(resp)
 
 
 def test_a_repeat_caller_is_linked_by_a_call_not_by_the_number(client, fengtai_manager, haidian_manager, category):
@@ -131,10 +138,11 @@ def test_a_repeat_caller_is_linked_by_a_call_not_by_the_number(client, fengtai_m
     links = hrefs(html, "caller-orders")
     # then: no phone number in the URL, and the link lists the caller's orders
     assert len(links) == 1 and "13912345678" not in links[0] and "5678" not in links[0].split("since")[0]
-    assert listed(c.get(links[0].split("&since")[0])) == {o.number for o in mine}
+    assert listed_calls(c.get(links[0])) == {o.number for o in mine}
     # another district cannot use the call id
     call_id = re.search(r"caller=(\d+)", links[0]).group(1)
-    assert login(client, haidian_manager).get(f"{BEHIND}?caller={call_id}").status_code == 404
+    assert login(client, haidian_manager).get(f"{CALLS}?caller={call_id}").status_code == 404
+    assert client.get(f"{BEHIND}?caller={call_id}").status_code == 404
 
 
 def test_a_repeat_complaint_leads_to_the_order_and_its_like(client, fengtai_manager, category):
@@ -203,8 +211,9 @@ def test_the_dashboard_load_leads_to_the_open_and_overdue_orders(client, fengtai
         "?unit=%00",
     ],
 )
-def test_bad_filters_are_refused_with_a_message(client, fengtai_manager, query):
-    resp = login(client, fengtai_manager).get(BEHIND + query)
+@pytest.mark.parametrize("page", [BEHIND, CALLS])
+def test_bad_filters_are_refused_with_a_message(client, fengtai_manager, query, page):
+    resp = login(client, fengtai_manager).get(page + query)
     assert resp.status_code == 400
     # the page's own message, or the edge's (NUL bytes and 19+ digit numbers never reach the page)
     body = resp.content.decode()
@@ -213,7 +222,7 @@ def test_bad_filters_are_refused_with_a_message(client, fengtai_manager, query):
 
 def test_an_unknown_alert_or_topic_is_not_found(client, fengtai_manager):
     c = login(client, fengtai_manager)
-    assert c.get(f"{BEHIND}?alert=999999").status_code == 404
+    assert c.get(f"{CALLS}?alert=999999").status_code == 404
     assert c.get(f"{BEHIND}?topic=999999").status_code == 404
 
 

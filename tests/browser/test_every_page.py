@@ -54,8 +54,6 @@ KNOWN_OVERFLOW: dict[tuple[str, str], str] = {}
 KNOWN_CHINESE = {
     "/notifications/": "titles and bodies are stored in Chinese when the notification is written "
     "(新工单, 内部派发工单, 爆单预警 … 件来电, 延期待审, 退单待审, 剔除申请待审核)",
-    "/assessment/snapshots/": "a snapshot's label is stored in Chinese when computed (… 月度结果（规则 v1）)",
-    "/assessment/reports/": "a report's title is stored in Chinese when generated (全市 … 日报)",
 }
 
 # The page's width and the outermost elements that stick out of it (those not inside a box that
