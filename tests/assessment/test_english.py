@@ -56,7 +56,9 @@ def test_the_report_file_downloads_in_the_readers_language(client, city_admin, d
     wb = load_workbook(io.BytesIO(b"".join(resp.streaming_content)))
     assert not [ws.title for ws in wb.worksheets if HAN.search(ws.title)]
     assert wb.worksheets[0]["A1"].value == "City-wide Daily report 2026-11-19"
-    # the Chinese reader gets the stored file
+    # the stored file is in Chinese (whoever's language was active when it was made), and the
+    # Chinese reader gets it
+    assert load_workbook(daily.file.path).worksheets[0]["A1"].value == "全市 日报 2026-11-19"
     resp = login(client, city_admin, "zh-hans").get(f"/assessment/reports/{daily.pk}/download/")
     assert load_workbook(io.BytesIO(b"".join(resp.streaming_content))).worksheets[0]["A1"].value == daily.title
 
