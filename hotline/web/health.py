@@ -5,7 +5,9 @@ database) and from what is only reported (broker, worker, outbound delivery).
   outage never gets web containers restarted (a restart fixes neither).
 - `/healthz` (also `/healthz/ready`) answers 503 only when the database is unreachable — without it
   no page works. The broker is reported, not failed on: intake and every page work without it (the
-  order path writes rows; beat hands them to Celery later).
+  order path writes rows; beat hands them to Celery later). Neither is a delivery backlog older than
+  NOTIFY_BACKLOG_DEGRADED_SECONDS: it makes the status "degraded" (with its age and counts), so a
+  monitor sees a notifier that is down or behind while every page still works.
 """
 
 from datetime import timedelta
@@ -19,7 +21,7 @@ from django.views.decorators.http import require_GET
 from kombu import Connection
 
 from hotline.models import WorkerHeartbeat
-from workorders.notifications.models import Delivery
+from workorders.notifications.selectors import delivery_backlog
 
 
 def heartbeat_touch(*, name: str = "worker") -> None:
@@ -56,13 +58,7 @@ def worker_last_seen():
 
 
 def deliveries_summary() -> dict:
-    """Outbound rows an operator should look at: failed (listed in the admin, retried there) and
-    due for more than five minutes (the delivery worker is behind or down)."""
-    behind = timezone.now() - timedelta(minutes=5)
-    return {
-        "failed": Delivery.objects.filter(status=Delivery.Status.FAILED).count(),
-        "overdue": Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lt=behind).count(),
-    }
+    return delivery_backlog()
 
 
 @never_cache
@@ -79,14 +75,16 @@ def ready(request):
     last_seen = worker_last_seen() if db_ok else None
     stale_after = timedelta(seconds=settings.WORKER_HEARTBEAT_STALE_SECONDS)
     worker_ok = last_seen is not None and timezone.now() - last_seen <= stale_after
+    deliveries = deliveries_summary() if db_ok else None
+    healthy = db_ok and broker_up and worker_ok and not (deliveries and deliveries["behind"])
     body = {
-        "status": "ok" if db_ok and broker_up and worker_ok else ("degraded" if db_ok else "fail"),
+        "status": "ok" if healthy else ("degraded" if db_ok else "fail"),
         "ready": db_ok,
         "database": {"ok": db_ok, "detail": db_info},
         "broker": {"ok": broker_up, "detail": broker_info},
         "worker": {"ok": worker_ok, "stale_after_seconds": settings.WORKER_HEARTBEAT_STALE_SECONDS},
         "worker_last_seen": last_seen.isoformat() if last_seen else None,
-        "deliveries": deliveries_summary() if db_ok else None,
+        "deliveries": deliveries,
         "time": timezone.now().isoformat(),
     }
     return JsonResponse(body, status=200 if db_ok else 503)

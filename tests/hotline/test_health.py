@@ -10,7 +10,14 @@ def test_it_reports_database_and_broker_health(client):
     body = resp.json()
     assert body["ready"] is True
     assert body["database"]["ok"] and body["broker"]["ok"]
-    assert body["deliveries"] == {"failed": 0, "overdue": 0}
+    assert body["deliveries"] == {
+        "failed": 0,
+        "overdue": 0,
+        "due": 0,
+        "oldest_due_seconds": 0,
+        "behind": False,
+        "degraded_after_seconds": 300,
+    }
 
 
 def test_the_broker_being_down_is_reported_without_failing_the_web_tier(client):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from workorders.models import WebhookEndpoint
 from workorders.notifications import delivery
 from workorders.notifications.models import Delivery
+from workorders.notifications.selectors import delivery_backlog
 
 
 class WebhookEndpointForm(forms.ModelForm):
@@ -70,6 +71,26 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        # The backlog's age on top of the list: what /healthz degrades on.
+        backlog = delivery_backlog()
+        level = messages.WARNING if backlog["behind"] else messages.INFO
+        self.message_user(
+            request,
+            _(
+                "已到期待发送 %(due)d 条，最早的已等待 %(age)d 秒（超过 %(limit)d 秒时 /healthz 报告降级）；"
+                "发送失败 %(failed)d 条。"
+            )
+            % {
+                "due": backlog["due"],
+                "age": backlog["oldest_due_seconds"],
+                "limit": backlog["degraded_after_seconds"],
+                "failed": backlog["failed"],
+            },
+            level,
+        )
+        return super().changelist_view(request, extra_context)
 
     def has_change_permission(self, request, obj=None):
         return False

@@ -6,9 +6,11 @@ target, each with its own state.
   after commit. A target is the unit of isolation: a dead or hanging webhook holds at most one
   worker thread, for at most one timeout per retry, and nobody else's rows wait behind it.
 - `deliver_claimed` (the task) sends the rows still holding its claim token, marks each one sent
-  the moment it went out, and keeps claiming its target's next chunk until its time budget is
-  spent. A transient failure (timeout, refused connection, 5xx) backs the whole target off
-  (exponential, capped); after NOTIFY_MAX_ATTEMPTS a row is failed. A permanent problem (URL not
+  the moment it went out (e-mail: all over one SMTP connection, each with a Message-ID derived
+  from its row), renews its claim while it works, and keeps claiming its target's next chunk until
+  its time budget is spent. A transient failure (timeout, refused connection, 5xx) backs the whole
+  target off — 30 s, 1 min, 2 min … by the target's count of failed tries, whichever row was tried;
+  after NOTIFY_MAX_ATTEMPTS tries of the target a row is failed. A permanent problem (URL not
   allowed, redirect, 4xx, payload that cannot be serialised, address refused) fails the row at
   once with the reason. Failed rows are listed in the admin ("外发记录"), where a city
   administrator retries them.
@@ -26,13 +28,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.mail import get_connection, send_mail
-from django.db import transaction
-from django.db.models import F, Q
+from django.core.mail import EmailMessage, get_connection
+from django.db import connection, transaction
+from django.db.models import Count, F, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -54,6 +57,12 @@ def max_attempts() -> int:
 
 def claim_stale_seconds() -> int:
     return int(settings.NOTIFY_CLAIM_STALE_SECONDS)
+
+
+def renew_seconds() -> float:
+    """How often a running batch renews its claim: well inside the stale time, so only a batch
+    whose worker is gone (or hangs past every timeout) goes stale."""
+    return max(1.0, claim_stale_seconds() / 4)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -214,6 +223,24 @@ def probe_redirect(url: str, secret: str, *, timeout: float = 3) -> str | None:
     return None
 
 
+def message_id(row: Delivery) -> str:
+    """The same on every attempt of this row (like X-Hotline-Delivery for webhooks): a receiver, or
+    the mail server, recognises a repeat after an interrupted batch and drops it."""
+    domain = (own_hosts() or ["hotline.invalid"])[0].lstrip(".")
+    return f"<delivery-{row.pk}.notification-{row.notification_id}@{domain}>"
+
+
+def email_for(row: Delivery, mail_connection=None) -> EmailMessage:
+    n = row.notification
+    return EmailMessage(
+        subject=f"[12345] {n.title}",
+        body=f"{n.body}\n\n{n.url}".strip(),
+        to=[n.user.email],
+        headers={"Message-ID": message_id(row), "X-Hotline-Delivery": str(row.pk)},
+        connection=mail_connection,
+    )
+
+
 def send_one(row: Delivery, *, mail_connection=None) -> None:
     n = row.notification
     if row.channel == Delivery.Channel.EMAIL:
@@ -221,14 +248,8 @@ def send_one(row: Delivery, *, mail_connection=None) -> None:
             raise PermanentError(_("收件人没有电子邮件地址。"))
         try:
             if mail_connection is not None:
-                mail_connection.open()  # no-op once open
-            send_mail(
-                subject=f"[12345] {n.title}",
-                message=f"{n.body}\n\n{n.url}".strip(),
-                from_email=None,
-                recipient_list=[n.user.email],
-                connection=mail_connection,
-            )
+                mail_connection.open()  # no-op once open: one connection for the whole batch
+            email_for(row, mail_connection).send()
         except smtplib.SMTPRecipientsRefused as exc:
             raise PermanentError(_("邮件地址被拒收。")) from exc
         except UnicodeError as exc:
@@ -274,19 +295,24 @@ def rows_for(notifications: list[tuple[int, int | None, str]], endpoints: list, 
 
 
 def release_stale(now: datetime | None = None) -> int:
-    """Claims older than NOTIFY_CLAIM_STALE_SECONDS belong to a worker that died (or hung past every
-    timeout): count the attempt and hand the rows back (or fail them at the cap)."""
+    """Claims not renewed for NOTIFY_CLAIM_STALE_SECONDS belong to a worker that died (or hung past
+    every timeout): hand the rows back. Only the first row of each such batch was (maybe) being
+    sent: it counts the attempt (failed at the cap); the untried rest counts nothing. All keep
+    their due time, so they go out before the backlog written since."""
     now = now or timezone.now()
     stale = Delivery.objects.filter(
         status=Delivery.Status.SENDING, claimed_at__lt=now - timedelta(seconds=claim_stale_seconds())
     )
+    in_flight = [
+        row["first"] for row in stale.values("claim").annotate(first=Min("id")).order_by() if row["first"] is not None
+    ]
     reason = _("发送进程中断，重新排队。")
-    failed = stale.filter(attempts__gte=max_attempts() - 1).update(
+    tried = stale.filter(pk__in=in_flight)  # still stale: a batch that renewed just now keeps its rows
+    tried.filter(attempts__gte=max_attempts() - 1).update(
         status=Delivery.Status.FAILED, claim="", attempts=F("attempts") + 1, last_error=reason
     )
-    return failed + stale.update(
-        status=Delivery.Status.PENDING, claim="", attempts=F("attempts") + 1, last_error=reason, next_attempt_at=now
-    )
+    tried.update(status=Delivery.Status.PENDING, claim="", attempts=F("attempts") + 1, last_error=reason)
+    return stale.update(status=Delivery.Status.PENDING, claim="") + len(in_flight)
 
 
 def claim(target: str, token: str, now: datetime | None = None) -> list[int]:
@@ -306,14 +332,29 @@ def claim(target: str, token: str, now: datetime | None = None) -> list[int]:
     return ids
 
 
+def batches_per_target(target: str) -> int:
+    """Batches of one target in flight at once. E-mail: NOTIFY_EMAIL_BATCHES, each over its own SMTP
+    connection — one connection waits on a round trip per command, so a surge needs a few side by
+    side; a webhook: one, so a dead or slow receiver holds at most one worker thread."""
+    return int(settings.NOTIFY_EMAIL_BATCHES) if target == EMAIL_TARGET else 1
+
+
 def dispatch(now: datetime | None = None, publish=None) -> int:
-    """Re-open stale claims, then start one batch for every target with due rows and none in
-    flight. `publish(target, token)` runs after the claim committed. Returns rows claimed."""
+    """Re-open stale claims, then start batches for every target with due rows, up to its number of
+    batches in flight. `publish(target, token)` runs after the claim committed. Returns rows
+    claimed."""
     now = now or timezone.now()
     release_stale(now)
-    busy = set(Delivery.objects.filter(status=Delivery.Status.SENDING).values_list("target", flat=True).distinct())
+    in_flight = Counter(
+        dict(
+            Delivery.objects.filter(status=Delivery.Status.SENDING)
+            .values_list("target")
+            .annotate(batches=Count("claim", distinct=True))
+            .order_by()
+        )
+    )
     # A target backing off after a failure waits as a whole, also for rows written since.
-    busy |= set(
+    busy = set(
         Delivery.objects.filter(status=Delivery.Status.PENDING, attempts__gt=0, next_attempt_at__gt=now)
         .values_list("target", flat=True)
         .distinct()
@@ -326,14 +367,17 @@ def dispatch(now: datetime | None = None, publish=None) -> int:
     )
     total = 0
     for target in list(due):
-        token = uuid.uuid4().hex
-        with transaction.atomic():
-            ids = claim(target, token, now)
-            if ids and publish is not None:
-                # robust: a broker refusing one publish leaves that claim to go stale and be
-                # dispatched again; the other targets are still started.
-                transaction.on_commit(lambda t=target, k=token: publish(t, k), robust=True)
-        total += len(ids)
+        for _batch in range(batches_per_target(target) - in_flight[target]):
+            token = uuid.uuid4().hex
+            with transaction.atomic():
+                ids = claim(target, token, now)
+                if ids and publish is not None:
+                    # robust: a broker refusing one publish leaves that claim to go stale and be
+                    # dispatched again; the other targets are still started.
+                    transaction.on_commit(lambda t=target, k=token: publish(t, k), robust=True)
+            total += len(ids)
+            if not ids:
+                break
     return total
 
 
@@ -343,17 +387,22 @@ def _fail_target(target: str, token: str, row: Delivery, reason: str) -> None:
     dead endpoint is tried once per retry, not once per row, and a long outage fails its backlog
     after NOTIFY_MAX_ATTEMPTS rounds instead of row after row."""
     now = timezone.now()
-    retry_at = now + backoff(row.attempts + 1)
     waiting = Delivery.objects.filter(target=target).filter(
         Q(claim=token, status=Delivery.Status.SENDING) | Q(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
     )
+    # The target's count of failed tries is carried by the rows that waited through them: the
+    # schedule goes on from there even when the row tried was written since (it used to restart
+    # at 30 s whenever a new row came first, so a dead endpoint was tried every ~35 s).
+    tries = (waiting.aggregate(most=Max("attempts"))["most"] or 0) + 1
+    retry_at = now + backoff(tries)
     counted = {"claim": "", "attempts": F("attempts") + 1, "last_error": reason[:300]}
     waiting.filter(attempts__gte=max_attempts() - 1).update(status=Delivery.Status.FAILED, **counted)
     waiting.update(status=Delivery.Status.PENDING, next_attempt_at=retry_at, **counted)
 
 
-def _budget_seconds() -> float:
-    return max(5.0, min(60.0, claim_stale_seconds() / 3))
+# A batch hands its untried rows back after this long, so a surge on one target is re-dispatched in
+# turns (the claim is renewed meanwhile; the budget is about turns, not about liveness).
+BUDGET_SECONDS = 60.0
 
 
 def deliver_claimed(target: str, token: str) -> int:
@@ -371,8 +420,27 @@ def deliver_claimed(target: str, token: str) -> int:
         mail_connection.close()
 
 
+def _mark_sent(row: Delivery, token: str) -> None:
+    """The row went out: marked at once, so a batch killed after it does not send it again. On
+    PostgreSQL without waiting for the WAL flush (synchronous_commit off for this one transaction):
+    the update is visible to every other process as soon as it returns, only a crash of the
+    database server itself within a fraction of a second could forget it — then the row is sent
+    once more, with the same Message-ID / X-Hotline-Delivery. That wait was most of the time per
+    e-mail (16–33 a second)."""
+    now = timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        Delivery.objects.filter(pk=row.pk, claim=token).update(
+            status=Delivery.Status.SENT, claim="", attempts=F("attempts") + 1, sent_at=now, last_error=""
+        )
+        Notification.objects.filter(pk=row.notification_id, sent_at__isnull=True).update(sent_at=now)
+
+
 def _deliver_claimed(target: str, token: str, started: float, mail_connection) -> int:
     sent = 0
+    renewed = time.monotonic()
     while True:
         rows = list(
             Delivery.objects.filter(target=target, claim=token, status=Delivery.Status.SENDING)
@@ -382,12 +450,16 @@ def _deliver_claimed(target: str, token: str, started: float, mail_connection) -
         if not rows:
             return sent
         for row in rows:
-            if time.monotonic() - started > _budget_seconds():
+            if time.monotonic() - started > BUDGET_SECONDS:
                 # Out of time: hand the untried rest back for the next dispatch.
                 Delivery.objects.filter(target=target, claim=token, status=Delivery.Status.SENDING).update(
                     status=Delivery.Status.PENDING, claim=""
                 )
                 return sent
+            if time.monotonic() - renewed > renew_seconds():
+                # Still alive: only a batch whose worker is gone goes stale.
+                Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING).update(claimed_at=timezone.now())
+                renewed = time.monotonic()
             try:
                 send_one(row, mail_connection=mail_connection)
             except PermanentError as exc:
@@ -398,13 +470,10 @@ def _deliver_claimed(target: str, token: str, started: float, mail_connection) -
             except Exception as exc:  # noqa: BLE001 - any other failure is transient for this target
                 _fail_target(target, token, row, f"{exc.__class__.__name__}: {exc}")
                 return sent
-            now = timezone.now()
-            Delivery.objects.filter(pk=row.pk, claim=token).update(
-                status=Delivery.Status.SENT, claim="", attempts=F("attempts") + 1, sent_at=now, last_error=""
-            )
-            Notification.objects.filter(pk=row.notification_id, sent_at__isnull=True).update(sent_at=now)
+            _mark_sent(row, token)
             sent += 1
         claim(target, token)
+        renewed = time.monotonic()
 
 
 def retry_failed(ids) -> int:

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from hotline import access
 from hotline.models import User
 from workorders.models import Notification, WorkOrder
+from workorders.notifications.models import Delivery
 
 
 def visible_notifications(user: User) -> QuerySet:
@@ -17,3 +22,25 @@ def visible_notifications(user: User) -> QuerySet:
 
 def unread_count(user: User) -> int:
     return visible_notifications(user).filter(read_at__isnull=True).count()
+
+
+def delivery_backlog() -> dict:
+    """Outbound rows an operator should look at: failed (listed in the admin, retried there), due for
+    more than five minutes, and how long the oldest due row has waited. `behind` is true once that
+    age passes NOTIFY_BACKLOG_DEGRADED_SECONDS: the notifier is down or cannot keep up. One indexed
+    aggregate over the rows still to do (delivery_to_do), however long the backlog."""
+    now = timezone.now()
+    waiting = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now).aggregate(
+        overdue=Count("id", filter=Q(next_attempt_at__lt=now - timedelta(minutes=5))),
+        due=Count("id"),
+        oldest=Min("next_attempt_at"),
+    )
+    age = int((now - waiting["oldest"]).total_seconds()) if waiting["oldest"] else 0
+    return {
+        "failed": Delivery.objects.filter(status=Delivery.Status.FAILED).count(),
+        "overdue": waiting["overdue"],
+        "due": waiting["due"],
+        "oldest_due_seconds": age,
+        "behind": age > settings.NOTIFY_BACKLOG_DEGRADED_SECONDS,
+        "degraded_after_seconds": settings.NOTIFY_BACKLOG_DEGRADED_SECONDS,
+    }

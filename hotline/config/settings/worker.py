@@ -43,7 +43,16 @@ CELERY_TASK_ROUTES = ("hotline.config.celery.route_task",)
 NOTIFY_WEBHOOK_TIMEOUT = env_int("NOTIFY_WEBHOOK_TIMEOUT", 5, minimum=1)
 NOTIFY_RETRY_SECONDS = env_int("NOTIFY_RETRY_SECONDS", 30, minimum=1)
 NOTIFY_MAX_ATTEMPTS = env_int("NOTIFY_MAX_ATTEMPTS", 8, minimum=1)
-NOTIFY_CLAIM_STALE_SECONDS = env_int("NOTIFY_CLAIM_STALE_SECONDS", 180, minimum=5)
+# A running batch renews its claim every quarter of this; a claim not renewed for this long belongs to
+# a worker that is gone and is handed back (its in-flight row may then go out twice, same id).
+NOTIFY_CLAIM_STALE_SECONDS = env_int("NOTIFY_CLAIM_STALE_SECONDS", 30, minimum=5)
+# E-mail batches in flight at once, each over one SMTP connection of its own (see delivery.py).
+NOTIFY_EMAIL_BATCHES = env_int("NOTIFY_EMAIL_BATCHES", 4, minimum=1)
+# No SMTP wait may outlast a claim: a mail server that stops answering is a transient failure.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# /healthz reports "degraded" when a delivery has been due for longer than this (the notifier is
+# down or behind); the operator page and /healthz show the oldest due delivery's age.
+NOTIFY_BACKLOG_DEGRADED_SECONDS = env_int("NOTIFY_BACKLOG_DEGRADED_SECONDS", 300, minimum=10)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -82,4 +91,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Reports hourly from 06:00: each run also makes the reports of days missed while no worker ran.
     "assessment-reports": {"task": "assessment.tasks.generate_reports", "schedule": crontab(hour="6-23", minute=0)},
+    # Forecasts (未诉先办, staffing): weekly orders per street × category and calls per half hour, nightly.
+    "assessment-forecasts": {
+        "task": "assessment.forecasts.tasks.compute_forecasts",
+        "schedule": crontab(hour=3, minute=20),
+        "options": {"expires": 3 * 3600},
+    },
 }
