@@ -3,7 +3,8 @@ is tried; a killed batch hands back only its own rows, counts an attempt only fo
 sending and keeps their place; e-mails carry a Message-ID of their row; /healthz degrades on an old
 backlog."""
 
-from datetime import datetime, timedelta, timezone as dt_timezone
+import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -18,7 +19,7 @@ from workorders.notifications.models import Delivery
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2026, 3, 2, 1, 0, tzinfo=dt_timezone.utc)
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +75,7 @@ def test_a_failing_endpoint_backs_off_on_the_documented_schedule_while_new_rows_
                 _notify(f"at {now:%H:%M}")
     # then: one request per try, on the schedule 30 s, 1, 2, 4, 8, 16 min, then every 30 min (≤ 10 %
     # jitter, plus beat's 5 s), not every ~35 s
-    gaps = [b - a for a, b in zip(tried_at, tried_at[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(tried_at)]
     expected = [30, 60, 120, 240, 480, 960, 1800, 1800]
     assert len(gaps) >= 7
     for gap, base in zip(gaps, expected, strict=False):
