@@ -77,6 +77,10 @@ class Cap:
     # 二次派单: the center of a street/department assigns orders inside the unit and keeps its
     # sections; which user is the center (no section) is decided by is_unit_center() below.
     DISPATCH_INTERNAL = "dispatch_internal"
+    # 并单: the city center merges any open orders of one incident, a lead unit's center its own
+    # (see workorders/lifecycle/merging.py); only the city undoes a merge.
+    MERGE = "merge"
+    UNDO_MERGE = "undo_merge"
 
 
 ALL_ROLES = frozenset({Role.AGENT, Role.STREET, Role.DEPARTMENT, Role.DISTRICT, Role.CITY})
@@ -103,6 +107,8 @@ GATES: dict[str, frozenset[str]] = {
     Cap.REVIEW_ALIASES: frozenset({Role.CITY}),
     Cap.SEARCH: ALL_ROLES,
     Cap.DISPATCH_INTERNAL: frozenset({Role.STREET, Role.DEPARTMENT}),
+    Cap.MERGE: frozenset({Role.CITY, Role.STREET, Role.DEPARTMENT, Role.DISTRICT}),
+    Cap.UNDO_MERGE: frozenset({Role.CITY}),
 }
 
 
@@ -197,7 +203,35 @@ def sees_phone_in_full(user: Viewer) -> bool:
 
 
 def may_reveal_phone(user: User, call: Call) -> bool:
-    return role_of(user) in PHONE_REVEAL_ROLES and visible_calls(user).filter(pk=call.pk).exists()
+    return (
+        role_of(user) in PHONE_REVEAL_ROLES
+        and sees_caller(user, call)
+        and visible_calls(user).filter(pk=call.pk).exists()
+    )
+
+
+# 保密工单: a caller who asked for confidentiality is known only to the hotline. Handling units
+# (streets, departments, districts) see neither name, phone nor address, on any page, export,
+# notification or API, and contact the caller through the center. THE rule: everything that shows
+# a caller asks sees_caller (hotline.privacy.caller_view builds what a viewer sees from it).
+CALLER_OF_CONFIDENTIAL_ROLES = frozenset({Role.AGENT, Role.CITY})
+
+
+def sees_confidential_callers(user: Viewer) -> bool:
+    return role_of(user) in CALLER_OF_CONFIDENTIAL_ROLES
+
+
+def sees_caller(user: Viewer, call: Call | None) -> bool:
+    """May this user see who the caller is (name, phone, address) on this call?"""
+    return call is None or not call.confidential or sees_confidential_callers(user)
+
+
+def caller_hidden_q(user: Viewer, prefix: str = "") -> Q:
+    """The calls (or, with prefix "call__", the orders) whose caller this user may not see: for
+    searches that must not match a hidden name, phone or address."""
+    if sees_confidential_callers(user):
+        return Q(pk__in=[])
+    return Q(**{f"{prefix}confidential": True})
 
 
 # --- Scoping ------------------------------------------------------------------------------------

@@ -223,6 +223,10 @@ class Call(models.Model):
     )
     received_at = models.DateTimeField(_("来电时间"), db_index=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    # 保密工单 (GB/T 33358): the caller asked that handling units not learn who they are. Name, phone
+    # and address are then shown only to the hotline (agents, the city); the rule is
+    # hotline.access.sees_caller, read by every page, export, notification and API.
+    confidential = models.BooleanField(_("保密"), default=False)
 
     class Meta:
         verbose_name = _("来电记录")
@@ -446,6 +450,7 @@ class SmsMessage(models.Model):
 
     class Purpose(models.TextChoices):
         SELF_EVALUATION = "self_evaluation", _("市民自评链接")
+        MERGED = "merged", _("并单告知")
 
     order = models.ForeignKey(
         "workorders.WorkOrder", verbose_name=_("工单"), on_delete=models.PROTECT, related_name="sms_messages"

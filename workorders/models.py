@@ -71,6 +71,9 @@ class OrderState(models.TextChoices):
     PARKED = "parked", _("挂账")
     CLOSED = "closed", _("已办结待回访")
     COMPLETED = "completed", _("已完成")
+    # 并单: merged into another order of the same incident (WorkOrder.merged_into); out of every
+    # inbox, clock and callback queue until the center undoes the merge.
+    MERGED = "merged", _("已并单")
 
 
 # States in which the clock runs (parking suspends it; closing stops it).
@@ -163,6 +166,27 @@ class WorkOrder(models.Model):
     internal_due_at = models.DateTimeField(_("内部办理时限"), null=True, blank=True)
     internal_warn_at = models.DateTimeField(_("内部预警点"), null=True, blank=True)
     round = models.PositiveSmallIntegerField(_("派单轮次"), default=1)
+    # 并单: the surviving order this one was merged into, when, and the state to return to on undo.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("并入工单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="merged_orders",
+    )
+    merged_at = models.DateTimeField(_("并单时间"), null=True, blank=True)
+    merged_from_state = models.CharField(_("并单前状态"), max_length=20, blank=True)
+    # 拆单: a child order split from another call with several problems (its own call is a copy of
+    # the caller's details with this problem's text); the orders of one parent call see each other.
+    parent_call = models.ForeignKey(
+        "hotline.Call",
+        verbose_name=_("拆单来源来电"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="split_orders",
+    )
     duplicate_count = models.PositiveIntegerField(_("重复诉求数"), default=0)
 
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
@@ -434,6 +458,9 @@ NOTIFICATION_KINDS = {
     "surge": _("爆单预警"),
     "provisional": _("临时考核结果"),
     "frozen": _("考核结果冻结"),
+    "merged": _("并单"),
+    "unmerged": _("撤销并单"),
+    "confidential": _("保密工单"),
 }
 
 

@@ -48,6 +48,7 @@ class CallSerializer(serializers.ModelSerializer):
             "caller_name",
             "caller_phone",
             "address",
+            "confidential",
             "description",
             "district",
             "district_name",
@@ -59,6 +60,12 @@ class CallSerializer(serializers.ModelSerializer):
     def get_caller_phone(self, obj) -> str:
         user = self.context["request"].user
         return obj.caller_phone if access.sees_phone_in_full(user) else mask_phone(obj.caller_phone)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        view = services.caller_view(self.context["request"].user, instance)  # 保密工单
+        data.update(caller_name=view.name, caller_phone=view.phone, address=view.address)
+        return data
 
 
 class CallFilter(django_filters.FilterSet):
@@ -72,7 +79,9 @@ class CallFilter(django_filters.FilterSet):
         fields = ["request_type", "channel", "district", "street", "outcome"]
 
     def search(self, queryset, name, value):
-        return queryset.filter(Q(address__icontains=value) | Q(description__icontains=value))
+        # 保密工单: a hidden address is not matched either
+        hidden = access.caller_hidden_q(getattr(self.request, "user", None))
+        return queryset.filter((Q(address__icontains=value) & ~hidden) | Q(description__icontains=value))
 
 
 class CallViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

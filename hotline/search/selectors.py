@@ -59,12 +59,15 @@ def clean_query(raw: str) -> str:
 ORDER_TEXT = ("number", "address", "title", "action_taken", "result_note")
 CALL_TEXT = ("call__description", "call__caller_name")
 RECENT_DAYS = 1
+# 保密工单: who the caller is (name, address, phone) is never matched for a viewer who may not see it
+CALLER_FIELDS = frozenset({"address", "call__caller_name", "call__caller_phone"})
 
 
-def _any(fields, term: str) -> Q:
+def _any(fields, term: str, hidden: Q | None = None) -> Q:
     q = Q()
     for name in fields:
-        q |= Q(**{f"{name}__contains": term})
+        match = Q(**{f"{name}__contains": term})
+        q |= match & ~hidden if hidden is not None and name in CALLER_FIELDS else match
     return q
 
 
@@ -118,13 +121,14 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
         result.note = _("两个字只查最近 %(days)d 天派发的工单；输入更多字可查全部。") % {"days": SHORT_QUERY_DAYS}
     digits = PHONE_JUNK_RE.sub("", unicodedata.normalize("NFKC", query))
     phone_ok = False
+    hidden = None if access.sees_confidential_callers(user) else access.caller_hidden_q(user, "call__")
     terms = [digits] if numbers.ascii_digits(digits) else sorted(set(query.split()), key=len, reverse=True)[:5]
     if numbers.ascii_digits(digits):
         # Any part of an order number; the caller's phone for those who may search it.
         phone_ok = access.sees_phone_in_full(user) or len(digits) >= MIN_PHONE_DIGITS
         sides = [base.filter(number__contains=digits) for base in scopes]
         if phone_ok:
-            sides += [base.filter(call__caller_phone__contains=digits) for base in scopes]
+            sides += [base.filter(_any(["call__caller_phone"], digits, hidden)) for base in scopes]
         else:
             result.note = _("按电话查找须至少输入 %(n)d 位数字。") % {"n": MIN_PHONE_DIGITS}
     else:
@@ -132,9 +136,11 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
         # PostgreSQL; an OR across the join would defeat the indexes); the other words filter it.
         rest = Q()
         for term in terms[1:]:
-            rest &= _any(ORDER_TEXT + CALL_TEXT, term)
+            rest &= _any(ORDER_TEXT + CALL_TEXT, term, hidden)
         sides = [
-            base.filter(_any(fields, terms[0])).filter(rest) for base in scopes for fields in (ORDER_TEXT, CALL_TEXT)
+            base.filter(_any(fields, terms[0], hidden)).filter(rest)
+            for base in scopes
+            for fields in (ORDER_TEXT, CALL_TEXT)
         ]
     # Newest first: a word that is common fills the page from the last RECENT_DAYS alone (a short
     # walk of the dispatched_at index); only a rarer one needs the whole history (its matches are
@@ -172,7 +178,9 @@ def search_orders(*, user: User, raw_query: str, via: str = "page", ip_address: 
     result.cut_off = len(rows) > LIMIT
     result.orders = rows[:LIMIT]
     if phone_ok and not access.sees_phone_in_full(user):
-        found_by_phone = [o for o in result.orders if digits in (o.call.caller_phone or "")]
+        found_by_phone = [
+            o for o in result.orders if digits in (o.call.caller_phone or "") and access.sees_caller(user, o.call)
+        ]
         if found_by_phone:
             result.phone_searched = True
             with transaction.atomic():

@@ -33,3 +33,13 @@ def order_link(order, linkable=None):
 def sms_messages(order):
     """The text messages recorded on an order, newest first."""
     return list(SmsMessage.objects.filter(order=order).select_related("created_by")[:20])
+
+
+@register.simple_tag(takes_context=True)
+def caller_of(context, call, address=None):
+    """`{% caller_of call [address] as cv %}`: the caller as the viewer may see them (保密工单:
+    hotline.privacy.caller_view) — cv.hidden, cv.name, cv.phone, cv.address, cv.note."""
+    from hotline.privacy import caller_view
+
+    request = context.get("request")
+    return caller_view(getattr(request, "user", None), call, address)

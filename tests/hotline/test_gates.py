@@ -194,6 +194,9 @@ GATED_URLS: dict[str, list] = {
     Cap.RULE_ASSESSMENT: [],
     Cap.HANDLE: [],
     Cap.ANSWER_WHISTLE: [],
+    # 并单 and its undo: order actions (the action table), no page of their own
+    Cap.MERGE: [],
+    Cap.UNDO_MERGE: [],
     Cap.REVIEW_ALIASES: ["alias-proposals"],
     Cap.SEARCH: ["search"],
     Cap.DISPATCH_INTERNAL: ["order-sections", "order-scorecard"],

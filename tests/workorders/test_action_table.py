@@ -19,11 +19,29 @@ from django.utils import timezone
 
 from districts.models import Section, Unit
 from hotline.errors import DomainError
-from tests.factories import UserFactory, unit
+from hotline.models import Category
+from tests.factories import CallFactory, UserFactory, unit
 from workorders.handling.forms import department_units
-from workorders.lifecycle import actions, assignments, callbacks, exclusions, handling, self_evaluations
+from workorders.lifecycle import (
+    actions,
+    assignments,
+    callbacks,
+    creation,
+    exclusions,
+    handling,
+    merging,
+    self_evaluations,
+)
 from workorders.lifecycle.callbacks import Answers
-from workorders.models import ExclusionRequest, OrderEvent, OrderParticipant, OrderRequest, Whistle, WorkOrder
+from workorders.models import (
+    ExclusionRequest,
+    OrderEvent,
+    OrderParticipant,
+    OrderRequest,
+    UrgencyTier,
+    Whistle,
+    WorkOrder,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +77,10 @@ def _situation(name, make_order, p):
     cgb = p["_sections"][0]
     if name == "overdue_dispatched":
         return make_order(ago=timedelta(days=30))
+    if name == "merged":  # merged into another open order of its unit (并单)
+        order = make_order()
+        merging.order_merge(make_order(), actor=center, others=[order], reason="同一事项")
+        return WorkOrder.objects.get(pk=order.pk)
     order = make_order()
     if name == "dispatched":
         return order
@@ -117,6 +139,7 @@ SITUATIONS = [
     "closed",
     "completed",
     "overdue_dispatched",
+    "merged",
 ]
 
 
@@ -144,6 +167,25 @@ def _payload(name: str, order: WorkOrder, p) -> dict:
     if name == "assign":
         cgb, community = p["_sections"]
         return {"section": (community if order.section_id == cgb.pk else cgb).pk}
+    if name == "merge":  # another open order of the same unit, made for this attempt (rolled back)
+        other = creation.order_create(
+            call=CallFactory(street=order.street),
+            category=order.category,
+            tier=order.tier,
+            lead_unit=order.lead_unit,
+            actor=p["agent"],
+            title="同一事项",
+            street=order.street,
+        )
+        return {"orders": other.number, "reason": text}
+    if name == "split":
+        category = Category.objects.get_or_create(code="TEST-LIGHT", defaults={"name": "路灯不亮", "level": 3})[0]
+        return {
+            "description": "另有路灯不亮",
+            "category": category.pk,
+            "tier": UrgencyTier.objects.get(code="T7D").pk,
+            "lead_unit": unit("110106001").pk,
+        }
     return {
         "sign": {},
         "respond": {"contacted_at": now.isoformat(), "method": "phone", "summary": text},
@@ -167,6 +209,8 @@ def _payload(name: str, order: WorkOrder, p) -> dict:
         "take_back": {"reason": text},
         "propose_close": {"result": "resolved", "result_note": text, "action_taken": text},
         "review_proposal": {"decision": "accept", "reason": "", "confirm_open_whistles": True, "whistle_reason": text},
+        "unmerge": {"reason": text},
+        "confidential": {"confidential": True, "reason": text},
     }[name]
 
 
@@ -208,8 +252,10 @@ def test_every_order_action_is_offered_exactly_as_it_is_accepted(client, situati
                     if detail.status_code == 200:  # the refusal says why, translated, never a bare code
                         assert response.json().get("detail"), (situation, who, name)
                 transaction.set_rollback(True)
-    # every open situation offers someone something; a closed order is the callback desk's
-    assert bool(offered_somewhere) == (situation not in ("closed", "completed")), (situation, offered_somewhere)
+    # every open situation offers someone something; a closed order is the callback desk's (the
+    # hotline may still make any order confidential at the caller's request)
+    handling_offered = offered_somewhere - {"confidential"}
+    assert bool(handling_offered) == (situation not in ("closed", "completed")), (situation, offered_somewhere)
 
 
 def test_the_refusal_on_the_page_and_in_the_api_is_the_tables_message(client, make_order, people):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from hotline import access
 from hotline.pagination import CappedPageNumberPagination
-from hotline.privacy import mask_phone
+from hotline.privacy import caller_view
 from hotline.web.api import form_data, gate
 from workorders.handling import selectors, services
 from workorders.handling.forms import InboxFilterForm
@@ -165,8 +165,11 @@ class RequestSerializer(serializers.ModelSerializer):
 class OrderDetailSerializer(OrderListSerializer):
     result = serializers.CharField(read_only=True, help_text="resolved / partly / unresolved")
     caller_phone = serializers.SerializerMethodField()
+    caller_name = serializers.SerializerMethodField()
+    confidential = serializers.BooleanField(source="call.confidential", read_only=True)
+    caller_note = serializers.SerializerMethodField(help_text="保密工单: why the caller is not shown")
     description = serializers.CharField(source="call.description", read_only=True)
-    address = serializers.CharField(read_only=True)
+    address = serializers.SerializerMethodField()
     events = OrderEventSerializer(many=True, read_only=True)
     whistles = WhistleSerializer(many=True, read_only=True)
     requests = RequestSerializer(many=True, read_only=True)
@@ -177,8 +180,13 @@ class OrderDetailSerializer(OrderListSerializer):
         fields = [
             *OrderListSerializer.Meta.fields,
             "caller_phone",
+            "caller_name",
+            "confidential",
+            "caller_note",
             "description",
             "address",
+            "merged_into",
+            "parent_call",
             "result",
             "result_note",
             "action_taken",
@@ -191,11 +199,23 @@ class OrderDetailSerializer(OrderListSerializer):
             "actions",
         ]
 
-    def get_caller_phone(self, obj) -> str:
+    def _caller(self, obj):
+        # 保密工单: one view of the caller per viewer (hotline.privacy.caller_view)
+        if getattr(obj, "_caller_view", None) is None:
+            obj._caller_view = caller_view(self.context["request"].user, obj.call, obj.address)
+        return obj._caller_view
 
-        user = self.context["request"].user
-        phone = obj.call.caller_phone
-        return phone if access.sees_phone_in_full(user) else mask_phone(phone)
+    def get_caller_phone(self, obj) -> str:
+        return self._caller(obj).phone
+
+    def get_caller_name(self, obj) -> str:
+        return self._caller(obj).name
+
+    def get_caller_note(self, obj) -> str:
+        return self._caller(obj).note
+
+    def get_address(self, obj) -> str:
+        return self._caller(obj).address
 
     def get_participants(self, obj) -> list[dict]:
         return [

@@ -3,6 +3,8 @@ shape of the input is checked here, the business rules in `workorders.transition
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
@@ -15,7 +17,7 @@ from hotline import access, numbers, refcache
 from hotline.models import Call, Category, User
 from workorders.lifecycle.handling import end_of_day
 from workorders.lifecycle.machinery import ContactMethod, routable_units
-from workorders.models import OrderRequest, Result, UrgencyTier, Whistle
+from workorders.models import OrderRequest, Result, UrgencyTier, Whistle, WorkOrder
 
 DECISIONS = [("accept", _("同意")), ("reject", _("驳回"))]
 
@@ -347,3 +349,65 @@ class InboxFilterForm(forms.Form):
         self.fields["request_type"].choices = [("", _("全部")), *Call.RequestType.choices]
         # The first two levels: choosing one includes everything under it (a short list to render).
         self.fields["category"].queryset = Category.objects.filter(is_active=True, level__lte=2)
+
+
+# --- 并单 / 拆单 / 保密 (workorders/lifecycle/merging.py, splitting.py, confidentiality.py) ----------
+ORDER_NUMBER_SPLIT = re.compile(r"[\s,，、;；]+")
+
+
+class MergeForm(ActionForm):
+    """The surviving order is the page's; the orders merged into it are given by number."""
+
+    orders = forms.CharField(
+        label=_("并入本单的工单编号（多个用逗号或空格分隔）"), max_length=1000, widget=forms.TextInput()
+    )
+    reason = forms.CharField(label=_("并单理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def clean_orders(self):
+        raw = [n for n in ORDER_NUMBER_SPLIT.split(self.cleaned_data["orders"]) if n]
+        if not raw or len(raw) > 50:
+            raise forms.ValidationError(_("请填写 1 至 50 个工单编号。"))
+        if not all(numbers.ascii_digits(n) for n in raw):
+            raise forms.ValidationError(_("工单编号只含数字。"))
+        found = dict(WorkOrder.objects.filter(number__in=raw).values_list("number", "pk"))
+        missing = [n for n in raw if n not in found]
+        if missing:
+            # the same words as for an order the user may not see: a number never tells more
+            raise forms.ValidationError(_("工单 %(n)s 不存在或您无权查看。") % {"n": "、".join(missing)})
+        return [found[n] for n in raw]
+
+    def transition_kwargs(self, files=()) -> dict:
+        return {"others": self.cleaned_data["orders"], "reason": self.cleaned_data["reason"]}
+
+
+class UnmergeForm(ActionForm):
+    reason = forms.CharField(label=_("撤销理由"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class SplitForm(ActionForm):
+    """One more problem of the caller's call, for its own unit: a child order with its own clock."""
+
+    needs_order = True
+
+    description = forms.CharField(label=_("拆出的诉求内容"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    category = forms.ModelChoiceField(label=_("诉求分类"), queryset=Category.objects.none())
+    tier = forms.ModelChoiceField(label=_("时限档"), queryset=UrgencyTier.objects.none())
+    lead_unit = forms.ModelChoiceField(label=_("主办单位"), queryset=Unit.objects.none())
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = Category.objects.filter(level=3, is_active=True).order_by("sort", "code")
+        self.fields["tier"].queryset = UrgencyTier.objects.order_by("sort")
+        self.fields["lead_unit"].queryset = routable_units(order)
+
+
+class ConfidentialForm(ActionForm):
+    confidential = forms.BooleanField(label=_("保密（对承办单位隐去来电人姓名、电话、地址）"), required=False)
+    reason = forms.CharField(label=_("说明"), widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+    def __init__(self, *args, order=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if order is not None:
+            self.fields["confidential"].initial = not order.call.confidential
+
+    needs_order = True

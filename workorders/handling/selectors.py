@@ -189,6 +189,8 @@ def clock_of(order: WorkOrder, now: datetime | None = None, *, user: User | None
         return Clock("done", str(_("超期办结") if late else _("已办结")), None)
     if order.state == OrderState.PARKED:
         return Clock("paused", str(_("挂账中（计时暂停）")), None)
+    if order.state == OrderState.MERGED:
+        return Clock("done", str(_("已并单（计时停止）")), None)
     if user is not None and order.internal_due_at and access.section_of(user) is not None:
         which, deadline, warn_at = "internal", order.internal_due_at, order.internal_warn_at
     elif order.responded_at is None:
@@ -249,6 +251,36 @@ def order_for(user: User, pk: int) -> WorkOrder | None:
         .filter(pk=pk)
         .first()
     )
+
+
+def related_orders(order: WorkOrder, user: User) -> dict:
+    """并单 and 拆单 links of an order, as this user may see them: the order it was merged into, the
+    orders merged into it (each with its caller as the viewer may see them: hotline.privacy), and the
+    other orders split from the same call. `linkable`: the ids the viewer may open."""
+    from hotline.privacy import caller_view
+
+    merged = list(
+        WorkOrder.objects.filter(merged_into_id=order.pk).select_related("call", "lead_unit").order_by("merged_at")
+    )
+    parent = order.parent_call_id or order.call_id
+    family = list(
+        WorkOrder.objects.filter(Q(parent_call_id=parent) | Q(call_id=parent))
+        .exclude(pk=order.pk)
+        .select_related("lead_unit", "category")
+        .order_by("id")
+    )
+    if not order.parent_call_id and not any(o.parent_call_id == parent for o in family):
+        family = []
+    target = order.merged_into if order.merged_into_id else None
+    ids = [o.pk for o in [*merged, *family]] + ([target.pk] if target else [])
+    linkable = set(access.visible_orders(user).filter(pk__in=ids).values_list("pk", flat=True)) if ids else set()
+    return {
+        "merged_into": target,
+        "merged": [(o, caller_view(user, o.call, o.address)) for o in merged],
+        "family": family,
+        "linkable": linkable,
+        "any": bool(target or merged or family),
+    }
 
 
 def available_actions(order: WorkOrder, user: User) -> list[str]:

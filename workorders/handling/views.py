@@ -22,7 +22,7 @@ from hotline import access, numbers
 from hotline.errors import AccessDenied, DomainError
 from hotline.models import User
 from hotline.pagination import CappedPaginator
-from hotline.privacy import mask_phone
+from hotline.privacy import caller_view, mask_phone
 from hotline.web import errors
 from workorders.handling import selectors as handling_selectors
 from workorders.handling import services
@@ -138,6 +138,8 @@ def _detail_context(request, order, *, bound: dict | None = None, error: str = "
         "phone_in_full": access.sees_phone_in_full(user),
         "masked_phone": mask_phone(order.call.caller_phone),
         "may_reveal": access.may_reveal_phone(user, order.call) and bool(order.call.caller_phone),
+        "caller": caller_view(user, order.call, order.address),
+        "related": handling_selectors.related_orders(order, user),
         "whistle_mine": Whistle.objects.filter(order=order, to_unit_id=user.unit_id, state=Whistle.State.OPEN).first()
         if user.unit_id
         else None,
@@ -177,6 +179,7 @@ def order_print(request, pk: int):
             "attachments": attached,
             "phone_in_full": access.sees_phone_in_full(request.user),
             "masked_phone": mask_phone(order.call.caller_phone),
+            "caller": caller_view(request.user, order.call, order.address),
         },
     )
 

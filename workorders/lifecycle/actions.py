@@ -57,6 +57,9 @@ INTAKE = "intake"  # whoever takes calls (a repeat call linked to the order)
 EXCLUSION_FILER = "exclusion_filer"  # the lead unit's center
 DISTRICT_REVIEWER = "district_reviewer"  # the manager of the order's district (first step of 剔除)
 CITY_REVIEWER = "city_reviewer"  # the city center (second step of 剔除, revocation)
+MERGER = "merger"  # 并单: the city center, or the lead unit's center for its own orders
+UNMERGER = "unmerger"  # the city center (undo a merge within the window)
+HOTLINE = "hotline"  # the hotline's seats (agents, the city): 拆单, 保密
 
 CAPABILITY = {
     LEAD: access.Cap.HANDLE,
@@ -70,6 +73,9 @@ CAPABILITY = {
     EXCLUSION_FILER: access.Cap.REQUEST_EXCLUSION,
     DISTRICT_REVIEWER: access.Cap.SUPERVISE,
     CITY_REVIEWER: access.Cap.RULE_ASSESSMENT,
+    MERGER: access.Cap.MERGE,
+    UNMERGER: access.Cap.UNDO_MERGE,
+    HOTLINE: access.Cap.TAKE_CALLS,
 }
 
 REFUSALS = {
@@ -84,6 +90,9 @@ REFUSALS = {
     EXCLUSION_FILER: gettext_lazy("只有工单的主办单位可以申请剔除。"),
     DISTRICT_REVIEWER: gettext_lazy("只有工单所在区的管理员可以进行区级审核。"),
     CITY_REVIEWER: gettext_lazy("只有市级管理员可以进行市级审核。"),
+    MERGER: gettext_lazy("只有市热线中心或本单主办单位的中心可以并单。"),
+    UNMERGER: gettext_lazy("只有市热线中心可以撤销并单。"),
+    HOTLINE: gettext_lazy("只有热线中心（话务员、市级）可以执行此操作。"),
 }
 
 # Which page offers the action: the order page (and the orders API), the callback desk, the
@@ -141,6 +150,8 @@ _S = "workorders.lifecycle.assignments."
 _C = "workorders.lifecycle.callbacks."
 _CF = "workorders.callbacks.forms."
 _E = "workorders.lifecycle.exclusions."
+_M = "workorders.lifecycle.merging."
+MERGEABLE = (OrderState.DISPATCHED, OrderState.SIGNED, OrderState.PARKED)
 
 RETURN, EXTENSION = OrderRequest.Kind.RETURN, OrderRequest.Kind.EXTENSION
 _ROWS = [
@@ -310,6 +321,46 @@ _ROWS = [
         transition=_S + "order_review_proposal",
         needs_proposal=True,
         tells=(Tell("previous_owners", "internal_review"),),
+    ),
+    # --- 并单 / 拆单 / 保密 (lifecycle/merging.py, splitting.py, confidentiality.py) ---
+    # The surviving order's row; each merged order's restrictions are checked by the transition.
+    _a(
+        "merge",
+        gettext_lazy("并单（合并同一事项的工单）"),
+        MERGER,
+        MERGEABLE,
+        form=_F + "MergeForm",
+        transition=_M + "order_merge",
+        no_pending_request=True,
+        no_pending_proposal=True,
+        tells=(Tell("lead_unit", "merged"), Tell("merged_leads", "merged")),
+    ),
+    _a(
+        "unmerge",
+        gettext_lazy("撤销并单"),
+        UNMERGER,
+        [OrderState.MERGED],
+        form=_F + "UnmergeForm",
+        transition=_M + "order_unmerge",
+        tells=(Tell("lead_unit", "unmerged"),),
+    ),
+    _a(
+        "split",
+        gettext_lazy("拆单（拆出另一诉求）"),
+        HOTLINE,
+        OPEN_STATES,
+        form=_F + "SplitForm",
+        transition="workorders.lifecycle.splitting.order_split_one",
+        no_pending_request=True,
+    ),
+    _a(
+        "confidential",
+        gettext_lazy("保密设置"),
+        HOTLINE,
+        [*OPEN_STATES, OrderState.CLOSED, OrderState.COMPLETED, OrderState.MERGED],
+        form=_F + "ConfidentialForm",
+        transition="workorders.lifecycle.confidentiality.order_set_confidential",
+        tells=(Tell("lead_unit", "confidential"),),
     ),
     # --- the callback desk (回访; workorders/callbacks) ---
     _a(
@@ -499,6 +550,10 @@ class _Facts:
             return access.may_decide_exclusion_for_district(self.user, self.order)
         if who == CITY_REVIEWER:
             return access.may_decide_exclusion_for_city(self.user)
+        if who == MERGER:
+            return access.role_of(self.user) == Role.CITY or self.is_lead
+        if who == UNMERGER:
+            return True  # the capability (the city) is the whole rule; the window is the transition's
         return True  # CALLER_BACK, INTAKE: the capability is the whole rule
 
 
@@ -699,6 +754,7 @@ UNIT_RECIPIENTS: dict[str, Callable[[WorkOrder, TellContext], Recipients]] = {
     "city_center": _city_center,
     "filer": lambda order, ctx: ([ctx["request"].unit_id], None),
     "filer_and_district": _filer_and_district,
+    "merged_leads": lambda order, ctx: (list(ctx["units"]), None),
 }
 
 

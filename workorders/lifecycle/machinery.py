@@ -87,6 +87,14 @@ class Ev:
     PROPOSAL_SENT_BACK = "proposal_sent_back"
     INTERNAL_WARNED = "internal_warned"
     INTERNAL_OVERDUE = "internal_overdue"
+    # 并单 / 拆单 / 保密 (lifecycle/merging.py, splitting.py, confidentiality.py)
+    MERGED = "merged"  # on the surviving order
+    MERGED_INTO = "merged_into"  # on each merged order
+    UNMERGED = "unmerged"  # on the order taken out again
+    MERGE_UNDONE = "merge_undone"  # on the surviving order
+    SPLIT = "split"
+    CONFIDENTIAL_SET = "confidential_set"
+    CONFIDENTIAL_CLEARED = "confidential_cleared"
 
 
 EVENT_LABELS = {
@@ -133,6 +141,13 @@ EVENT_LABELS = {
     Ev.PROPOSAL_SENT_BACK: gettext_lazy("中心退回拟办结"),
     Ev.INTERNAL_WARNED: gettext_lazy("内部时限即将到期预警"),
     Ev.INTERNAL_OVERDUE: gettext_lazy("内部办理超时"),
+    Ev.MERGED: gettext_lazy("并单（其他工单并入本单）"),
+    Ev.MERGED_INTO: gettext_lazy("并单（本单并入其他工单）"),
+    Ev.UNMERGED: gettext_lazy("撤销并单（恢复办理）"),
+    Ev.MERGE_UNDONE: gettext_lazy("撤销并单（工单移出）"),
+    Ev.SPLIT: gettext_lazy("拆单"),
+    Ev.CONFIDENTIAL_SET: gettext_lazy("设为保密工单"),
+    Ev.CONFIDENTIAL_CLEARED: gettext_lazy("取消保密"),
 }
 
 ROUTABLE_KINDS = (Unit.Kind.STREET, Unit.Kind.DEPARTMENT, Unit.Kind.DISTRICT)

@@ -304,6 +304,8 @@ LOGGING = {
 CALLBACK_MAX_FAILED_ATTEMPTS = env_int("CALLBACK_MAX_FAILED_ATTEMPTS", 3, minimum=1)
 CALLBACK_UNREACHABLE_MIN_DAYS = env_int("CALLBACK_UNREACHABLE_MIN_DAYS", 2, minimum=1)
 SELF_EVALUATION_LINK_HOURS = env_int("SELF_EVALUATION_LINK_HOURS", 72, minimum=1)
+# 并单: how long after a merge the city center may undo it (the merged order goes back to its state).
+MERGE_UNDO_HOURS = env_int("MERGE_UNDO_HOURS", 72, minimum=0)
 # Text messages to callers (hotline/intake/sms.py): "console" writes them to the worker's log;
 # "http" POSTs {"to", "text"} as JSON to SMS_GATEWAY_URL (Bearer SMS_GATEWAY_TOKEN).
 SMS_BACKEND = env_str("SMS_BACKEND", "console")
