@@ -79,7 +79,7 @@ def topic_q(topic: MonthlyTopic) -> Q:
 
 
 def surge_window() -> timedelta:
-    return timedelta(minutes=int(getattr(settings, "SURGE_WINDOW_MINUTES", 60)))
+    return timedelta(minutes=settings.SURGE_WINDOW_MINUTES)
 
 
 # --- The calls a governance figure counts ----------------------------------------------------------

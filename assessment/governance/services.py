@@ -30,11 +30,6 @@ from hotline.privacy import mask_phone
 from workorders.models import Notification, OrderState, WorkOrder
 from workorders.notifications.outbox import recipients_by_unit
 
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 BULK = 1000  # rows per INSERT
 
 
@@ -59,8 +54,8 @@ def surge_detect(*, now: datetime | None = None) -> list[Alert]:
     alerts and their notifications inserted in bulk in one transaction."""
 
     now = now or timezone.now()
-    window = timedelta(minutes=_setting("SURGE_WINDOW_MINUTES", 60))
-    min_calls = _setting("SURGE_MIN_CALLS", 5)
+    window = timedelta(minutes=settings.SURGE_WINDOW_MINUTES)
+    min_calls = settings.SURGE_MIN_CALLS
     seconds = int(window.total_seconds())
     bucket = datetime.fromtimestamp(int(now.timestamp()) // seconds * seconds, tz=now.tzinfo or timezone.utc)
     clusters = list(surge_clusters(now=now, window=window, min_calls=min_calls))

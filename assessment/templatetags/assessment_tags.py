@@ -136,3 +136,10 @@ def cause_fact_url(cause: dict) -> str:
     """The fact a cause names, in the admin's read-only view of facts."""
     model = "exclusionfact" if cause.get("fact_kind") == "exclusion" else "callbackfact"
     return reverse(f"admin:assessment_{model}_change", args=[cause["fact_id"]])
+
+
+@register.filter
+def query_pairs(querydict) -> list:
+    """The (name, value) pairs of a query string. A template's `request.GET.items` would look up a
+    parameter named "items" first (`?items=x` made every assessment page a 500)."""
+    return [(key, value) for key in querydict for value in querydict.getlist(key)]

@@ -72,7 +72,7 @@ def client_ip(request) -> str | None:
     remote = _parse_ip(request.META.get("REMOTE_ADDR", ""))
     if remote is None:
         return None
-    networks = _trusted_networks(tuple(getattr(settings, "TRUSTED_PROXIES", ()) or ()))
+    networks = _trusted_networks(tuple(settings.TRUSTED_PROXIES))
     if not networks or not _is_trusted(remote, networks):
         return str(remote)
     client = remote

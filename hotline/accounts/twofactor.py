@@ -104,7 +104,7 @@ def verify(*, user: User, code: str, ip_address: str | None = None, now: float |
 
 
 def required() -> bool:
-    return getattr(settings, "ADMIN_2FA_REQUIRED", True)
+    return settings.ADMIN_2FA_REQUIRED
 
 
 def passed(request) -> bool:

@@ -329,3 +329,12 @@ def test_opening_a_rate_lists_the_orders_that_cost_points_first(client, fengtai_
     assert sat == ["unsatisfied", "basic", "satisfied", "satisfied", "satisfied"]
     contacted = [o.contacted for o in c.get(base + "&focus=response").context["page"]]
     assert contacted[0] is False and all(contacted[1:])
+
+
+def test_a_query_parameter_named_items_is_just_a_parameter(client, city_admin):
+    # the period form and the drill-down carry the query over; `?items=` was a 500 on every page
+    from tests.factories import login_to_admin
+
+    login_to_admin(client, city_admin)
+    for url in ("/assessment/", "/assessment/city/streets/?items=abc", "/assessment/orders/?items=abc&measure=valid"):
+        assert client.get(url if "?" in url else url + "?items=abc").status_code < 500, url
