@@ -178,3 +178,37 @@ def test_the_operators_list_of_deliveries_shows_the_backlogs_age(client, setting
     page = client.get("/admin/workorders/delivery/").content.decode()
     # then
     assert "已到期待发送 1 条，最早的已等待 60" in page and "超过 300 秒" in page
+
+
+def test_a_batch_that_starts_late_renews_its_claim_first_and_sends_each_row_once(hook, deliver_now, settings):
+    # given: a batch claimed at START whose message waited 29 s in the queue (stale after 30 s)
+    settings.NOTIFY_CLAIM_STALE_SECONDS = 30
+    for _ in range(3):
+        UserFactory(role="street", unit=unit("110106003"), email="")
+    WebhookEndpoint.objects.create(name="ok", url=hook.url, secret="k")
+    send_one, released = delivery.send_one, []
+    with time_machine.travel(START, tick=False) as clock:
+        _notify()
+        outbox.queue_outbound()
+        target = Delivery.objects.first().target
+        delivery.claim(target, "late")
+        clock.move_to(START + timedelta(seconds=29))
+
+        def slow_send(row, **kw):
+            # the first request takes 2 s, and beat's dispatch runs meanwhile
+            if not released:
+                clock.move_to(START + timedelta(seconds=31))
+                released.append(delivery.release_stale())
+            return send_one(row, **kw)
+
+        # when
+        delivery.send_one = slow_send
+        try:
+            delivery.deliver_claimed(target, "late")
+        finally:
+            delivery.send_one = send_one
+        deliver_now()
+    # then: the claim was renewed before the first send, nothing was handed back, each row went once
+    assert released == [0]
+    assert sorted(hook.notification_ids()) == sorted(Notification.objects.values_list("pk", flat=True))
+    assert set(Delivery.objects.values_list("status", "attempts")) == {("sent", 1)}

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import math
 import random
 import smtplib
 import time
@@ -420,7 +421,7 @@ def deliver_claimed(target: str, token: str) -> int:
         mail_connection.close()
 
 
-def _mark_sent(row: Delivery, token: str) -> None:
+def _mark_sent(row: Delivery, token: str) -> bool:
     """The row went out: marked at once, so a batch killed after it does not send it again. On
     PostgreSQL without waiting for the WAL flush (synchronous_commit off for this one transaction):
     the update is visible to every other process as soon as it returns, only a crash of the
@@ -432,15 +433,18 @@ def _mark_sent(row: Delivery, token: str) -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        Delivery.objects.filter(pk=row.pk, claim=token).update(
+        marked = Delivery.objects.filter(pk=row.pk, claim=token).update(
             status=Delivery.Status.SENT, claim="", attempts=F("attempts") + 1, sent_at=now, last_error=""
         )
         Notification.objects.filter(pk=row.notification_id, sent_at__isnull=True).update(sent_at=now)
+    return bool(marked)
 
 
 def _deliver_claimed(target: str, token: str, started: float, mail_connection) -> int:
     sent = 0
-    renewed = time.monotonic()
+    # Renewed before the first send: the message may have waited in the queue for most of the stale
+    # time, and a claim handed back while its rows are being sent makes every one of them a repeat.
+    renewed = -math.inf
     while True:
         rows = list(
             Delivery.objects.filter(target=target, claim=token, status=Delivery.Status.SENDING)
@@ -458,7 +462,9 @@ def _deliver_claimed(target: str, token: str, started: float, mail_connection) -
                 return sent
             if time.monotonic() - renewed > renew_seconds():
                 # Still alive: only a batch whose worker is gone goes stale.
-                Delivery.objects.filter(claim=token, status=Delivery.Status.SENDING).update(claimed_at=timezone.now())
+                mine = Delivery.objects.filter(pk__gte=row.pk, claim=token, status=Delivery.Status.SENDING)
+                if not mine.update(claimed_at=timezone.now()):
+                    return sent  # handed back already (this worker was stalled past the stale time)
                 renewed = time.monotonic()
             try:
                 send_one(row, mail_connection=mail_connection)
@@ -470,7 +476,8 @@ def _deliver_claimed(target: str, token: str, started: float, mail_connection) -
             except Exception as exc:  # noqa: BLE001 - any other failure is transient for this target
                 _fail_target(target, token, row, f"{exc.__class__.__name__}: {exc}")
                 return sent
-            _mark_sent(row, token)
+            if not _mark_sent(row, token):
+                return sent  # the claim was handed back meanwhile: the rest is someone else's now
             sent += 1
         claim(target, token)
         renewed = time.monotonic()
