@@ -202,6 +202,7 @@ def repeat_callers(*, user: User, now: datetime | None = None, days: int = 30, m
     rows = (
         governance_selectors.placed_calls(user, since=now - timedelta(days=days), until=now)
         .exclude(caller_phone="")
+        .exclude(access.caller_hidden_q(user))  # 保密工单: a caller this viewer may not see is not listed
         .values("caller_phone")
         .annotate(n=Count("id"), last_call=Max("id"))
         .filter(n__gte=min_calls)

@@ -366,3 +366,26 @@ def test_a_section_members_home_has_no_assessment_links_it_could_not_open(client
     panel = re.search(r'data-testid="assessment-panel".*?</section>', html, re.S).group(0)
     links = [unescape(h) for h in re.findall(r'href="([^"]+)"', panel)]
     assert links and {c.get(h).status_code for h in links} <= {200, 302}
+
+
+def test_a_confidential_repeat_caller_is_listed_only_for_who_may_see_callers(
+    client, fengtai_manager, city_admin, category
+):
+    from django.utils import timezone
+
+    from assessment.governance import services
+    from hotline.models import Call
+
+    now = timezone.now()
+    mine = [
+        make_order(
+            XILUOYUAN, callback_at=None, state="signed", phone="13912345678", dispatched_at=now - timedelta(days=i)
+        )
+        for i in range(3)
+    ]
+    Call.objects.filter(pk__in=[o.call_id for o in mine]).update(confidential=True)
+    # the district does not see who a confidential caller is: not even a masked number
+    later = timezone.now() + timedelta(seconds=1)  # the window's end is exclusive
+    assert services.repeat_callers(user=fengtai_manager, now=later) == []
+    # the city does
+    assert [r["calls"] for r in services.repeat_callers(user=city_admin, now=later)] == [3]
