@@ -227,6 +227,21 @@ class Call(models.Model):
     # and address are then shown only to the hotline (agents, the city); the rule is
     # hotline.access.sees_caller, read by every page, export, notification and API.
     confidential = models.BooleanField(_("保密"), default=False)
+    # One key per rendered intake form (or per API request that sends Idempotency-Key): a double
+    # Ctrl+Enter, a retried POST or a double click finds the call already made and answers with it.
+    idempotency_key = models.CharField(_("防重复提交键"), max_length=64, null=True, blank=True)
+    # A repeat call (outcome "duplicate"): the order it was counted on, and why the agent linked it
+    # across districts or unrelated categories.
+    linked_order = models.ForeignKey(
+        "workorders.WorkOrder",
+        verbose_name=_("关联的工单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    link_reason = models.CharField(_("关联理由"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("来电记录")
@@ -235,6 +250,13 @@ class Call(models.Model):
         indexes = [
             models.Index(fields=["street", "-received_at"], name="call_street_recent"),
             models.Index(fields=["district", "-received_at"], name="call_district_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="call_agent_idempotency_key",
+            )
         ]
 
     def __str__(self) -> str:

@@ -26,7 +26,14 @@ from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied
 from hotline.intake import selectors
 from hotline.intake.dispatch import dispatch_resolve
-from hotline.intake.services import Action, IntakeForm, IntakeInvalid, call_intake, normalize_phone
+from hotline.intake.services import (
+    IDEMPOTENCY_KEY_RE,
+    Action,
+    IntakeForm,
+    IntakeInvalid,
+    call_intake,
+    normalize_phone,
+)
 from hotline.intake.suggest import suggest_categories
 from hotline.models import Call, Category, DispatchRule, KnowledgeArticle
 from hotline.privacy import mask_phone
@@ -132,6 +139,15 @@ class IntakeRequestSerializer(serializers.Serializer):
     answer = serializers.CharField(required=False, max_length=2000)
     article = serializers.IntegerField(required=False, help_text=_("知识库文章 id"))
     duplicate_of = serializers.CharField(required=False, help_text=_("要关联的工单编号"))
+    link_reason = serializers.CharField(
+        required=False, max_length=200, help_text=_("关联到其他区或无关分类的工单时必填：关联理由")
+    )
+    idempotency_key = serializers.CharField(
+        required=False,
+        help_text=_(
+            "防重复提交键（8–64 位字母、数字、- 或 _；也可用 Idempotency-Key 请求头）：同一键再次提交返回首次的结果"
+        ),
+    )
 
 
 class UnitRefSerializer(serializers.Serializer):
@@ -303,16 +319,36 @@ class IntakeView(APIView):
             "直接答复（知识库）或关联重复诉求。校验失败返回 400 和逐字段的错误信息，不保存任何内容。"
         ),
         request=IntakeRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description=_(
+                    "防重复提交键：同一键再次提交不再登记，返回首次的结果（响应头 Idempotent-Replayed: true）"
+                ),
+            )
+        ],
         responses={201: IntakeResultSerializer, 400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT},
     )
     def post(self, request):
         if not isinstance(request.data, dict):
             raise ValidationError({"non_field_errors": [gettext("请求体应为 JSON 对象或表单。")]})
+        header_key = request.headers.get("Idempotency-Key")
+        if header_key is not None and not IDEMPOTENCY_KEY_RE.match(header_key.strip()):
+            raise ValidationError({"idempotency_key": [gettext("防重复提交键应为 8–64 位字母、数字、- 或 _。")]})
         try:
-            result = call_intake(acting_user=request.user, data=form_data(request, IntakeForm))
+            result = call_intake(
+                acting_user=request.user,
+                data=form_data(request, IntakeForm),
+                idempotency_key=header_key.strip() if header_key is not None else None,
+            )
         except IntakeInvalid as exc:
             raise ValidationError(exc.errors) from None
-        return Response(intake_result_data(result), status=status.HTTP_201_CREATED)
+        response = Response(intake_result_data(result), status=status.HTTP_201_CREATED)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"  # the same answer as the first request; nothing new
+        return response
 
 
 class CallerHistoryView(APIView):
@@ -337,32 +373,71 @@ class CallerHistoryView(APIView):
         return Response(CallerHistorySerializer({"phone": phone, **history}).data)
 
 
+class DuplicateCandidateSerializer(OrderSummarySerializer):
+    score = serializers.FloatField(help_text=_("描述的相似度，0–1"))
+    place = serializers.ChoiceField(choices=["spot", "compound", "street"], help_text=_("地点一致的程度"))
+    category_relation = serializers.ChoiceField(choices=["same", "near", "none"])
+
+
+class DuplicatesRequestSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=2000)
+    address = serializers.CharField(required=False, max_length=200)
+    category = serializers.CharField(required=False, help_text=_("三级分类编码"))
+    street = serializers.CharField(help_text=_("街乡镇代码（9 位）"))
+    community = serializers.CharField(required=False, help_text=_("手选的社区/村代码（12 位）"))
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    long = serializers.FloatField(required=False, min_value=-180, max_value=180)
+
+
+_PLACE_NAMES = {3: "spot", 2: "compound", 1: "street"}
+
+
 class DuplicatesView(APIView):
+    """Orders about the same incident as the call being typed. POST: the description is the caller's
+    words and stays out of URLs."""
+
     permission_classes = [TAKE_CALLS]
 
     @extend_schema(
         operation_id="intake_duplicates",
         summary=_("可能的重复诉求"),
-        description=_("同一分类、同一社区或同一地址，未办结或 30 天内派发的工单。"),
-        parameters=[
-            OpenApiParameter("category", OpenApiTypes.STR, required=True),
-            OpenApiParameter("street", OpenApiTypes.STR, required=True),
-            OpenApiParameter("address", OpenApiTypes.STR),
-        ],
-        responses=OrderSummarySerializer(many=True),
+        description=_(
+            "同一事件的工单：同一地点（小区/楼栋/单元或道路门牌，有坐标时按半径）、描述相似、分类相同或相近，"
+            "未办结或在时间窗内派发。与来电人是谁无关；来电人的其他工单见来电人历史。"
+        ),
+        request=DuplicatesRequestSerializer,
+        responses=DuplicateCandidateSerializer(many=True),
     )
-    def get(self, request):
-        category = _leaf(request.query_params.get("category", ""))
-        street = _street(request.query_params.get("street", ""))
-        address = request.query_params.get("address", "").strip()[:200]
-        orders = selectors.possible_duplicates(
+    def post(self, request):
+        if not isinstance(request.data, dict):
+            raise ValidationError({"non_field_errors": [gettext("请求体应为 JSON 对象或表单。")]})
+        body = DuplicatesRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        category = _leaf(data["category"]) if data.get("category") else None
+        street = _street(data["street"])
+        address = data.get("address", "").strip()
+        community = _community(data.get("community", ""), street)
+        if community is None and address:
+            community = community_for(address, street.pk)
+        coords = (data["lat"], data["long"]) if "lat" in data and "long" in data else None
+        found = selectors.duplicate_candidates(
             user=request.user,
+            description=data["description"],
+            address=address,
             category=category,
             street=street,
-            community=community_for(address, street.pk) if address else None,
-            address=address,
+            community=community,
+            coords=coords,
         )
-        return Response(OrderSummarySerializer(orders, many=True).data)
+        rows = []
+        for order, verdict in found:
+            row = _order_summary(order)
+            row.update(
+                score=verdict.score, place=_PLACE_NAMES.get(verdict.place, "street"), category_relation=verdict.category
+            )
+            rows.append(row)
+        return Response(rows)
 
 
 class DispatchPreviewView(APIView):

@@ -1,9 +1,12 @@
 from datetime import datetime, time, timedelta
 
+from django.conf import settings
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from hotline import access
+from hotline.intake import duplicates
+from hotline.intake.duplicates import Incident
 from hotline.models import Call, KnowledgeArticle, User
 from workorders.models import OPEN_STATES
 
@@ -18,11 +21,10 @@ def calls_recent(*, user: User, limit: int = 10):
 
 
 # --- Call intake --------------------------------------------------------------------------------
-DUPLICATE_WINDOW_DAYS = 30
-
-
 def caller_history(*, user: User, phone: str, limit: int = 10) -> dict:
-    """The caller's previous calls and open orders, newest first (phone already normalised)."""
+    """The caller's previous calls and open orders, newest first (phone already normalised). Shown
+    as history beside the form, never made the default action: a caller's next call is as often a
+    new problem as the old one again (duplicate_candidates decides by the incident)."""
 
     access.require(user, access.Cap.TAKE_CALLS)
     if not phone:
@@ -41,30 +43,72 @@ def caller_history(*, user: User, phone: str, limit: int = 10) -> dict:
     return {"calls": calls, "open_orders": open_orders}
 
 
-def possible_duplicates(
-    *, user: User, category, street=None, community=None, address: str = "", now=None, limit: int = 10
-):
-    """Orders that may be the same problem (重复诉求): same category and the same community or the
-    same address, still open or dispatched within the last 30 days."""
+# Orders of the window compared per lookup, newest first: one street's orders of a month at one
+# level-1 category stay well below it; the comparison itself takes microseconds.
+DUPLICATE_SCAN_LIMIT = 300
+
+
+def duplicate_candidates(
+    *,
+    user: User,
+    description: str,
+    address: str = "",
+    category=None,
+    street=None,
+    community=None,
+    coords: tuple[float, float] | None = None,
+    now=None,
+    limit: int = 5,
+) -> list[tuple]:
+    """Orders that report the same incident as this call (hotline.intake.duplicates.compare): the
+    same place, a similar description, a compatible category; open, or dispatched within
+    DUPLICATE_WINDOW_DAYS. [(order, verdict)], the surest first. Whoever called does not matter."""
 
     access.require(user, access.Cap.TAKE_CALLS)
-    if category is None:
+    if street is None or not (description or "").strip():
         return []
-    # The community is found from the address, so the same address is always the same community:
-    # the address comparison is needed only where no community was recognised.
-    if community is not None:
-        place = Q(community=community)
-    elif street is not None and address:
-        place = Q(street=street, address=address)
-    else:
-        return []
-    since = (now or timezone.now()) - timedelta(days=DUPLICATE_WINDOW_DAYS)
-    return list(
-        access.visible_orders(user)
-        .filter(place, category=category)
-        .filter(Q(state__in=OPEN_STATES) | Q(dispatched_at__gte=since))
-        .select_related("lead_unit", "category", "community")
-        .order_by("-dispatched_at", "-id")[:limit]
+    since = (now or timezone.now()) - timedelta(days=settings.DUPLICATE_WINDOW_DAYS)
+    qs = (
+        access.visible_orders(user).filter(street=street).filter(Q(state__in=OPEN_STATES) | Q(dispatched_at__gte=since))
+    )
+    if category is not None:
+        # unrelated categories are never proposed (duplicates.categories_related): one level-1 branch
+        qs = qs.filter(category__code__startswith=category.code[:2])
+    orders = list(
+        qs.select_related("lead_unit", "category", "community", "call", "call__open311").order_by(
+            "-dispatched_at", "-id"
+        )[:DUPLICATE_SCAN_LIMIT]
+    )
+    new = Incident(
+        description=description,
+        address=address,
+        category_code=category.code if category is not None else "",
+        street_code=street.code,
+        community_code=community.code if community is not None else "",
+        coords=coords,
+    )
+    limits = duplicates.thresholds()
+    found = []
+    for order in orders:
+        verdict = duplicates.compare(new, _incident_of(order), limits)
+        if verdict.duplicate:
+            found.append((order, verdict))
+    found.sort(key=lambda pair: (pair[1].place, pair[1].score), reverse=True)
+    return found[:limit]
+
+
+def _incident_of(order) -> Incident:
+    open311 = getattr(order.call, "open311", None) if hasattr(order.call, "open311") else None
+    coords = None
+    if open311 is not None and open311.lat is not None and open311.long is not None:
+        coords = (float(open311.lat), float(open311.long))
+    return Incident(
+        description=order.call.description,
+        address=order.address,
+        category_code=order.category.code,
+        street_code=order.street.code if order.street_id else "",
+        community_code=order.community.code if order.community_id else "",
+        coords=coords,
     )
 
 

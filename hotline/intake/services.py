@@ -7,16 +7,21 @@ written), then in one transaction registers the call and ends it one of three wa
   (workorders.lifecycle.creation.order_create);
 - "answer": a direct answer (直接答复) from a knowledge-base article or the agent's own words;
 - "duplicate": link the call to an existing open order (重复诉求, order_link_duplicate).
+
+An idempotency key (the page renders one per form; API clients send `Idempotency-Key`) makes a
+double Ctrl+Enter, a double click or a retried POST one call: the key is stored with the call
+(unique per agent) and a second request with it answers with the first one's result.
 """
 
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from django import forms
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -45,6 +50,11 @@ PHONE_JUNK_RE = re.compile(r"[\s\-()（）]")
 # Markup in a short field is never a real name or address: refuse it. Descriptions and answers are
 # free text (a citizen may quote anything) and are escaped wherever they are shown.
 MARKUP_RE = re.compile(r"<\s*[a-zA-Z/!?]|&#|javascript:", re.IGNORECASE)
+IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9_\-]{8,64}$")
+
+
+def new_idempotency_key() -> str:
+    return secrets.token_urlsafe(18)
 
 
 class Action:
@@ -89,7 +99,12 @@ class IntakeForm(forms.Form):
     channel = forms.ChoiceField(
         label=_("渠道"), choices=Call.Channel.choices, initial=Call.Channel.PHONE, required=False
     )
-    request_type = forms.ChoiceField(label=_("诉求类型"), choices=Call.RequestType.choices)
+    # No default: the agent chooses (the page suggests one from the description, never silently 咨询).
+    request_type = forms.ChoiceField(
+        label=_("诉求类型"),
+        choices=Call.RequestType.choices,
+        error_messages={"required": _("请选择诉求类型。"), "invalid_choice": _("未知的诉求类型。")},
+    )
     category = forms.CharField(label=_("诉求分类"), max_length=20, required=False)
     tier = forms.CharField(label=_("时限档"), max_length=20, required=False)
     address = forms.CharField(label=_("诉求地址"), max_length=MAX_ADDRESS, required=False)
@@ -101,6 +116,8 @@ class IntakeForm(forms.Form):
     answer = forms.CharField(label=_("答复内容"), max_length=MAX_ANSWER, required=False)
     article = numbers.IdField(label=_("知识库文章"), required=False)
     duplicate_of = forms.CharField(label=_("重复的工单"), max_length=30, required=False)
+    link_reason = forms.CharField(label=_("关联理由"), max_length=200, required=False)
+    idempotency_key = forms.CharField(label=_("防重复提交键"), max_length=64, required=False)
 
     error_messages = {
         "phone_missing": _("请输入来电号码；来电无号码时请勾选“无号码”。"),
@@ -122,6 +139,7 @@ class IntakeForm(forms.Form):
         "duplicate_missing": _("请选择要关联的工单。"),
         "duplicate_unknown": _("工单不存在或您无权查看。"),
         "description_short": _("诉求内容太短，请至少写 5 个字。"),
+        "idempotency_key": _("防重复提交键应为 8–64 位字母、数字、- 或 _。"),
     }
 
     def _err(self, field: str, key: str, **params) -> None:
@@ -162,6 +180,15 @@ class IntakeForm(forms.Form):
 
     def clean_answer(self):
         return _clean_text(self.cleaned_data.get("answer", ""))
+
+    def clean_link_reason(self):
+        return _clean_text(self.cleaned_data.get("link_reason", "")).strip()
+
+    def clean_idempotency_key(self):
+        value = (self.cleaned_data.get("idempotency_key") or "").strip()
+        if value and not IDEMPOTENCY_KEY_RE.match(value):
+            raise forms.ValidationError(self.error_messages["idempotency_key"], code="idempotency_key")
+        return value or None
 
     def clean_category(self):
         code = (self.cleaned_data.get("category") or "").strip()
@@ -233,6 +260,12 @@ class IntakeForm(forms.Form):
             data["phone"] = ""
 
         action = data.get("action")
+        article = data.get("article")
+        if action == Action.ANSWER and data.get("category") is None and article is not None:
+            # a knowledge-base answer is filed under the article's category when it names a leaf
+            leaf = refcache.categories.get()["by_id"].get(article.category_id) if article.category_id else None
+            if leaf is not None and leaf.level == 3 and leaf.is_active and "category" in data:
+                data["category"] = leaf
         if action in (Action.ORDER, Action.ANSWER) and "category" in data and data["category"] is None:
             self._err("category", "category_missing")
         if action == Action.ORDER:
@@ -243,6 +276,8 @@ class IntakeForm(forms.Form):
             self._clean_place(data, required=False)
         elif action == Action.DUPLICATE:
             self._clean_duplicate(data)
+            # the place too: a link across districts needs a reason (order_link_duplicate)
+            self._clean_place(data, required=False)
         return data
 
     def _clean_place(self, data: dict, *, required: bool) -> None:
@@ -328,6 +363,33 @@ class IntakeResult:
     outcome: str
     order: object | None = None  # workorders.models.WorkOrder
     dispatch: Dispatch | None = None
+    replayed: bool = False  # the same idempotency key again: the first request's result
+
+
+def _key_of(data, idempotency_key: str | None) -> str | None:
+    raw = idempotency_key if idempotency_key is not None else (data.get("idempotency_key") or "")
+    raw = raw.strip() if isinstance(raw, str) else ""
+    return raw if IDEMPOTENCY_KEY_RE.match(raw) else None
+
+
+def intake_replay(*, acting_user: User, key: str) -> IntakeResult | None:
+    """The result of the call this agent already made with this key, if any."""
+    call = (
+        Call.objects.filter(agent=acting_user, idempotency_key=key)
+        .select_related("street", "community", "linked_order__lead_unit", "linked_order__category")
+        .first()
+    )
+    if call is None:
+        return None
+    order = None
+    if call.outcome == Call.Outcome.ORDER:
+        order = WorkOrder.objects.filter(call=call).select_related("lead_unit", "category").first()
+    elif call.outcome == Call.Outcome.DUPLICATE:
+        order = call.linked_order
+    dispatch = None
+    if order is not None and call.outcome == Call.Outcome.ORDER and call.category_id and call.street_id:
+        dispatch = dispatch_resolve(category=call.category, street=call.street)
+    return IntakeResult(call=call, outcome=call.outcome, order=order, dispatch=dispatch, replayed=True)
 
 
 def intake_validate(*, acting_user: User, data) -> dict:
@@ -345,8 +407,28 @@ def call_intake(
     data,
     now: datetime | None = None,
     api_client: ApiClient | None = None,
+    idempotency_key: str | None = None,
 ) -> IntakeResult:
-    """Register a call and end it (order, direct answer or duplicate) in one transaction."""
+    """Register a call and end it (order, direct answer or duplicate) in one transaction. With an
+    idempotency key (the form's field, or `idempotency_key=` from the API's header) a second request
+    answers with the first one's result and writes nothing."""
+    access.require(acting_user, access.Cap.TAKE_CALLS)
+    key = _key_of(data, idempotency_key)
+    if key is not None and (earlier := intake_replay(acting_user=acting_user, key=key)) is not None:
+        return earlier
+    try:
+        return _call_intake(acting_user=acting_user, data=data, now=now, api_client=api_client, key=key)
+    except IntegrityError:
+        # The same key committed by a concurrent request (the unique constraint waited for it).
+        earlier = intake_replay(acting_user=acting_user, key=key) if key is not None else None
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _call_intake(
+    *, acting_user: User, data, now: datetime | None, api_client: ApiClient | None, key: str | None
+) -> IntakeResult:
     cleaned = intake_validate(acting_user=acting_user, data=data)
     now = now or timezone.now()
     if acting_user.unit_id and not User.unit.is_cached(acting_user):
@@ -384,6 +466,7 @@ def call_intake(
             place_chosen_by=acting_user if cleaned.get("place_manual") else None,
             api_client=api_client,
             received_at=now,
+            idempotency_key=key,
         )
         sqlinsert.insert(call)
         publish(city=True)  # the hall's today counter, after the commit
@@ -391,7 +474,9 @@ def call_intake(
         if action == Action.ORDER:
             order = call_dispatch(call=call, acting_user=acting_user, dispatch=dispatch, now=now, new_call=True)
         elif action == Action.DUPLICATE:
-            order = transitions.order_link_duplicate(cleaned["duplicate_order"], call=call, actor=acting_user)
+            order = transitions.order_link_duplicate(
+                cleaned["duplicate_order"], call=call, actor=acting_user, reason=cleaned.get("link_reason", "")
+            )
         if cleaned.get("place_manual") and call.address and api_client is None:
             alias_propose(address=call.address, division=call.community or street, user=acting_user)
     call.outcome = OUTCOME_OF_ACTION[action]  # the transitions saved it on their locked copy

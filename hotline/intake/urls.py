@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from hotline.intake import open311
+from hotline.intake import open311, sessions
 from hotline.intake import views as intake_views
 from hotline.search import views as search_views
 
 urlpatterns = [
     path("intake/", intake_views.workspace, name="intake"),
+    path("intake/keepalive/", sessions.keepalive, name="intake-keepalive"),
     path("search/", search_views.search, name="search"),
     path(
         "callbacks/<int:pk>/self-link/<int:link_pk>/sms/",

@@ -14,11 +14,11 @@ from hotline import access, numbers, refcache
 from hotline import privacy as services
 from hotline.accounts.login import client_ip
 from hotline.errors import AccessDenied, DomainError
-from hotline.intake import selectors, sms
-from hotline.intake.services import Action, IntakeInvalid, call_intake
+from hotline.intake import selectors, sessions, sms
+from hotline.intake.services import IDEMPOTENCY_KEY_RE, Action, IntakeInvalid, call_intake, new_idempotency_key
 from hotline.models import Call, Category
 from workorders.lifecycle.self_evaluations import self_evaluation_url
-from workorders.models import OrderEvent, OrderParticipant, SelfEvaluationLink, UrgencyTier, WorkOrder
+from workorders.models import OrderParticipant, SelfEvaluationLink, UrgencyTier, WorkOrder
 
 
 @login_required
@@ -100,18 +100,12 @@ def _done(request, raw_call_id: str):
     if call.outcome in (Call.Outcome.ORDER, Call.Outcome.DUPLICATE):
         if call.outcome == Call.Outcome.ORDER:
             order = WorkOrder.objects.filter(call=call).select_related("lead_unit", "tier").first()
-        else:
-            # The order the call was linked to comes in the redirect; the event proves the link
-            # (looked up through the order's index, not by scanning every event's data).
-            order_id = numbers.parse_id(request.GET.get("order", ""))
-            linked = (
-                order_id is not None
-                and OrderEvent.objects.filter(order_id=order_id, kind="duplicate_linked", data__call=call.pk).exists()
-            )
+        elif call.linked_order_id is not None:
             order = (
-                access.visible_orders(request.user).filter(pk=order_id).select_related("lead_unit", "tier").first()
-                if linked
-                else None
+                access.visible_orders(request.user)
+                .filter(pk=call.linked_order_id)
+                .select_related("lead_unit", "tier")
+                .first()
             )
         if order is not None:
             order.co_names = list(
@@ -129,6 +123,7 @@ def workspace(request):
         raise PermissionDenied
 
     errors: dict[str, list[str]] = {}
+    error_codes: set[str] = set()
     data = request.POST if request.method == "POST" else {}
     status = 200
     if request.method == "POST":
@@ -140,16 +135,21 @@ def workspace(request):
             raise PermissionDenied from None
         except DomainError as exc:
             errors, status = {"__all__": [str(exc.message)]}, 400
+            error_codes.add(exc.code)
         else:
-            done = f"done={result.call.pk}"
-            if result.outcome == Call.Outcome.DUPLICATE and result.order is not None:
-                done += f"&order={result.order.pk}"
-            return redirect(f"{reverse('intake')}?{done}")
+            # a second submit of the same form (double Ctrl+Enter, a retried POST) lands here too,
+            # with the first one's call
+            return redirect(f"{reverse('intake')}?done={result.call.pk}")
+    # One key per rendered form; a form sent back with errors keeps its key (nothing was saved).
+    key = data.get("idempotency_key", "") if request.method == "POST" else ""
+    if not IDEMPOTENCY_KEY_RE.match(key or ""):
+        key = new_idempotency_key()
     groups = _category_groups()
     context = {
         "data": data,
         "errors": errors,
         "all_errors": errors.get("__all__", []),
+        "error_codes": error_codes,
         "done": _done(request, request.GET.get("done", "")) if request.method == "GET" else None,
         "category_groups": groups,
         "category_choices": _category_choices(groups),
@@ -161,6 +161,8 @@ def workspace(request):
         "i18n_strings": _js_strings(),
         "today": selectors.intake_today(user=request.user),
         "streets": street_choices(),
+        "idempotency_key": key,
+        "session": sessions.session_info(request),
     }
     return render(request, "intake/workspace.html", context, status=status)
 
@@ -188,8 +190,22 @@ def _js_strings() -> dict[str, str]:
         "noCategories": _("没有匹配的分类"),
         "suggested": _("推荐分类"),
         "requestType": _("诉求类型"),
-        "repeatCaller": _("该来电人有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
-        "repeatPlace": _("同一地点同一分类已有未办结工单 %s：默认改为“关联重复诉求”，如确为新问题请改选“派发工单”。"),
+        "proposed": _(
+            "可能是同一事件：工单 %s（同一地点、描述相近）。确认是同一问题请点“关联为重复诉求”，否则照常派单。"
+        ),
+        "placeSpot": _("同一楼栋/地点"),
+        "placeCompound": _("同一小区/道路"),
+        "placeStreet": _("同一街乡镇"),
+        "similarity": _("相似度"),
+        "chooseDuplicate": _("请在右侧“可能的重复诉求”中选择要关联的工单。"),
+        "sessionWarning": _("登录将在 %s 分钟后过期。继续输入即可保持登录；已填写的内容保存在本机。"),
+        "sessionExpired": _("登录已过期。已填写的内容保存在本机，重新登录后会自动恢复。"),
+        "login": _("重新登录"),
+        "stayLoggedIn": _("保持登录"),
+        "draftRestored": _("已恢复上次未保存的内容。"),
+        "discardDraft": _("清空"),
+        "saving": _("正在保存…"),
+        "kbDescription": _("咨询：%s"),
     }
 
 

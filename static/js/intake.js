@@ -46,22 +46,14 @@
   function orderLink(o) {
     return el("a", { class: "mono", href: cfg.orderUrl.replace("/0/", "/" + o.id + "/"), "data-testid": "order-link" }, o.number);
   }
-  // --- repeat calls: an open order of the same caller or the same place + category -------------
-  // The default action becomes "link as duplicate"; once the agent picks an action themselves,
-  // it is theirs.
+  // --- the same incident reported before (duplicate candidates) --------------------------------
+  // Proposed, never chosen for the agent: the default action stays "派发工单"; linking is the
+  // agent's click on a candidate. The caller's other orders are history only.
   const warning = $("repeat-warning");
-  let actionChosenByAgent = false;
-  const repeats = { caller: null, place: null };
-  function syncRepeat() {
-    const o = repeats.caller || repeats.place;
-    warning.hidden = !o;
-    if (!o) return;
-    warning.textContent = (repeats.caller ? T.repeatCaller : T.repeatPlace).replace("%s", o.number);
-    if (!actionChosenByAgent) {
-      $("id_duplicate_of").value = o.number;
-      form.querySelector('input[name="action"][value="duplicate"]').checked = true;
-      syncAction();
-    }
+  let proposal = null;
+  function syncProposal() {
+    warning.hidden = !proposal;
+    if (proposal) warning.textContent = T.proposed.replace("%s", proposal.number);
   }
   function fmt(ts) { return ts ? ts.slice(5, 16).replace("T", " ") : ""; }
   function digits(v) { return v.replace(/[\s\-()（）]/g, ""); }
@@ -75,8 +67,6 @@
     try { data = await postJSON("history", cfg.historyUrl, { phone: d }); } catch (e) { return; }
     if (!data) return;
     history.replaceChildren();
-    repeats.caller = data.open_orders.length ? data.open_orders[0] : null;
-    syncRepeat();
     if (!data.calls.length && !data.open_orders.length) {
       history.append(el("p", { class: "empty" }, T.noHistory));
       return;
@@ -141,6 +131,7 @@
   const refreshDispatch = debounce(async function () {
     const street = chosenStreet(), cat = category.value;
     preview.replaceChildren();
+    loadDuplicates();
     if (!street || !cat) return;
     const params = { category: cat, street: street, address: address.value.trim() };
     if (community.value) params.community = community.value;
@@ -152,28 +143,39 @@
           el("br"), el("span", { class: "muted small", "data-testid": "preview-reason" }, d.reason));
       }
     } catch (e) { preview.append(el("span", { class: "field-error" }, T.error)); }
+  }, 150);
+  category.addEventListener("change", refreshDispatch);
+
+  const PLACE = { spot: "placeSpot", compound: "placeCompound", street: "placeStreet" };
+  const loadDuplicates = debounce(async function () {
+    const street = chosenStreet(), text = $("id_description").value.trim();
+    if (!street || text.length < 4) { proposal = null; syncProposal(); return; }
+    const body = { street: street, address: address.value.trim(), description: text };
+    if (category.value) body.category = category.value;
+    if (community.value) body.community = community.value;
     let rows;
-    try { rows = await getJSON("dup", cfg.duplicatesUrl, params); } catch (e) { return; }
+    try { rows = await postJSON("dup", cfg.duplicatesUrl, body); } catch (e) { return; }
     if (!rows) return;
     duplicates.replaceChildren();
-    const open = rows.filter((o) => !["closed", "completed", "cancelled"].includes(o.state));
-    repeats.place = open.length ? open[0] : null;
-    syncRepeat();
+    proposal = rows.length ? rows[0] : null;
+    syncProposal();
     if (!rows.length) { duplicates.append(el("p", { class: "empty" }, T.noDuplicates)); return; }
     for (const o of rows) {
       const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "link-duplicate" }, T.linkDuplicate);
       btn.addEventListener("click", function () {
+        // the agent's confirmation: this call is the same incident as order o
         $("id_duplicate_of").value = o.number;
         form.querySelector('input[name="action"][value="duplicate"]').checked = true;
+        syncAction();
         form.requestSubmit();
       });
       duplicates.append(el("div", { class: "dup-row", "data-testid": "duplicate" },
         orderLink(o), " ", el("span", { class: "tag state-" + o.state }, o.state_display),
-        " ", o.lead_unit.name, " · ", T.duplicates + " " + o.duplicate_count, el("br"),
-        el("span", { class: "small muted" }, fmt(o.dispatched_at) + " " + o.address), " ", btn));
+        " ", o.category, " · ", o.lead_unit.name, " · ", T.duplicates + " " + o.duplicate_count, el("br"),
+        el("span", { class: "small muted" }, fmt(o.dispatched_at) + " " + o.address + " · " +
+          T[PLACE[o.place]] + " · " + T.similarity + " " + Math.round(o.score * 100) + "%"), " ", btn));
     }
-  }, 150);
-  category.addEventListener("change", refreshDispatch);
+  }, 300);
 
   // --- knowledge base ---------------------------------------------------------------------------
   const kbQuery = $("kb-query"), kbResults = $("kb-results");
@@ -189,11 +191,16 @@
       const btn = el("button", { type: "button", class: "btn btn-small", "data-testid": "kb-answer" }, T.answerDirectly);
       btn.addEventListener("click", function () {
         // The article's text is a starting point: the agent adapts it, then saves (Ctrl+Enter).
+        // Everything the first save needs: the article's category, a description, the answer.
         $("id_answer").value = a.body;
         $("id_article").value = a.id;
+        if (a.category && byCode[a.category]) pickCategory(a.category);
+        if (!description.value.trim()) description.value = T.kbDescription.replace("%s", a.title);
+        const rt = $("id_request_type");
+        if (!rt.value) { rt.value = "consultation"; rt.classList.add("suggested"); }
         form.querySelector('input[name="action"][value="answer"]').checked = true;
-        actionChosenByAgent = true;
         syncAction();
+        saveDraft();
         $("id_answer").focus();
       });
       kbResults.append(el("article", { class: "kb-article", "data-testid": "kb-article" },
@@ -381,8 +388,26 @@
     }
   }, 400);
   description.addEventListener("input", loadSuggestions);
+  description.addEventListener("input", loadDuplicates);
+  address.addEventListener("input", loadDuplicates);
 
   // --- keyboard ---------------------------------------------------------------------------------
+  // Only Ctrl+Enter saves; Enter in a one-line field moves to the next field (a phone number or an
+  // address typed with Enter at the end must not send a half-filled form).
+  function nextField(from) {
+    const fields = Array.from(form.querySelectorAll("input, select, textarea, button"))
+      .filter((f) => f.type !== "hidden" && !f.disabled && f.offsetParent !== null && f.tabIndex >= 0);
+    const i = fields.indexOf(from);
+    return i >= 0 ? fields[i + 1] : null;
+  }
+  form.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Enter" || ev.ctrlKey || ev.metaKey || ev.defaultPrevented) return;
+    const t = ev.target;
+    if (t.tagName === "TEXTAREA" || t.tagName === "BUTTON" || t.tagName === "A") return;
+    ev.preventDefault();
+    const next = nextField(t);
+    if (next) next.focus();
+  });
   document.addEventListener("keydown", function (ev) {
     if ((ev.ctrlKey || ev.metaKey) && ev.key === "Enter" && form.contains(document.activeElement)) {
       ev.preventDefault();
@@ -410,13 +435,120 @@
     $("answer-field").hidden = !(a && a.value === "answer") && !$("id_answer").value;
   }
   form.querySelectorAll('input[name="action"]').forEach((r) => r.addEventListener("change", function () {
-    actionChosenByAgent = true;
+    // choosing "关联重复诉求" by hand takes the proposed order; the agent can pick another on the right
+    if (r.value === "duplicate" && r.checked && !$("id_duplicate_of").value) {
+      if (proposal) $("id_duplicate_of").value = proposal.number;
+      else { warning.textContent = T.chooseDuplicate; warning.hidden = false; }
+    }
+    if (r.value !== "duplicate" && r.checked) $("id_duplicate_of").value = "";
     syncAction();
   }));
   syncAction();
 
-  // After a failed save the typed text is back: bring the panels back too.
+  // --- one save per form: the key is in the form (the server enforces it); a second Ctrl+Enter
+  // while the first is on its way does nothing ------------------------------------------------
+  let submitting = false;
+  form.addEventListener("submit", function (ev) {
+    if (submitting || sessionEnded) { ev.preventDefault(); if (sessionEnded) showExpired(); return; }
+    saveDraft();
+    submitting = true;
+    form.querySelector('[data-testid="intake-save"]').setAttribute("aria-busy", "true");
+  });
+  window.addEventListener("pageshow", function () { submitting = false; });
+
+  // --- the draft: what is typed survives a reload, an expired session and a new login ------------
+  // Kept in this browser only (localStorage, per user), cleared by a successful save or "清空";
+  // a draft older than the session's lifetime is dropped (the caller's phone is not kept longer).
+  const DRAFT_MAX_AGE = 12 * 3600 * 1000;
+  function formFields() {
+    return Array.from(form.elements).filter((f) => f.name && f.name !== "csrfmiddlewaretoken" && f.type !== "submit" && f.type !== "button");
+  }
+  function saveDraft() {
+    const values = {};
+    for (const f of formFields()) {
+      if (f.type === "radio") { if (f.checked) values[f.name] = f.value; }
+      else if (f.type === "checkbox") values[f.name] = f.checked ? f.value : "";
+      else values[f.name] = f.value;
+    }
+    const typed = ["phone", "caller_name", "address", "description", "answer"].some((n) => values[n]);
+    try {
+      if (typed) localStorage.setItem(cfg.draftKey, JSON.stringify({ t: Date.now(), v: values }));
+      else localStorage.removeItem(cfg.draftKey);
+    } catch (e) { /* private mode: nothing kept */ }
+  }
+  function clearDraft() { try { localStorage.removeItem(cfg.draftKey); } catch (e) { /* ignore */ } }
+  function readDraft() {
+    try {
+      const d = JSON.parse(localStorage.getItem(cfg.draftKey) || "null");
+      if (d && d.v && Date.now() - d.t < DRAFT_MAX_AGE) return d.v;
+    } catch (e) { /* ignore */ }
+    clearDraft();
+    return null;
+  }
+  function restoreDraft(v) {
+    for (const f of formFields()) {
+      if (!(f.name in v)) continue;
+      if (f.type === "radio") f.checked = v[f.name] === f.value;
+      else if (f.type === "checkbox") f.checked = !!v[f.name];
+      else if (f.tagName === "SELECT") { if (Array.from(f.options).some((o) => o.value === v[f.name])) f.value = v[f.name]; }
+      else f.value = v[f.name];
+    }
+    if (v.street) candidates.dataset.selected = v.street;
+    if (v.community) community.dataset.selected = v.community;
+    const note = $("draft-note");
+    const discard = el("button", { type: "button", class: "btn btn-small", "data-testid": "discard-draft" }, T.discardDraft);
+    discard.addEventListener("click", function () { clearDraft(); window.location.assign(window.location.pathname); });
+    note.replaceChildren(T.draftRestored + " ", discard);
+    note.hidden = false;
+  }
+  const saveDraftSoon = debounce(saveDraft, 300);
+  form.addEventListener("input", saveDraftSoon);
+  form.addEventListener("change", saveDraftSoon);
+  const doneBox = document.querySelector('[data-testid="intake-done"]');
+  const pristine = !phone.value && !$("id_description").value && !form.querySelector(".field-error") && !document.querySelector('[data-testid="form-error"]');
+  if (doneBox) clearDraft();  // saved: the draft (and the phone in it) goes
+  else if (pristine) { const v = readDraft(); if (v) restoreDraft(v); }
+  const clearLink = form.querySelector('a.btn[href]');
+  if (clearLink) clearLink.addEventListener("click", clearDraft);
+
+  // --- the session: slides while the agent types; a warning before it ends ---------------------
+  const sess = JSON.parse($("intake-session").textContent);
+  let deadline = Date.now() + sess.expiresIn * 1000, lastPing = Date.now(), sessionEnded = false;
+  const sessionBox = $("session-warning");
+  function showExpired() {
+    sessionBox.replaceChildren(T.sessionExpired + " ", el("a", { class: "btn btn-small btn-primary", href: cfg.loginUrl, "data-testid": "session-login" }, T.login));
+    sessionBox.hidden = false;
+  }
+  async function ping() {
+    lastPing = Date.now();
+    const token = form.querySelector('input[name="csrfmiddlewaretoken"]').value;
+    let resp;
+    try {
+      resp = await fetch(cfg.keepaliveUrl, { method: "POST", credentials: "same-origin", headers: { Accept: "application/json", "X-CSRFToken": token } });
+    } catch (e) { return; }  // offline for a moment: try again on the next keystroke
+    if (resp.status === 401 || resp.status === 403) { sessionEnded = true; saveDraft(); showExpired(); return; }
+    if (!resp.ok) return;
+    const d = await resp.json();
+    deadline = Date.now() + d.expiresIn * 1000;
+    sessionEnded = false;
+    checkSession();
+  }
+  function checkSession() {
+    const left = deadline - Date.now();
+    if (left <= 0) { sessionEnded = true; saveDraft(); showExpired(); return; }
+    if (left <= sess.warnBefore * 1000) {
+      const stay = el("button", { type: "button", class: "btn btn-small", "data-testid": "stay-logged-in" }, T.stayLoggedIn);
+      stay.addEventListener("click", ping);
+      sessionBox.replaceChildren(T.sessionWarning.replace("%s", String(Math.max(1, Math.ceil(left / 60000)))) + " ", stay);
+      sessionBox.hidden = false;
+    } else if (!sessionEnded) sessionBox.hidden = true;
+  }
+  setInterval(checkSession, 15000);
+  form.addEventListener("input", function () { if (Date.now() - lastPing > 60000) ping(); });
+
+  // After a failed save (or a restored draft) the typed text is back: bring the panels back too.
   if (phone.value) loadHistory();
+  if ($("link-reason-field").hidden === false || $("id_link_reason").value) $("link-reason-field").hidden = false;
   const posted = candidates.dataset.selected;
   if (posted) {
     const r = streets.find((x) => x.code === posted);

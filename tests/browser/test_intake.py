@@ -51,11 +51,10 @@ def test_an_agent_logs_a_complaint_and_the_street_sees_it(page, people):
     candidate.click()
     page.get_by_test_id("preview-lead").filter(has_text="西罗园街道").wait_for()
     page.fill("#id_description", "楼道电梯停运两天，家中有老人上下楼困难。<script>window.__xss = 1</script>")
-    # the caller's open order is warned about and "link as duplicate" became the default; this is
-    # a different problem (garbage, not the lift): the agent switches back deliberately
-    page.get_by_test_id("repeat-warning").filter(has_text=earlier.order.number).wait_for()
-    assert page.is_checked('input[name="action"][value="duplicate"]')
-    page.check('input[name="action"][value="order"]')
+    page.select_option("#id_request_type", "complaint")
+    # the caller's open order (garbage, not the lift) is history, never the default action
+    assert page.get_by_test_id("repeat-warning").is_hidden()
+    assert page.is_checked('input[name="action"][value="order"]')
     page.locator("#id_description").click()
     page.keyboard.press("Control+Enter")
     # then

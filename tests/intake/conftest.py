@@ -53,3 +53,21 @@ def intake_data(**overrides) -> dict:
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
+
+
+def api_as(user):
+    """A DRF client logged in as the user."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def page_as(user):
+    """A page client with the user's session."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client

@@ -78,27 +78,42 @@ def test_caller_history_and_duplicates_are_for_call_takers_only(request, role, a
     call_intake(acting_user=agent, data=intake_data())
     client = client_for(request.getfixturevalue(role))
     assert client.post("/api/v1/intake/caller-history/", {"phone": "13811012345"}, format="json").status_code == 403
-    dup = client.get("/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": "洋桥北里"})
+    dup = client.post(
+        "/api/v1/intake/duplicates/",
+        {"category": "010102", "street": "110106003", "address": "洋桥北里", "description": "电梯坏了"},
+        format="json",
+    )
     assert dup.status_code == 403
     preview = client.get("/api/v1/intake/dispatch-preview/", {"category": "010102", "street": "110106003"})
     assert preview.status_code == 403
 
 
-def test_duplicates_are_the_same_category_in_the_same_community(agent):
-    # given
+def _candidates(user, **body):
+    resp = client_for(user).post("/api/v1/intake/duplicates/", body, format="json")
+    assert resp.status_code == 200, resp.content
+    return resp.json()
+
+
+def test_duplicates_are_the_same_incident_at_the_same_building(agent):
+    # given: the lift of building 12, and the rubbish of the same building
     first = call_intake(acting_user=agent, data=intake_data())
     call_intake(acting_user=agent, data=intake_data(category="010501", description="小区垃圾三天没人清运"))
-    # when
-    resp = client_for(agent).get(
-        "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": "洋桥北里5号楼"}
+    # when: another caller, other words, the same lift
+    found = _candidates(
+        agent,
+        category="010102",
+        street="110106003",
+        address="洋桥北里12号楼",
+        description="12号楼电梯又不走了，物业说在等配件",
     )
     # then
-    assert resp.status_code == 200
-    assert [o["number"] for o in resp.json()] == [first.order.number]
-    other = client_for(agent).get(
-        "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106001", "address": "玉林小区"}
+    assert [o["number"] for o in found] == [first.order.number]
+    assert found[0]["place"] == "spot" and found[0]["category_relation"] == "same"
+    # another building of the compound, another street: no candidate
+    assert (
+        _candidates(agent, category="010102", street="110106003", address="洋桥北里5号楼", description="电梯坏了") == []
     )
-    assert other.json() == []
+    assert _candidates(agent, category="010102", street="110106001", address="玉林小区", description="电梯坏了") == []
 
 
 def test_dispatch_preview_names_the_lead_unit_and_the_reason(agent):
@@ -171,18 +186,16 @@ def test_the_call_list_filters_by_outcome_and_category(agent):
     assert len(client.get("/api/v1/calls/", {"category": "010102"}).json()["results"]) == 1
 
 
-def test_without_a_known_community_the_same_address_is_a_duplicate(agent):
+def test_without_a_known_community_the_same_road_number_is_the_place(agent):
     address = "丰台区西罗园街道马家堡西路18号"
     first = call_intake(acting_user=agent, data=intake_data(address=address, street="110106003"))
     assert first.call.community is None
-    resp = client_for(agent).get(
-        "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": address}
+    same = _candidates(agent, category="010102", street="110106003", address=address, description="电梯停运了")
+    assert [o["number"] for o in same] == [first.order.number]
+    other = _candidates(
+        agent, category="010102", street="110106003", address="马家堡西路28号", description="电梯停运了"
     )
-    assert [o["number"] for o in resp.json()] == [first.order.number]
-    other = client_for(agent).get(
-        "/api/v1/intake/duplicates/", {"category": "010102", "street": "110106003", "address": address + "2单元"}
-    )
-    assert other.json() == []
+    assert other == []
 
 
 @pytest.mark.parametrize("body", [[1, 2], "text", 42])

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from districts.models import Division, Unit
 from hotline import access, sqlinsert
 from hotline.errors import AccessDenied, DomainError
+from hotline.intake.duplicates import categories_related
 from hotline.models import Call, Category, User
 from workorders.lifecycle import actions
 from workorders.lifecycle.machinery import (
@@ -24,6 +25,7 @@ from workorders.lifecycle.machinery import (
 )
 from workorders.lifecycle.numbers import next_order_number
 from workorders.models import (
+    Callback,
     OrderParticipant,
     OrderState,
     UrgencyTier,
@@ -151,21 +153,55 @@ def _insert_order(
     return order
 
 
-def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User) -> WorkOrder:
+def order_link_duplicate(order: WorkOrder, *, call: Call, actor: User, reason: str = "") -> WorkOrder:
     """A repeat call about the same problem (重复诉求): counted on the existing order instead of
-    becoming a new one."""
+    becoming a new one. Never onto the call's own order, nor onto an order already closed and called
+    back (the caller's new report needs a new order). Linking across districts, or to an order of an
+    unrelated category, needs the agent's stated `reason` — checked here, so the page, the API and
+    Open311 all get the same refusal."""
 
     if not access.may(actor, access.Cap.TAKE_CALLS):
         raise AccessDenied()
+    reason = (reason or "").strip()[:200]
     with transaction.atomic():
+        if order.call_id == call.pk:
+            raise DomainError(_("不能把来电关联到它自己的工单。"), code="link_self")
         call = Call.objects.select_for_update().get(pk=call.pk)
         if call.outcome != Call.Outcome.PENDING:
             raise DomainError(_("该来电已处理，不能重复关联。"), code="call_done")
         order = lock(order)
         actions.check(order, actor, "link_duplicate")
+        if order.state == OrderState.CLOSED and order_called_back(order):
+            raise DomainError(
+                _("工单 %(number)s 已办结并完成回访，不能再关联；请派发新工单。") % {"number": order.number},
+                code="called_back",
+            )
+        if not reason:
+            if call.district_id and order.district_id and call.district_id != order.district_id:
+                raise DomainError(
+                    _("工单 %(number)s 属于其他区（%(district)s），跨区关联须填写关联理由。")
+                    % {"number": order.number, "district": order.district.name if order.district else ""},
+                    code="link_reason_required",
+                )
+            if call.category is not None and not categories_related(call.category.code, order.category.code):
+                raise DomainError(
+                    _("工单 %(number)s 的分类（%(category)s）与本次诉求无关，关联须填写关联理由。")
+                    % {"number": order.number, "category": order.category.name},
+                    code="link_reason_required",
+                )
         WorkOrder.objects.filter(pk=order.pk).update(duplicate_count=F("duplicate_count") + 1)
         call.outcome = Call.Outcome.DUPLICATE
-        call.save(update_fields=["outcome"])
-        record(order, kind=Ev.DUPLICATE_LINKED, actor=actor, note=call.description[:500], data={"call": call.pk})
+        call.linked_order = order
+        call.link_reason = reason
+        call.save(update_fields=["outcome", "linked_order", "link_reason"])
+        data: dict[str, object] = {"call": call.pk}
+        if reason:
+            data["reason"] = reason
+        record(order, kind=Ev.DUPLICATE_LINKED, actor=actor, note=call.description[:500], data=data)
         order.refresh_from_db(fields=["duplicate_count"])
     return order
+
+
+def order_called_back(order: WorkOrder) -> bool:
+    """The order's current round has its callback done (valid or unreachable)."""
+    return Callback.objects.filter(order_id=order.pk, round=order.round, status__in=actions.DONE_CALLBACK).exists()

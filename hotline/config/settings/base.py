@@ -198,6 +198,17 @@ ESCALATE_AFTER_MINUTES = env_int("ESCALATE_AFTER_MINUTES", 30, minimum=0)
 # the window raise an alert.
 SURGE_WINDOW_MINUTES = env_int("SURGE_WINDOW_MINUTES", 60, minimum=5)
 SURGE_MIN_CALLS = env_int("SURGE_MIN_CALLS", 5, minimum=2)
+# Duplicate candidates (重复诉求, hotline/intake/duplicates.py): orders open or dispatched within the
+# window, at the same place (coordinates: within the radius), with a similar description. The text
+# similarity needed (percent) at each place level — same building/spot, same compound/road, same
+# street only — and the extra needed for a neighbouring category; chosen on the benchmark's tune
+# half (bench/bench_duplicates.py --tune).
+DUPLICATE_WINDOW_DAYS = env_int("DUPLICATE_WINDOW_DAYS", 30, minimum=1)
+DUPLICATE_RADIUS_METERS = env_int("DUPLICATE_RADIUS_METERS", 150, minimum=10)
+DUPLICATE_TEXT_SAME_SPOT = env_int("DUPLICATE_TEXT_SAME_SPOT", 20, minimum=0) / 100
+DUPLICATE_TEXT_SAME_COMPOUND = env_int("DUPLICATE_TEXT_SAME_COMPOUND", 30, minimum=0) / 100
+DUPLICATE_TEXT_SAME_STREET = env_int("DUPLICATE_TEXT_SAME_STREET", 60, minimum=0) / 100
+DUPLICATE_TEXT_NEAR_CATEGORY_EXTRA = env_int("DUPLICATE_TEXT_NEAR_CATEGORY_EXTRA", 10, minimum=0) / 100
 ORDER_ATTACHMENT_MAX_BYTES = env_int("ORDER_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 # Lists count at most this many rows and say when they were cut off (hotline/pagination.py): a
 # street's closed orders grow every year, the inbox must not.
@@ -286,6 +297,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 12 * 3600, minimum=300)
+# The agent's workspace slides the session while the agent works (hotline/intake/sessions.py) and
+# warns this many seconds before it would end.
+SESSION_EXPIRY_WARNING_SECONDS = env_int("SESSION_EXPIRY_WARNING_SECONDS", 300, minimum=30)
 # A refused CSRF check (a form left open across a log-out): the application's page, not Django's.
 CSRF_FAILURE_VIEW = "hotline.web.errors.csrf_failure"
 if env_bool("BEHIND_TLS_PROXY", False):
