@@ -42,9 +42,7 @@ URLS = [
 
 
 @pytest.mark.parametrize(("method", "url", "data"), URLS)
-def test_a_hot_list_costs_the_same_for_two_rows_as_for_twelve(
-    client, make_order, xiluoyuan_handler, method, url, data
-):
+def test_a_hot_list_costs_the_same_for_two_rows_as_for_twelve(client, make_order, xiluoyuan_handler, method, url, data):
     # given a street with 2 orders in each list, then with 12
     _grow(make_order, xiluoyuan_handler, 6)
     client.force_login(xiluoyuan_handler)
