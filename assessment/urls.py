@@ -1,6 +1,7 @@
 from django.urls import path
 
 from assessment.dashboards import views as dashboards_views
+from assessment.forecasts import views as forecast_views
 from assessment.governance import views as governance_views
 from assessment.rankings import views as rankings_views
 
@@ -30,4 +31,7 @@ urlpatterns = [
     path("assessment/reports/", governance_views.reports, name="assessment-reports"),
     path("assessment/reports/<int:pk>/download/", governance_views.report_download, name="assessment-report-download"),
     path("assessment/topics/", governance_views.topics, name="assessment-topics"),
+    path("assessment/forecasts/", forecast_views.forecasts, name="assessment-forecasts"),
+    path("assessment/forecasts/staffing/", forecast_views.staffing, name="assessment-staffing"),
+    path("api/v1/assessment/forecasts/", forecast_views.ForecastApi.as_view(), name="api-assessment-forecasts"),
 ]

@@ -77,6 +77,8 @@ class Cap:
     # 二次派单: the center of a street/department assigns orders inside the unit and keeps its
     # sections; which user is the center (no section) is decided by is_unit_center() below.
     DISPATCH_INTERNAL = "dispatch_internal"
+    FORECASTS = "forecasts"  # 未诉先办: expected orders per week (scoped by forecast_area)
+    STAFFING = "staffing"  # the center's calls per half hour and the seats they need
     # 并单: the city center merges any open orders of one incident, a lead unit's center its own
     # (see workorders/lifecycle/merging.py); only the city undoes a merge.
     MERGE = "merge"
@@ -107,6 +109,8 @@ GATES: dict[str, frozenset[str]] = {
     Cap.REVIEW_ALIASES: frozenset({Role.CITY}),
     Cap.SEARCH: ALL_ROLES,
     Cap.DISPATCH_INTERNAL: frozenset({Role.STREET, Role.DEPARTMENT}),
+    Cap.FORECASTS: frozenset({Role.STREET, Role.DISTRICT, Role.CITY}),
+    Cap.STAFFING: frozenset({Role.CITY}),
     Cap.MERGE: frozenset({Role.CITY, Role.STREET, Role.DEPARTMENT, Role.DISTRICT}),
     Cap.UNDO_MERGE: frozenset({Role.CITY}),
 }
@@ -114,7 +118,7 @@ GATES: dict[str, frozenset[str]] = {
 
 # What only a unit's center does: a member of one of its sections works on the orders assigned to
 # it, and neither sees the unit's figures nor files exclusions or answers whistles for the unit.
-CENTER_ONLY = frozenset({Cap.ASSESSMENT, Cap.REQUEST_EXCLUSION, Cap.ANSWER_WHISTLE})
+CENTER_ONLY = frozenset({Cap.ASSESSMENT, Cap.REQUEST_EXCLUSION, Cap.ANSWER_WHISTLE, Cap.FORECASTS})
 
 
 def may(user: Viewer, capability: str) -> bool:
@@ -413,6 +417,24 @@ def visible_alerts(user: User, queryset: QuerySet[_M]) -> QuerySet[_M]:
     except AccessDenied:
         return queryset.none()
     return queryset if district is None else queryset.filter(district=district)
+
+
+def forecast_area(user: User) -> tuple[int | None, int | None]:
+    """Whose forecasts a user sees, as (district id, street id): (None, None) for the city, the
+    district for its manager, the street (and its district) for a street's center. Refused otherwise."""
+    if not may(user, Cap.FORECASTS):
+        raise AccessDenied()
+    role = role_of(user)
+    if role == Role.CITY:
+        return None, None
+    unit: Unit | None = getattr(user, "unit", None)
+    if unit is None or unit.division_id is None:
+        raise AccessDenied()
+    if role == Role.DISTRICT:
+        return unit.division_id, None
+    if unit.district_id is None:
+        raise AccessDenied()
+    return unit.district_id, unit.division_id
 
 
 # Asks for the whole city's table where a district would otherwise be the default.

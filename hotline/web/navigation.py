@@ -17,6 +17,8 @@ NAV_ITEMS = [
     (_("考核排名"), "assessment-index", Cap.ASSESSMENT),
     (_("考核看板"), "assessment-dashboard", Cap.ASSESSMENT_MANAGE),
     (_("主动治理"), "assessment-governance", Cap.ASSESSMENT_MANAGE),
+    (_("趋势预测"), "assessment-forecasts", Cap.FORECASTS),
+    (_("坐席测算"), "assessment-staffing", Cap.STAFFING),
     (_("来电记录"), "call-list", Cap.CALLS),
     (_("别名审核"), "alias-proposals", Cap.REVIEW_ALIASES),
     (_("接口文档"), "swagger-ui", None),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "districts",
     "workorders",
     "assessment",
+    "assessment.forecasts",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,20 @@ ESCALATE_AFTER_MINUTES = env_int("ESCALATE_AFTER_MINUTES", 30, minimum=0)
 # the window raise an alert.
 SURGE_WINDOW_MINUTES = env_int("SURGE_WINDOW_MINUTES", 60, minimum=5)
 SURGE_MIN_CALLS = env_int("SURGE_MIN_CALLS", 5, minimum=2)
+# Forecasts (assessment/forecasts): weeks forecast from the current one, days of half-hourly calls;
+# a category is "expected to rise" when the week's forecast is at least FORECAST_RISE_PERCENT of its
+# recent weekly mean and FORECAST_RISE_MIN_ORDERS more orders (also what the backtest counts as a
+# surge flagged a week ahead).
+FORECAST_WEEKS = env_int("FORECAST_WEEKS", 9, minimum=2)
+FORECAST_CALL_DAYS = env_int("FORECAST_CALL_DAYS", 14, minimum=1)
+FORECAST_RISE_PERCENT = env_int("FORECAST_RISE_PERCENT", 130, minimum=101)
+FORECAST_RISE_MIN_ORDERS = env_int("FORECAST_RISE_MIN_ORDERS", 2, minimum=1)
+# Staffing (Erlang C): answer STAFFING_ANSWER_PERCENT of calls within STAFFING_ANSWER_SECONDS (GB/T
+# 33358: 15 s); the handling time is measured (call received → order dispatched, last 28 days) and
+# STAFFING_HANDLE_SECONDS is used until at least 200 calls were measured.
+STAFFING_ANSWER_SECONDS = env_int("STAFFING_ANSWER_SECONDS", 15, minimum=1)
+STAFFING_ANSWER_PERCENT = env_int("STAFFING_ANSWER_PERCENT", 95, minimum=1)
+STAFFING_HANDLE_SECONDS = env_int("STAFFING_HANDLE_SECONDS", 240, minimum=10)
 # Duplicate candidates (重复诉求, hotline/intake/duplicates.py): orders open or dispatched within the
 # window, at the same place (coordinates: within the radius), with a similar description. The text
 # similarity needed (percent) at each place level — same building/spot, same compound/road, same

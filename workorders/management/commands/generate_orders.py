@@ -4,9 +4,14 @@
     manage.py generate_orders --orders 25000000 --year          # a year of Beijing (~70,000 a day)
 
 Day by day, oldest first: each day's volume follows the season (more in the heating months and
-the summer storms, less at the Spring Festival and National Day), the weekday and the hour of the
-day, and its problems follow the season too (heating complaints from 15 November to 15 March,
-flooded drains in July and August, noise in summer nights). Each order comes with its call, its
+the summer storms, less at the Spring Festival and National Day), China's calendar (statutory
+holidays quieter, a weekend made a working day (调休) as busy as a weekday), the weekday, the hour of
+the day and a growth trend (TREND_PER_YEAR); its problems follow the season too (heating complaints
+from 15 November to 15 March, flooded drains and standing water in July and August, noise in summer
+nights), each landing in the categories of its kind (PROBLEM_CATEGORIES). Now and then an incident
+(a burst main, a flooded underpass) brings 5–10 calls of one problem from one community within 40
+minutes — what the surge warning (爆单) is for; incidents follow the day's problem mix, so flooding
+bursts come in the rainy summer and heating ones in winter. Each order comes with its call, its
 events, the district's supervision copy (participant), a co-handler now and then, attachment
 metadata for some handling records, and, once completed, its callback (with attempts) and the
 assessment outcome; `assessment_fact_rows` is where derived assessment facts are added.
@@ -68,6 +73,10 @@ PROGRESS_TABLE = "generate_orders_progress"
 # Season: relative volume by month (heating from 15 Nov, summer storms, Spring Festival, 国庆).
 MONTH_VOLUME = {1: 1.15, 2: 0.9, 3: 1.0, 4: 0.95, 5: 0.95, 6: 1.0, 7: 1.1, 8: 1.1, 9: 0.95, 10: 0.9, 11: 1.1, 12: 1.2}
 WEEKDAY_VOLUME = [1.05, 1.0, 1.0, 1.0, 1.0, 0.85, 0.8]
+HOLIDAY_VOLUME = 0.7  # a statutory holiday (春节, 国庆 …) on top of the month's level
+TREND_PER_YEAR = 0.12  # requests grow year on year (Beijing: 11 M in 2020, 25 M in 2025)
+INCIDENT_SHARE = 0.015  # share of the orders that come in incident bursts
+INCIDENT_CALLS = (5, 10)
 HOUR_VOLUME = [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1.5, 3, 5, 6, 6, 5.5, 4, 5, 5.5, 5.5, 5, 4.5, 4, 4.5, 4, 3, 2, 1.5]
 
 REQUEST_TYPES = [("complaint", 45), ("help", 30), ("report", 10), ("suggestion", 8), ("consultation", 5), ("praise", 2)]
@@ -86,6 +95,14 @@ PROBLEMS = [
     "物业不作为",
     "违规群租房",
 ]
+
+
+# The leaf categories a seasonal problem is filed under (by name; the generic key-word match otherwise).
+PROBLEM_CATEGORIES = {
+    "暖气不热": ("室温不达标", "暖气漏水", "停暖"),
+    "下水道堵塞返水": ("下水道堵塞", "雨后积水", "污水外溢"),
+    "夜间施工噪音扰民": ("夜间施工扰民", "社会生活噪声"),
+}
 
 
 def heating_season(day: date) -> bool:
@@ -109,7 +126,11 @@ def problem_weights(day: date) -> list[tuple[str, float]]:
 
 
 def day_volume(day: date) -> float:
-    return MONTH_VOLUME[day.month] * WEEKDAY_VOLUME[day.weekday()]
+    from assessment.forecasts.calendar import HOLIDAY, WORKDAY, day_type
+
+    kind = day_type(day)
+    weekday = WEEKDAY_VOLUME[day.weekday()] if kind != WORKDAY or day.weekday() < 5 else 1.0
+    return MONTH_VOLUME[day.month] * weekday * (HOLIDAY_VOLUME if kind == HOLIDAY else 1.0)
 
 
 def assessment_fact_rows(orders: list[dict], callbacks: list[dict]) -> list[tuple[type, list[dict]]]:
@@ -193,10 +214,13 @@ class Command(BaseCommand):
             day, n = days[d], counts[d]
             drng = random.Random(f"{seed}:{day.isoformat()}")  # each day on its own: resumable, repeatable
             seq = 0
-            for at in self.times_of(drng, day, n, now):
+            times = self.times_of(drng, day, n, now)
+            incidents = self.incidents(drng, day, times, now)
+            for i, at in enumerate(times):
                 seq += 1
                 is_open = None if open_from is None else index >= open_from
-                self.make(drng, at, now, order_id, call_id, callback_id, is_open, day, seq, rows)
+                incident = incidents.get(i)
+                self.make(drng, at, now, order_id, call_id, callback_id, is_open, day, seq, rows, incident)
                 if rows["callbacks"] and rows["callbacks"][-1]["id"] == callback_id:
                     callback_id += 1
                 order_id += 1
@@ -228,7 +252,7 @@ class Command(BaseCommand):
         first = today - timedelta(days=round(30.4 * months) - 1)
         days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
         local_now = timezone.localtime(now)
-        weights = [day_volume(d) for d in days]
+        weights = [day_volume(d) * (1 + TREND_PER_YEAR * (d - first).days / 365.25) for d in days]
         weights[-1] *= sum(HOUR_VOLUME[: local_now.hour]) / sum(HOUR_VOLUME) + 1e-3
         total = sum(weights)
         counts = [int(orders * w / total) for w in weights]
@@ -246,6 +270,29 @@ class Command(BaseCommand):
             at = start + timedelta(hours=h, seconds=rng.uniform(0, 3600))
             out.append(min(at, now - timedelta(seconds=rng.uniform(1, 600))))
         out.sort()
+        return out
+
+    def incidents(self, rng, day: date, times: list[datetime], now: datetime) -> dict[int, tuple]:
+        """Bursts of one problem at one community: order index → (street, community, problem,
+        category); the burst's calls are moved to within 40 minutes of its first one."""
+        out: dict[int, tuple] = {}
+        mean_size = sum(INCIDENT_CALLS) / 2
+        expected = len(times) * INCIDENT_SHARE / mean_size
+        count = int(expected) + (rng.random() < expected - int(expected))
+        for _ in range(count):
+            size = rng.randint(*INCIDENT_CALLS)
+            if len(times) <= size:
+                break
+            first = rng.randrange(len(times) - size)
+            if any(i in out for i in range(first, first + size)):
+                continue
+            street = self.pick_street(rng)
+            comms = self.communities.get(street[1])
+            problem = _weighted(rng, self.problems_of(day))
+            place = (street, rng.choice(comms) if comms else None, problem, self.category_for(rng, problem))
+            for i in range(first, first + size):
+                out[i] = place
+                times[i] = min(times[first] + timedelta(minutes=rng.uniform(0, 40)), now - timedelta(seconds=1))
         return out
 
     def check_disk(self, orders: int, reserve_gb: float, *, only_print: bool = False) -> None:
@@ -425,6 +472,8 @@ class Command(BaseCommand):
         names = dict(Category.objects.filter(id__in=cats).values_list("id", "name"))
         keys = {p: p[:2] for p in PROBLEMS}
         self.problem_categories = {p: [cid for cid, n in names.items() if k in n] for p, k in keys.items()}
+        for p, leaves in PROBLEM_CATEGORIES.items():
+            self.problem_categories[p] = [cid for cid, n in names.items() if n in leaves] or self.problem_categories[p]
         self._problem_cache = {}
         # numbers already taken per day (an earlier run, or a copied database)
         self.seq_base = dict(OrderSequence.objects.values_list("day", "last"))
@@ -455,19 +504,23 @@ class Command(BaseCommand):
         return timezone.make_aware(datetime.combine(self.workdays.add(local.date(), amount), local.time()))
 
     # --- one order ---------------------------------------------------------------------------------
-    def make(self, rng, at, now, order_id, call_id, callback_id, is_open, day, seq, rows):
+    def make(self, rng, at, now, order_id, call_id, callback_id, is_open, day, seq, rows, incident=None):
         """One call and order with everything that has happened to it by `now`, appended to rows.
-        is_open None: open if its unit would not have closed it yet; True/False: forced."""
-        unit_id, street_id, district_id = self.pick_street(rng)
+        is_open None: open if its unit would not have closed it yet; True/False: forced. An
+        incident fixes the street, community, problem and category."""
+        unit_id, street_id, district_id = incident[0] if incident else self.pick_street(rng)
         lead = unit_id
         if rng.random() < 0.06 and self.depts.get(district_id):
             lead = rng.choice(self.depts[district_id])
         tier = self.tiers[_weighted(rng, list(TIER_MIX.items()))]
         rtype = _weighted(rng, REQUEST_TYPES)
-        problem = _weighted(rng, self.problems_of(day))
-        comms = self.communities.get(street_id)
-        community = rng.choice(comms) if comms else None
-        category = self.category_for(rng, problem)
+        if incident:
+            _street, community, problem, category = incident
+        else:
+            problem = _weighted(rng, self.problems_of(day))
+            comms = self.communities.get(street_id)
+            community = rng.choice(comms) if comms else None
+            category = self.category_for(rng, problem)
         response_deadline = self.deadline(at, tier.response_limit, tier.response_unit)
         resolution_deadline = self.deadline(at, tier.resolution_limit, tier.resolution_unit)
         response_deadline = min(response_deadline, resolution_deadline)
