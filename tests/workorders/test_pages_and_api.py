@@ -441,3 +441,21 @@ def test_the_contact_time_defaults_to_now_and_the_minute_of_the_dispatch_is_acce
     assert r.status_code == 302
     order.refresh_from_db()
     assert order.responded_at is not None
+
+
+def test_the_history_lists_events_in_the_order_they_were_written_not_by_their_clock(
+    client, make_order, xiluoyuan_handler
+):
+    # given: a return request written after the signing, whose clock reading came 2 ms "earlier"
+    order = transitions.order_sign(make_order(), actor=xiluoyuan_handler)
+    signed = OrderEvent.objects.get(order=order, kind="signed")
+    transitions.order_request_return(order, actor=xiluoyuan_handler, reason_code="not_ours", reason="非本辖区")
+    asked = OrderEvent.objects.get(order=order, kind="return_requested")
+    OrderEvent.objects.filter(pk=asked.pk).update(at=signed.at - timedelta(milliseconds=2))
+    client.force_login(xiluoyuan_handler)
+    # then the page, the print view and the API list the signing first
+    for url in (f"/orders/{order.pk}/", f"/orders/{order.pk}/print/"):
+        html = client.get(url).content.decode()
+        assert html.index("申请退单", html.index("办理过程")) > html.index("签收", html.index("办理过程")), url
+    kinds = [e["kind"] for e in client.get(f"/api/v1/orders/{order.pk}/").json()["events"]]
+    assert kinds.index("signed") < kinds.index("return_requested")

@@ -123,7 +123,8 @@ def callbacks_of(order: WorkOrder) -> QuerySet:
 
 
 def history(order: WorkOrder) -> list[OrderEvent]:
-    events = list(OrderEvent.objects.filter(order=order).select_related("actor", "actor_unit").order_by("at", "id"))
+    # in the order written (ids follow the order's row lock; `at` is read from a clock before it)
+    events = list(OrderEvent.objects.filter(order=order).select_related("actor", "actor_unit").order_by("id"))
     for event in events:
         event.label = EVENT_LABELS.get(event.kind) or event.kind
     return events

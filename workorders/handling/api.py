@@ -4,6 +4,7 @@ action as a POST that validates with the same forms and calls the same transitio
 from __future__ import annotations
 
 from django import forms as djforms
+from django.db.models import Prefetch
 from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
@@ -292,7 +293,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return (
             access.visible_orders(self.request.user)
             .select_related("category", "lead_unit", "call", "tier", "section")
-            .prefetch_related("events__attachments", "events__actor", "events__actor_unit")
+            .prefetch_related(
+                # the history in the order it was written (ids follow the row lock; `at` may not)
+                Prefetch("events", queryset=OrderEvent.objects.order_by("id")),
+                "events__attachments",
+                "events__actor",
+                "events__actor_unit",
+            )
         )
 
     @extend_schema(

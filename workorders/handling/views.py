@@ -111,12 +111,18 @@ def poll(request):
     )
 
 
+# An order's history is listed in the order its events were written: each is inserted under the
+# order's row lock, so ids follow the real sequence, while `at` comes from a clock read before the
+# lock was taken (a return asked 2 ms "before" the signing it followed). Never sort it by `at`.
+HISTORY_ORDER = ("id",)
+
+
 def _detail_context(request, order, *, bound: dict | None = None, error: str = ""):
     bound = bound or {}
     user = request.user
     actions = handling_selectors.available_actions(order, request.user)
     forms = {name: bound.get(name) or services.action_form(name, order) for name in actions}
-    events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
+    events = list(order.events.select_related("actor", "actor_unit").order_by(*HISTORY_ORDER))
     files = {}
     for att in OrderAttachment.objects.filter(order=order).order_by("id"):
         files.setdefault(att.event_id, []).append(att)
@@ -165,7 +171,7 @@ def order_print(request, pk: int):
     order = handling_selectors.order_for(request.user, pk)
     if order is None:
         raise Http404
-    events = list(order.events.select_related("actor", "actor_unit").order_by("at", "id"))
+    events = list(order.events.select_related("actor", "actor_unit").order_by(*HISTORY_ORDER))
     attached = list(OrderAttachment.objects.filter(order=order).order_by("id"))
     files = {}
     for att in attached:
