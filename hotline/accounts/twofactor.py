@@ -126,7 +126,11 @@ def needed_for(user) -> bool:
 
 # Paths a session that still owes the second factor may use: the step itself (under /admin/),
 # logging in and out, the language switch, static files, health.
-_OPEN_PREFIXES = ("/admin/", "/login/", "/logout/", "/i18n/", "/static/", "/healthz")
+# The live stream (/live/) is open too: it carries no data, only "something changed" for topics
+# chosen from the session, and every page it makes re-read is gated here. Checking it here would
+# load the user from the database in the stream's thread and hold that connection for as long as the
+# stream is open (1,500 open browsers took every connection of the server).
+_OPEN_PREFIXES = ("/admin/", "/login/", "/logout/", "/i18n/", "/static/", "/healthz", "/live/")
 
 
 class SecondFactorMiddleware:
@@ -137,11 +141,12 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.path_info.startswith(_OPEN_PREFIXES):  # before the (lazy) user is looked up
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if (
             user is not None
             and user.is_authenticated
-            and not request.path_info.startswith(_OPEN_PREFIXES)
             and request.session.get(SESSION_KEY) != user.pk
             and needed_for(user)
         ):

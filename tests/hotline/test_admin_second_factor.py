@@ -129,3 +129,23 @@ def test_the_totp_helper_prints_only_the_current_code(db, city_admin):
     assert printed.strip().isascii() and len(printed.strip()) == 6 and printed.count("\n") == 1
     with pytest.raises(CommandError):
         call_command("totp_code", "nobody-enrolled", stdout=StringIO())
+
+
+def test_the_live_stream_path_never_looks_the_user_up(rf):
+    # A live stream stays open for hours; looking the user up here would hold a database connection
+    # per open browser for as long (the stream checks its session itself, in its own short thread).
+    from django.http import HttpResponse
+    from django.utils.functional import SimpleLazyObject
+
+    def user_lookup():
+        raise AssertionError("the second-factor check loaded the user for /live/")
+
+    middleware = twofactor.SecondFactorMiddleware(lambda request: HttpResponse("ok"))
+    request = rf.get("/live/stream")
+    request.user = SimpleLazyObject(user_lookup)
+    assert middleware(request).status_code == 200
+    # any other page still checks (and so looks the user up)
+    other = rf.get("/orders/")
+    other.user = SimpleLazyObject(user_lookup)
+    with pytest.raises(AssertionError):
+        middleware(other)
