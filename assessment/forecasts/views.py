@@ -91,7 +91,8 @@ class ForecastApi(APIView):
         try:
             f = _forecast(request.user, request.query_params)
         except Http404:
-            return Response({"detail": _("尚未计算预测。")}, status=404)
+            # a new installation before the first nightly run: nothing to forecast yet, not an error
+            return Response({"detail": _("尚未计算预测。"), "computed_at": None, "categories": [], "weeks": []})
         return Response(
             {
                 "area": f["area"].name,

@@ -173,6 +173,8 @@ def test_without_a_run_the_page_says_so(client, xiluoyuan_handler):
     _login(client, xiluoyuan_handler)
     assert 'data-testid="no-forecast"' in client.get(reverse("assessment-forecasts")).content.decode()
     assert selectors.latest_run() is None
+    api = client.get(reverse("api-assessment-forecasts"))
+    assert api.status_code == 200 and api.json()["computed_at"] is None
 
 
 def test_day_shares_follow_chinas_calendar(run):

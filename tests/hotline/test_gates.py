@@ -200,6 +200,8 @@ GATED_URLS: dict[str, list] = {
     Cap.REVIEW_ALIASES: ["alias-proposals"],
     Cap.SEARCH: ["search"],
     Cap.DISPATCH_INTERNAL: ["order-sections", "order-scorecard"],
+    Cap.FORECASTS: ["assessment-forecasts", "api-assessment-forecasts"],
+    Cap.STAFFING: ["assessment-staffing"],
 }
 
 # Not walked: Django's admin (its own gate, tests/hotline/test_admin_access.py), the language
