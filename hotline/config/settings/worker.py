@@ -97,10 +97,4 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": crontab(hour=3, minute=20),
         "options": {"expires": 3 * 3600},
     },
-    # Forecasts (未诉先办, staffing): weekly orders per street × category and calls per half hour, nightly.
-    "assessment-forecasts": {
-        "task": "assessment.forecasts.tasks.compute_forecasts",
-        "schedule": crontab(hour=3, minute=20),
-        "options": {"expires": 3 * 3600},
-    },
 }
