@@ -25,9 +25,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_process(reference_data, settings, tmp_path):
+def live_process(reference_data, settings, tmp_path, live_server):
     port = _free_port()
-    env = dict(os.environ, DATABASE_URL=_database_url_of_test_db(), PYTHONUNBUFFERED="1")
+    # the live process lets in only the site's own pages: those served on PORT of the same host
+    site_port = live_server.url.rsplit(":", 1)[1]
+    env = dict(
+        os.environ,
+        DATABASE_URL=_database_url_of_test_db(),
+        PYTHONUNBUFFERED="1",
+        PORT=site_port,
+        LIVE_PORT=str(port),  # as make run starts it: the live process on its own port beside the site
+    )
     log = tmp_path / "live.log"
     proc = subprocess.Popen(
         [

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         uvicorn = os.path.join(bindir, "uvicorn")
         live_port = int(os.environ.get("LIVE_PORT") or port + 1)
         os.environ["LIVE_PORT"] = str(live_port)  # read by the web server's settings (pages link to it)
+        os.environ["PORT"] = str(port)  # the live process lets in only the pages served on this port
         gunicorn = os.path.join(bindir, "gunicorn")
         schedule = settings.CELERY_BEAT_SCHEDULE_FILENAME
         commands = {
