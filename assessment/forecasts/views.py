@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -82,11 +84,44 @@ def staffing(request):
     )
 
 
+# One category row of the forecast API (for the OpenAPI schema; the view builds the rows itself).
+FORECAST_CATEGORY_FIELDS = {
+    "category": serializers.CharField(allow_null=True),
+    "name": serializers.CharField(),
+    "expected": serializers.FloatField(),
+    "recent": serializers.FloatField(),
+    "last_year": serializers.IntegerField(allow_null=True),
+    "rising": serializers.BooleanField(),
+}
+
+
 class ForecastApi(APIView):
     """The week's forecast for an area: `district` / `street` (division ids), `week` (YYYY-MM-DD)."""
 
     permission_classes = [gate(access.Cap.FORECASTS)]
 
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("district", int, description="district division id"),
+            OpenApiParameter("street", int, description="street division id"),
+            OpenApiParameter("week", str, description="YYYY-MM-DD (a Monday within the horizon)"),
+        ],
+        responses=inline_serializer(
+            "Forecast",
+            {
+                "area": serializers.CharField(required=False),
+                "week": serializers.CharField(required=False),
+                "computed_at": serializers.CharField(allow_null=True),
+                "method": serializers.CharField(required=False),
+                "expected": serializers.FloatField(required=False),
+                "recent": serializers.FloatField(required=False),
+                "categories": inline_serializer("ForecastCategory", FORECAST_CATEGORY_FIELDS, many=True),
+                "weeks": serializers.ListField(child=serializers.DictField()),
+                "days": serializers.ListField(child=serializers.DictField(), required=False),
+                "detail": serializers.CharField(required=False),
+            },
+        ),
+    )
     def get(self, request):
         try:
             f = _forecast(request.user, request.query_params)
